@@ -1,0 +1,91 @@
+//! HTTP caching: strong ETags from the data version, 304 on `If-None-Match`, CDN-friendly headers.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// How long shared caches may serve a response before revalidating it with its ETag.
+pub const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=600";
+
+/// A strong entity tag over everything that determines a response's bytes.
+pub fn etag(parts: &[&[u8]]) -> String {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for part in parts {
+        hasher.update(part);
+        hasher.update(&[0xff]);
+    }
+    format!("\"{:016x}\"", hasher.digest())
+}
+
+/// True when the request's `If-None-Match` lists `etag` (or `*`).
+pub fn client_has(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
+}
+
+/// A `304 Not Modified` carrying the validators a cache needs.
+pub fn not_modified(etag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    set_validators(response.headers_mut(), etag);
+    response
+}
+
+/// A `200` with `body`, its content type and caching headers.
+pub fn fresh(etag: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    set_validators(response.headers_mut(), etag);
+    response
+}
+
+/// Answers `304` when the client's copy is current, or builds the body and answers `200`.
+pub fn respond(
+    headers: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: impl FnOnce() -> Vec<u8>,
+) -> Response {
+    if client_has(headers, etag) {
+        not_modified(etag)
+    } else {
+        fresh(etag, content_type, body())
+    }
+}
+
+fn set_validators(headers: &mut HeaderMap, etag: &str) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_lists_are_understood() {
+        let tag = etag(&[b"v1", b"/items"]);
+        assert_ne!(tag, etag(&[b"v2", b"/items"]));
+        assert_ne!(etag(&[b"ab", b"c"]), etag(&[b"a", b"bc"]));
+        let mut headers = HeaderMap::new();
+        assert!(!client_has(&headers, &tag));
+        headers.insert(
+            header::IF_NONE_MATCH,
+            format!("\"x\", W/{tag}").parse().unwrap(),
+        );
+        assert!(client_has(&headers, &tag));
+        headers.insert(header::IF_NONE_MATCH, "*".parse().unwrap());
+        assert!(client_has(&headers, &tag));
+    }
+}

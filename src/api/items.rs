@@ -1,0 +1,102 @@
+//! `/collections/initiatives/items`: the initiatives as pages of GeoJSON, and one by id.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+
+use crate::api::caching;
+use crate::api::collection::{FeatureCollection, GEOJSON, Link, paging_links};
+use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::problem::ApiError;
+use crate::api::{AppState, base_url, check_format};
+use crate::feature::Feature;
+
+pub const ITEMS_PATH: &str = "/collections/initiatives/items";
+const ITEMS_PARAMS: &[&str] = &["bbox", "limit", "offset", "f"];
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(uri.query());
+    params.reject_unknown(&[ITEMS_PARAMS, FILTER_PARAMS])?;
+    check_format(&params)?;
+    let bbox = params.bbox()?;
+    let filter = params.filter()?;
+    let limit = params.limit()?;
+    let offset = params.offset()?;
+
+    let snapshot = state.snapshot.load_full();
+    let base = base_url(&state, &headers);
+    let etag = caching::etag(&[
+        snapshot.version.as_bytes(),
+        base.as_bytes(),
+        uri.to_string().as_bytes(),
+    ]);
+    Ok(caching::respond(&headers, &etag, GEOJSON, || {
+        let slots = snapshot.index.matching(bbox.as_ref(), &filter);
+        let features = slots
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|slot| Feature::new(snapshot.index.get(*slot)))
+            .collect();
+        let mut links = vec![Link {
+            href: format!("{base}{uri}"),
+            rel: "self",
+            media_type: GEOJSON,
+            title: "This page",
+        }];
+        links.extend(paging_links(
+            &base,
+            ITEMS_PATH,
+            params.pairs(),
+            (offset, limit, slots.len()),
+        ));
+        FeatureCollection::new(features, Some(slots.len()), links).to_bytes()
+    }))
+}
+
+pub async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(uri.query());
+    params.reject_unknown(&[&["f"]])?;
+    check_format(&params)?;
+    let snapshot = state.snapshot.load_full();
+    let initiative = snapshot
+        .index
+        .by_id(&id)
+        .ok_or_else(|| ApiError::NoSuchInitiative(id.clone()))?;
+    let base = base_url(&state, &headers);
+    #[derive(serde::Serialize)]
+    struct FeatureWithLinks<'a> {
+        #[serde(flatten)]
+        feature: Feature<'a>,
+        links: [Link; 2],
+    }
+    let body = serde_json::to_vec(&FeatureWithLinks {
+        feature: Feature::new(initiative),
+        links: [
+            Link {
+                href: format!("{base}{ITEMS_PATH}/{id}"),
+                rel: "self",
+                media_type: GEOJSON,
+                title: "This initiative",
+            },
+            Link {
+                href: format!("{base}/collections/initiatives"),
+                rel: "collection",
+                media_type: "application/json",
+                title: "The initiatives collection",
+            },
+        ],
+    })
+    .map_err(|_| ApiError::Internal)?;
+    let etag = caching::etag(&[&body]);
+    Ok(caching::respond(&headers, &etag, GEOJSON, || body))
+}

@@ -1,0 +1,103 @@
+//! The HTTP API: the router, shared state, and concerns common to every endpoint.
+
+pub mod caching;
+pub mod collection;
+pub mod items;
+pub mod near;
+pub mod params;
+pub mod problem;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServeConfig;
+use crate::snapshot::SharedSnapshot;
+use params::QueryParams;
+use problem::ApiError;
+
+/// What every handler can reach: the current snapshot and the configuration.
+#[derive(Clone)]
+pub struct AppState {
+    pub snapshot: SharedSnapshot,
+    pub config: Arc<ServeConfig>,
+}
+
+/// Longest time a request may take before the server answers 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route(items::ITEMS_PATH, get(items::list))
+        .route("/collections/initiatives/items/{id}", get(items::one))
+        .route("/near", get(near::near))
+        .fallback(no_route)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+                .expose_headers([header::ETAG, header::LAST_MODIFIED]),
+        )
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal.into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let snapshot = state.snapshot.load();
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "initiatives": snapshot.index.len(),
+        "version": snapshot.version,
+    }))
+    .into_response()
+}
+
+async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_string())
+}
+
+/// The absolute URL prefix for links: the configured public URL, or this request's host.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// Only GeoJSON is offered here; `f` may ask for it by name.
+pub fn check_format(params: &QueryParams) -> Result<(), ApiError> {
+    match params.get("f")? {
+        None | Some("json" | "geojson") => Ok(()),
+        Some(other) => Err(ApiError::invalid(
+            "f",
+            format!("unsupported format \"{other}\" (expected json)"),
+        )),
+    }
+}

@@ -1,0 +1,334 @@
+//! Query-string parsing: typed parameters, filters and bbox, each error naming its parameter.
+
+use crate::api::problem::ApiError;
+use crate::country::{Country, CountrySet};
+use crate::filter::Filter;
+use crate::geodesy::LonLatBox;
+use crate::model::{Kind, SkillArea, TargetGroup, TermSet, Vocabulary};
+
+/// The filter parameters every query endpoint accepts.
+pub const FILTER_PARAMS: &[&str] = &["country", "skill_area", "target_group", "kind", "q"];
+
+/// Default and largest page sizes.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 10_000;
+
+/// Longest free-text query accepted, in characters.
+const MAX_QUERY_CHARS: usize = 200;
+
+/// The decoded query string of one request.
+pub struct QueryParams {
+    pairs: Vec<(String, String)>,
+}
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> Self {
+        let pairs = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        QueryParams { pairs }
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// Rejects any parameter not in one of `allowed`, as OGC API – Features asks.
+    pub fn reject_unknown(&self, allowed: &[&[&str]]) -> Result<(), ApiError> {
+        match self
+            .pairs
+            .iter()
+            .find(|(name, _)| !allowed.iter().any(|set| set.contains(&name.as_str())))
+        {
+            Some((name, _)) => Err(ApiError::UnknownParameter(name.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The value of a parameter given at most once.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::invalid(name, "given more than once"));
+        }
+        Ok(first)
+    }
+
+    pub fn number(&self, name: &str) -> Result<Option<f64>, ApiError> {
+        self.get(name)?.map(|v| parse_number(name, v)).transpose()
+    }
+
+    pub fn required_number(&self, name: &str) -> Result<f64, ApiError> {
+        self.number(name)?
+            .ok_or_else(|| ApiError::invalid(name, "is required"))
+    }
+
+    /// A whole number in `0..=max`, or `default` when absent.
+    pub fn count(
+        &self,
+        name: &str,
+        default: usize,
+        min: usize,
+        max: usize,
+    ) -> Result<usize, ApiError> {
+        let Some(text) = self.get(name)? else {
+            return Ok(default);
+        };
+        let value: usize = text
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid(name, format!("\"{text}\" is not a whole number")))?;
+        if value < min || value > max {
+            return Err(ApiError::invalid(
+                name,
+                format!("{value} is out of range [{min}, {max}]"),
+            ));
+        }
+        Ok(value)
+    }
+
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        self.count("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    }
+
+    pub fn offset(&self) -> Result<usize, ApiError> {
+        self.count("offset", 0, 0, usize::MAX)
+    }
+
+    /// `bbox=minLon,minLat,maxLon,maxLat` (or the six-number 3D form); minLon > maxLon
+    /// means the box crosses the antimeridian.
+    pub fn bbox(&self) -> Result<Option<LonLatBox>, ApiError> {
+        let Some(text) = self.get("bbox")? else {
+            return Ok(None);
+        };
+        let numbers = text
+            .split(',')
+            .map(|part| parse_number("bbox", part))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (west, south, east, north) = match numbers[..] {
+            [w, s, e, n] | [w, s, _, e, n, _] => (w, s, e, n),
+            _ => {
+                return Err(ApiError::invalid(
+                    "bbox",
+                    format!(
+                        "needs 4 numbers (minLon,minLat,maxLon,maxLat), got {}",
+                        numbers.len()
+                    ),
+                ));
+            }
+        };
+        for lon in [west, east] {
+            if !(-180.0..=180.0).contains(&lon) {
+                return Err(ApiError::invalid(
+                    "bbox",
+                    format!("longitude {lon} is out of range [-180, 180]"),
+                ));
+            }
+        }
+        for lat in [south, north] {
+            if !(-90.0..=90.0).contains(&lat) {
+                return Err(ApiError::invalid(
+                    "bbox",
+                    format!("latitude {lat} is out of range [-90, 90]"),
+                ));
+            }
+        }
+        if south > north {
+            return Err(ApiError::invalid(
+                "bbox",
+                format!("minLat {south} is greater than maxLat {north}"),
+            ));
+        }
+        Ok(Some(LonLatBox {
+            west,
+            south,
+            east,
+            north,
+        }))
+    }
+
+    /// The attribute and text filters.
+    pub fn filter(&self) -> Result<Filter, ApiError> {
+        let countries = self
+            .list("country")?
+            .map(|codes| {
+                codes
+                    .iter()
+                    .map(|code| {
+                        Country::parse(&code.to_ascii_uppercase())
+                            .map_err(|e| ApiError::invalid("country", e))
+                    })
+                    .collect::<Result<CountrySet, _>>()
+            })
+            .transpose()?;
+        let mut filter = Filter {
+            countries,
+            skill_areas: self.terms::<SkillArea>("skill_area")?,
+            target_groups: self.terms::<TargetGroup>("target_group")?,
+            kinds: self.terms::<Kind>("kind")?,
+            words: Vec::new(),
+        };
+        if let Some(q) = self.get("q")? {
+            if q.chars().count() > MAX_QUERY_CHARS {
+                return Err(ApiError::invalid(
+                    "q",
+                    format!("longer than {MAX_QUERY_CHARS} characters"),
+                ));
+            }
+            filter = filter.with_text(q);
+        }
+        Ok(filter)
+    }
+
+    /// A comma-separated list; `None` when absent or empty.
+    fn list(&self, name: &str) -> Result<Option<Vec<&str>>, ApiError> {
+        let Some(text) = self.get(name)? else {
+            return Ok(None);
+        };
+        let items: Vec<&str> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        Ok((!items.is_empty()).then_some(items))
+    }
+
+    fn terms<T: Vocabulary>(&self, name: &str) -> Result<Option<TermSet<T>>, ApiError> {
+        let Some(slugs) = self.list(name)? else {
+            return Ok(None);
+        };
+        slugs
+            .iter()
+            .map(|slug| {
+                T::from_slug(slug).ok_or_else(|| {
+                    ApiError::invalid(
+                        name,
+                        format!(
+                            "unknown value \"{slug}\" (expected one of {})",
+                            T::expected()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<TermSet<T>, _>>()
+            .map(Some)
+    }
+}
+
+fn parse_number(name: &str, text: &str) -> Result<f64, ApiError> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid(name, format!("\"{text}\" is not a number")))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(
+            name,
+            format!("\"{text}\" is not a finite number"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> QueryParams {
+        QueryParams::parse(Some(q))
+    }
+
+    fn parameter_of(e: ApiError) -> String {
+        match e {
+            ApiError::InvalidParameter { parameter, .. }
+            | ApiError::UnknownParameter(parameter) => parameter,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bbox_accepts_four_or_six_numbers_and_the_antimeridian() {
+        let b = params("bbox=170,-10,-170,10").bbox().unwrap().unwrap();
+        assert!(b.crosses_antimeridian());
+        assert!(params("bbox=0,0,0,1,1,0").bbox().unwrap().is_some());
+        assert!(params("").bbox().unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_bboxes_name_the_parameter() {
+        for q in [
+            "bbox=1,2,3",
+            "bbox=a,b,c,d",
+            "bbox=0,10,1,5",
+            "bbox=0,0,200,1",
+            "bbox=0,-91,1,1",
+            "bbox=NaN,0,1,1",
+            "bbox=inf,0,1,1",
+            "bbox=",
+        ] {
+            assert_eq!(parameter_of(params(q).bbox().unwrap_err()), "bbox", "{q}");
+        }
+    }
+
+    #[test]
+    fn limits_and_counts() {
+        assert_eq!(params("").limit().unwrap(), DEFAULT_LIMIT);
+        assert_eq!(params("limit=5").limit().unwrap(), 5);
+        for q in [
+            "limit=0",
+            "limit=-1",
+            "limit=10001",
+            "limit=1e3",
+            "limit=99999999999999999999999",
+            "limit=x",
+        ] {
+            assert_eq!(parameter_of(params(q).limit().unwrap_err()), "limit", "{q}");
+        }
+        assert_eq!(
+            parameter_of(params("offset=-3").offset().unwrap_err()),
+            "offset"
+        );
+    }
+
+    #[test]
+    fn filters_parse_lists_and_reject_unknown_terms() {
+        let f = params("country=de,FR&skill_area=cybersecurity,data_ai&kind=hub&q=Kraków")
+            .filter()
+            .unwrap();
+        assert!(f.countries.unwrap().contains(Country::parse("FR").unwrap()));
+        assert!(f.skill_areas.unwrap().contains(SkillArea::DataAi));
+        assert_eq!(f.words, vec!["krakow"]);
+        assert!(params("country=").filter().unwrap().is_empty());
+        assert_eq!(
+            parameter_of(params("kind=castle").filter().unwrap_err()),
+            "kind"
+        );
+        assert_eq!(
+            parameter_of(params("country=XX").filter().unwrap_err()),
+            "country"
+        );
+        assert_eq!(
+            parameter_of(
+                params("target_group=smes&target_group=educators")
+                    .filter()
+                    .unwrap_err()
+            ),
+            "target_group"
+        );
+    }
+
+    #[test]
+    fn unknown_parameters_are_rejected() {
+        let p = params("limit=3&colour=red");
+        assert_eq!(
+            parameter_of(p.reject_unknown(&[&["limit"]]).unwrap_err()),
+            "colour"
+        );
+        assert!(params("limit=3").reject_unknown(&[&["limit"]]).is_ok());
+    }
+}

@@ -1,0 +1,99 @@
+//! Initiatives written as GeoJSON Features, the same shape the dataset files use.
+
+use serde::Serialize;
+
+use crate::country::Country;
+use crate::model::{Initiative, Kind, Language, SkillArea, TargetGroup, TermSet};
+
+/// An initiative as a GeoJSON Feature, its id the Feature's own `id` member.
+#[derive(Serialize)]
+pub struct Feature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    geometry: PointGeometry,
+    properties: Properties<'a>,
+}
+
+#[derive(Serialize)]
+struct PointGeometry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [f64; 2],
+}
+
+#[derive(Serialize)]
+struct Properties<'a> {
+    name: &'a str,
+    description: &'a str,
+    organisation: &'a str,
+    url: &'a str,
+    country: Country,
+    city: &'a str,
+    skill_areas: TermSet<SkillArea>,
+    target_groups: TermSet<TargetGroup>,
+    kind: Kind,
+    languages: &'a [Language],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<jiff::civil::Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<jiff::civil::Date>,
+    updated_at: jiff::Timestamp,
+    source: &'a str,
+    /// Great-circle metres from the query point, on distance queries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+impl<'a> Feature<'a> {
+    pub fn new(initiative: &'a Initiative) -> Self {
+        Feature {
+            kind: "Feature",
+            id: &initiative.id,
+            geometry: PointGeometry {
+                kind: "Point",
+                coordinates: [initiative.location.lon, initiative.location.lat],
+            },
+            properties: Properties {
+                name: &initiative.name,
+                description: &initiative.description,
+                organisation: &initiative.organisation,
+                url: &initiative.url,
+                country: initiative.country,
+                city: &initiative.city,
+                skill_areas: initiative.skill_areas,
+                target_groups: initiative.target_groups,
+                kind: initiative.kind,
+                languages: &initiative.languages,
+                start: initiative.start,
+                end: initiative.end,
+                updated_at: initiative.updated_at,
+                source: &initiative.source,
+                distance_m: None,
+            },
+        }
+    }
+
+    /// Adds the distance from the query point, rounded to the centimetre.
+    pub fn with_distance(mut self, metres: f64) -> Self {
+        self.properties.distance_m = Some((metres * 100.0).round() / 100.0);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset;
+
+    #[test]
+    fn features_round_trip_through_the_dataset_reader() {
+        let original = crate::index::tests::initiative("de-x", 13.4, 52.5);
+        let json = serde_json::to_string(&Feature::new(&original)).unwrap();
+        let (parsed, _) = dataset::parse_feature(&json).unwrap_or_else(|e| panic!("{e:?}\n{json}"));
+        assert_eq!(parsed, original);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["id"], "de-x");
+        assert_eq!(value["properties"]["skill_areas"][0], "data_ai");
+    }
+}

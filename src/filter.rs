@@ -1,0 +1,88 @@
+//! Attribute filters (country, skill area, target group, kind, free text) shared by every query.
+
+use crate::country::CountrySet;
+use crate::model::{Initiative, Kind, SkillArea, TargetGroup, TermSet};
+
+/// What an initiative must match. Within one attribute any listed value matches; across
+/// attributes all must match. `None` means the attribute is not filtered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub countries: Option<CountrySet>,
+    pub skill_areas: Option<TermSet<SkillArea>>,
+    pub target_groups: Option<TermSet<TargetGroup>>,
+    pub kinds: Option<TermSet<Kind>>,
+    /// Folded words of the free-text query; every one must occur in the searchable text.
+    pub words: Vec<String>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.countries.is_none()
+            && self.skill_areas.is_none()
+            && self.target_groups.is_none()
+            && self.kinds.is_none()
+            && self.words.is_empty()
+    }
+
+    /// Sets the free-text query from what a user typed.
+    pub fn with_text(mut self, query: &str) -> Self {
+        self.words = fold(query).split_whitespace().map(str::to_owned).collect();
+        self
+    }
+
+    /// `searchable` is [`searchable_text`] of the same initiative.
+    pub fn matches(&self, initiative: &Initiative, searchable: &str) -> bool {
+        self.matches_attributes(initiative)
+            && self
+                .words
+                .iter()
+                .all(|word| searchable.contains(word.as_str()))
+    }
+
+    /// Every condition except the free text.
+    pub fn matches_attributes(&self, initiative: &Initiative) -> bool {
+        self.countries
+            .is_none_or(|set| set.contains(initiative.country))
+            && self
+                .skill_areas
+                .is_none_or(|set| set.intersects(initiative.skill_areas))
+            && self
+                .target_groups
+                .is_none_or(|set| set.intersects(initiative.target_groups))
+            && self.kinds.is_none_or(|set| set.contains(initiative.kind))
+    }
+}
+
+/// Lower-case ASCII transliteration, so that "Kraków", "KRAKOW" and "krakow" compare equal.
+pub fn fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// The text the free-text query searches: name, organisation, city and description, folded.
+pub fn searchable_text(initiative: &Initiative) -> Box<str> {
+    let joined = format!(
+        "{}\n{}\n{}\n{}",
+        initiative.name, initiative.organisation, initiative.city, initiative.description
+    );
+    fold(&joined).into_boxed_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_ignores_case_and_accents() {
+        assert_eq!(fold("Kraków ÉCOLE Straße"), "krakow ecole strasse");
+        assert_eq!(fold("Łódź"), "lodz");
+    }
+
+    #[test]
+    fn every_word_must_occur() {
+        let filter = Filter::default().with_text("  Cyber  KRAKÓW ");
+        assert_eq!(filter.words, vec!["cyber", "krakow"]);
+        let text = "cybersecurity hub\nkrakow";
+        assert!(filter.words.iter().all(|w| text.contains(w.as_str())));
+        assert!(Filter::default().with_text("   ").is_empty());
+    }
+}

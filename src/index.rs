@@ -1,0 +1,302 @@
+//! SpatialIndex: every initiative in an R-tree, answering box, radius and nearest-k queries with filters.
+
+use rayon::prelude::*;
+use rstar::primitives::GeomWithData;
+use rstar::{AABB, RTree};
+
+use crate::filter::{Filter, searchable_text};
+use crate::geodesy::{LonLatBox, distance_m, max_distance_m, radius_box};
+use crate::model::{Initiative, Location};
+
+/// Position of an initiative in the index; stable for the life of one index.
+pub type Slot = u32;
+
+type Entry = GeomWithData<[f64; 2], Slot>;
+
+/// One result of a distance query.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit {
+    pub slot: Slot,
+    pub distance_m: f64,
+}
+
+/// The initiatives of one dataset version with an R-tree over their locations.
+pub struct SpatialIndex {
+    initiatives: Vec<Initiative>,
+    searchable: Vec<Box<str>>,
+    /// Slots ordered by id, for lookups by id without a second copy of every id.
+    by_id: Vec<Slot>,
+    tree: RTree<Entry>,
+}
+
+/// First radius tried by a nearest-k search, in metres; it doubles until enough are found.
+const FIRST_NEAREST_RADIUS_M: f64 = 10_000.0;
+
+impl SpatialIndex {
+    /// Builds the index. Slots follow the order of `initiatives`.
+    pub fn new(initiatives: Vec<Initiative>) -> Self {
+        assert!(
+            initiatives.len() < Slot::MAX as usize,
+            "too many initiatives for one index"
+        );
+        let entries: Vec<Entry> = initiatives
+            .iter()
+            .enumerate()
+            .map(|(slot, i)| GeomWithData::new([i.location.lon, i.location.lat], slot as Slot))
+            .collect();
+        let searchable = initiatives.par_iter().map(searchable_text).collect();
+        let mut by_id: Vec<Slot> = (0..initiatives.len() as Slot).collect();
+        by_id.par_sort_unstable_by(|a, b| {
+            initiatives[*a as usize]
+                .id
+                .cmp(&initiatives[*b as usize].id)
+        });
+        SpatialIndex {
+            initiatives,
+            searchable,
+            by_id,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.initiatives.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.initiatives.is_empty()
+    }
+
+    pub fn get(&self, slot: Slot) -> &Initiative {
+        &self.initiatives[slot as usize]
+    }
+
+    pub fn initiatives(&self) -> &[Initiative] {
+        &self.initiatives
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Initiative> {
+        self.by_id
+            .binary_search_by(|slot| (*self.get(*slot).id).cmp(id))
+            .ok()
+            .map(|at| self.get(self.by_id[at]))
+    }
+
+    pub fn matches(&self, slot: Slot, filter: &Filter) -> bool {
+        filter.matches(self.get(slot), &self.searchable[slot as usize])
+    }
+
+    /// Slots of the initiatives inside `area` (everywhere when `None`) that pass `filter`,
+    /// in slot order so that pages are stable.
+    pub fn matching(&self, area: Option<&LonLatBox>, filter: &Filter) -> Vec<Slot> {
+        let everywhere = area.is_none_or(|b| self.covers_everything(b));
+        let mut slots: Vec<Slot> = if everywhere {
+            (0..self.len() as Slot)
+                .filter(|s| self.matches(*s, filter))
+                .collect()
+        } else {
+            let area = area.expect("checked above");
+            let mut slots = Vec::new();
+            for [min, max] in area.parts() {
+                let envelope = AABB::from_corners(min, max);
+                slots.extend(
+                    self.tree
+                        .locate_in_envelope(envelope)
+                        .map(|e| e.data)
+                        .filter(|s| self.matches(*s, filter)),
+                );
+            }
+            slots
+        };
+        if !everywhere {
+            slots.sort_unstable();
+            slots.dedup();
+        }
+        slots
+    }
+
+    /// Initiatives within `radius_m` great-circle metres of `center` that pass `filter`,
+    /// nearest first (ties by slot). The R-tree prunes by box; the haversine distance decides.
+    pub fn within(&self, center: Location, radius_m: f64, filter: &Filter) -> Vec<Hit> {
+        let area = radius_box(center, radius_m);
+        let mut hits = Vec::new();
+        for [min, max] in area.parts() {
+            for entry in self.tree.locate_in_envelope(AABB::from_corners(min, max)) {
+                let slot = entry.data;
+                let distance = distance_m(center, self.get(slot).location);
+                if distance <= radius_m && self.matches(slot, filter) {
+                    hits.push(Hit {
+                        slot,
+                        distance_m: distance,
+                    });
+                }
+            }
+        }
+        sort_hits(&mut hits);
+        // A box split at the antimeridian never holds one point twice, except on the line itself.
+        hits.dedup_by_key(|h| h.slot);
+        hits
+    }
+
+    /// The `k` initiatives nearest to `center` that pass `filter`, nearest first.
+    pub fn nearest(&self, center: Location, k: usize, filter: &Filter) -> Vec<Hit> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let mut radius = FIRST_NEAREST_RADIUS_M;
+        loop {
+            // Every point outside the circle is farther than every point inside, so once the
+            // circle holds k matches, its k nearest are the k nearest overall.
+            let mut hits = self.within(center, radius, filter);
+            if hits.len() >= k || radius >= max_distance_m() {
+                hits.truncate(k);
+                return hits;
+            }
+            radius = (radius * 4.0).min(max_distance_m());
+        }
+    }
+
+    fn covers_everything(&self, area: &LonLatBox) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let data = self.tree.root().envelope();
+        let ([west, south], [east, north]) = (data.lower(), data.upper());
+        !area.crosses_antimeridian()
+            && area.west <= west
+            && area.south <= south
+            && area.east >= east
+            && area.north >= north
+    }
+}
+
+fn sort_hits(hits: &mut [Hit]) {
+    hits.sort_unstable_by(|a, b| {
+        a.distance_m
+            .total_cmp(&b.distance_m)
+            .then(a.slot.cmp(&b.slot))
+    });
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::country::Country;
+    use crate::model::{Kind, SkillArea, TargetGroup, TermSet};
+    use rand::{RngExt, SeedableRng};
+
+    pub fn initiative(id: &str, lon: f64, lat: f64) -> Initiative {
+        Initiative {
+            id: id.into(),
+            name: format!("Initiative {id}").into(),
+            description: "A test initiative".into(),
+            organisation: "Org".into(),
+            url: "https://example.org/".into(),
+            country: Country::parse("DE").unwrap(),
+            city: "Berlin".into(),
+            location: Location { lon, lat },
+            skill_areas: [SkillArea::DataAi].into_iter().collect(),
+            target_groups: [TargetGroup::Smes].into_iter().collect(),
+            kind: Kind::Hub,
+            languages: Box::new([crate::model::Language::parse("en").unwrap()]),
+            start: None,
+            end: None,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            source: "test".into(),
+        }
+    }
+
+    fn random_index(n: usize, seed: u64) -> SpatialIndex {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let initiatives = (0..n)
+            .map(|i| {
+                let lon = rng.random_range(-180.0..=180.0);
+                let lat = rng.random_range(-90.0..=90.0);
+                let mut it = initiative(&format!("p{i}"), lon, lat);
+                if i % 3 == 0 {
+                    it.kind = Kind::Training;
+                }
+                it
+            })
+            .collect();
+        SpatialIndex::new(initiatives)
+    }
+
+    #[test]
+    fn radius_matches_brute_force() {
+        let index = random_index(5_000, 7);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        let filter = Filter {
+            kinds: Some([Kind::Training].into_iter().collect::<TermSet<Kind>>()),
+            ..Filter::default()
+        };
+        for _ in 0..200 {
+            let center = Location {
+                lon: rng.random_range(-180.0..=180.0),
+                lat: rng.random_range(-90.0..=90.0),
+            };
+            let radius = rng.random_range(0.0..3_000_000.0);
+            let got: Vec<Slot> = index
+                .within(center, radius, &filter)
+                .iter()
+                .map(|h| h.slot)
+                .collect();
+            let mut expected: Vec<(f64, Slot)> = (0..index.len() as Slot)
+                .filter(|s| index.get(*s).kind == Kind::Training)
+                .map(|s| (distance_m(center, index.get(s).location), s))
+                .filter(|(d, _)| *d <= radius)
+                .collect();
+            expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let expected: Vec<Slot> = expected.into_iter().map(|(_, s)| s).collect();
+            assert_eq!(got, expected, "center {center:?} radius {radius}");
+        }
+    }
+
+    #[test]
+    fn nearest_matches_brute_force() {
+        let index = random_index(2_000, 9);
+        let center = Location {
+            lon: 179.0,
+            lat: -5.0,
+        };
+        let got: Vec<Slot> = index
+            .nearest(center, 25, &Filter::default())
+            .iter()
+            .map(|h| h.slot)
+            .collect();
+        let mut all: Vec<(f64, Slot)> = (0..index.len() as Slot)
+            .map(|s| (distance_m(center, index.get(s).location), s))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let expected: Vec<Slot> = all.into_iter().take(25).map(|(_, s)| s).collect();
+        assert_eq!(got, expected);
+        assert_eq!(
+            index.nearest(center, 5_000, &Filter::default()).len(),
+            2_000
+        );
+    }
+
+    #[test]
+    fn boxes_across_the_antimeridian_match_brute_force() {
+        let index = random_index(5_000, 11);
+        let area = LonLatBox {
+            west: 150.0,
+            south: -40.0,
+            east: -160.0,
+            north: 30.0,
+        };
+        let got = index.matching(Some(&area), &Filter::default());
+        let expected: Vec<Slot> = (0..index.len() as Slot)
+            .filter(|s| area.contains(index.get(*s).location))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn lookup_by_id() {
+        let index = random_index(100, 1);
+        assert_eq!(&*index.by_id("p42").unwrap().id, "p42");
+        assert!(index.by_id("nope").is_none());
+    }
+}

@@ -1,0 +1,26 @@
+//! skillsmap: a map service for European digital-skills initiatives.
+//!
+//! # Layout
+//! - [`model`]: the `Initiative` record and its controlled vocabularies.
+//! - [`country`]: the European countries known to the service.
+//! - [`dataset`]: reading and validating GeoJSON datasets (`skillsmap check`).
+//! - [`geodesy`]: great-circle distances and longitude/latitude boxes.
+//! - [`filter`]: attribute and free-text filters.
+//! - [`index`]: `SpatialIndex`, the R-tree answering box, radius and nearest-k queries.
+//! - [`feature`]: initiatives as GeoJSON Features.
+//! - [`snapshot`]: the immutable read model and its version.
+//! - [`api`]: the HTTP API (axum), its errors as problem+json, caching.
+//! - [`config`]: the service configuration.
+//! - [`server`]: start-up and graceful shutdown.
+
+pub mod api;
+pub mod config;
+pub mod country;
+pub mod dataset;
+pub mod feature;
+pub mod filter;
+pub mod geodesy;
+pub mod index;
+pub mod model;
+pub mod server;
+pub mod snapshot;

@@ -1,0 +1,92 @@
+//! The `skillsmap` command line: serve the map API, or check a dataset.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use skillsmap::config::ServeConfig;
+use skillsmap::dataset;
+use skillsmap::server::{Server, shutdown_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "skillsmap",
+    version,
+    about = "A map service for European digital-skills initiatives"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (and the map) over HTTP.
+    Serve(ServeConfig),
+    /// Validate a dataset file and report every problem; exits 1 if there are errors.
+    Check {
+        /// The GeoJSON FeatureCollection to check.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => serve(config),
+        Command::Check { file } => check(&file),
+    }
+}
+
+fn serve(config: ServeConfig) -> ExitCode {
+    init_logging();
+    tracing::info!(?config, "starting");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let server = Server::bind(config).await?;
+        server.run(shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(file: &std::path::Path) -> ExitCode {
+    match dataset::read_file(file) {
+        Ok(dataset) => {
+            for warning in &dataset.warnings {
+                println!("warning: {warning}");
+            }
+            println!(
+                "{}: {} initiatives, 0 errors, {} warning(s)",
+                file.display(),
+                dataset.initiatives.len(),
+                dataset.warnings.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SKILLSMAP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

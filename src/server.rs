@@ -1,0 +1,123 @@
+//! Starting the service: load and validate the data, build the snapshot, listen, shut down gracefully.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::config::ServeConfig;
+use crate::dataset::{self, DatasetError};
+use crate::snapshot::{Snapshot, content_version};
+
+/// The curated seed dataset, built into the binary so that `serve` works anywhere.
+pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads and validates the configured dataset (or the seed data) into a snapshot.
+pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, DatasetError> {
+    let text: Cow<str> = match &config.data {
+        Some(path) => {
+            Cow::Owned(
+                std::fs::read_to_string(path).map_err(|source| DatasetError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            )
+        }
+        None => Cow::Borrowed(SEED_DATASET),
+    };
+    let dataset = dataset::parse(&text).map_err(DatasetError::Invalid)?;
+    for warning in &dataset.warnings {
+        tracing::warn!(%warning, "dataset warning");
+    }
+    Ok(Snapshot::build(
+        dataset.initiatives,
+        content_version(text.as_bytes()),
+    ))
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Loads the data and binds the listening socket; fails before serving anything if either fails.
+    pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
+        let snapshot = load_snapshot(&config)?;
+        tracing::info!(
+            initiatives = snapshot.index.len(),
+            version = %snapshot.version,
+            "dataset loaded"
+        );
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let state = AppState {
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            config: Arc::new(config),
+        };
+        Ok(Server { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        tracing::info!(addr = %self.local_addr()?, "listening");
+        axum::serve(self.listener, api::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

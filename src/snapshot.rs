@@ -1,0 +1,37 @@
+//! The immutable read model that every query runs on, and its version for HTTP caching.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::index::SpatialIndex;
+use crate::model::Initiative;
+
+/// One consistent version of everything the read endpoints serve.
+pub struct Snapshot {
+    pub index: SpatialIndex,
+    /// Changes whenever the data changes; the basis of every ETag.
+    pub version: String,
+    /// Latest `updated_at` of any initiative, for `Last-Modified`.
+    pub last_modified: Option<jiff::Timestamp>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot; `version` must differ for different data (e.g. a hash of the file).
+    pub fn build(initiatives: Vec<Initiative>, version: String) -> Self {
+        let last_modified = initiatives.iter().map(|i| i.updated_at).max();
+        Snapshot {
+            index: SpatialIndex::new(initiatives),
+            version,
+            last_modified,
+        }
+    }
+}
+
+/// The current snapshot, readable without locks and replaced atomically after a change.
+pub type SharedSnapshot = Arc<ArcSwap<Snapshot>>;
+
+/// A version string for a dataset's bytes.
+pub fn content_version(bytes: &[u8]) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
+}
