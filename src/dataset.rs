@@ -175,17 +175,23 @@ pub fn parse(text: &str) -> Result<Dataset, Report> {
             field: Some(field),
             message,
         };
+        let id: Option<Box<str>> = match &result {
+            Ok((initiative, _)) => Some(initiative.id.clone()),
+            Err(_) => feature_id(raw.get()).map(Into::into),
+        };
+        if let Some(id) = id
+            && let Some(first) = first_index_of_id.insert(id, index)
+        {
+            report.errors.push(locate(
+                "id".into(),
+                format!("duplicate id; feature {first} has the same id"),
+            ));
+        }
         match result {
             Ok((initiative, warnings)) => {
                 report
                     .warnings
                     .extend(warnings.into_iter().map(|w| locate(w.field, w.message)));
-                if let Some(first) = first_index_of_id.insert(initiative.id.clone(), index) {
-                    report.errors.push(locate(
-                        "id".into(),
-                        format!("duplicate id; feature {first} has the same id"),
-                    ));
-                }
                 initiatives.push(initiative);
             }
             Err(problems) => report
