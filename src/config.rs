@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::cluster::ClusterOptions;
+
 /// How `skillsmap serve` runs.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeConfig {
@@ -18,6 +20,22 @@ pub struct ServeConfig {
     /// links use the request's Host header.
     #[arg(long, env = "SKILLSMAP_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Folder of the web front-end (its npm packages installed in `node_modules`).
+    #[arg(long, env = "SKILLSMAP_WEB_DIR", default_value = "web")]
+    pub web_dir: PathBuf,
+
+    /// Optional raster tile layer for the map, as an XYZ URL template
+    /// (e.g. https://tile.example.org/{z}/{x}/{y}.png). Without it the page uses no other host.
+    #[arg(long, env = "SKILLSMAP_BASEMAP_URL")]
+    pub basemap_url: Option<String>,
+
+    #[command(flatten)]
+    pub clustering: ClusteringArgs,
+
+    /// Attribution shown for `--basemap-url` (required by most tile providers).
+    #[arg(long, env = "SKILLSMAP_BASEMAP_ATTRIBUTION", requires = "basemap_url")]
+    pub basemap_attribution: Option<String>,
 }
 
 impl ServeConfig {
@@ -27,6 +45,60 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data,
             public_url: None,
+            web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web")),
+            basemap_url: None,
+            basemap_attribution: None,
+            clustering: ClusteringArgs::default(),
         }
+    }
+}
+
+/// How map tiles cluster initiatives (see `ClusterOptions`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct ClusteringArgs {
+    /// Cluster radius, in pixels of a tile `--cluster-extent` pixels wide.
+    #[arg(long, env = "SKILLSMAP_CLUSTER_RADIUS", default_value_t = 40.0, value_parser = positive)]
+    pub cluster_radius: f64,
+    /// Tile width in pixels that the radius refers to.
+    #[arg(long, env = "SKILLSMAP_CLUSTER_EXTENT", default_value_t = 512.0, value_parser = positive)]
+    pub cluster_extent: f64,
+    /// Lowest zoom with clusters of its own.
+    #[arg(long, env = "SKILLSMAP_CLUSTER_MIN_ZOOM", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=20))]
+    pub cluster_min_zoom: u8,
+    /// Highest zoom with clusters; above it tiles hold single initiatives.
+    #[arg(long, env = "SKILLSMAP_CLUSTER_MAX_ZOOM", default_value_t = 16, value_parser = clap::value_parser!(u8).range(0..=20))]
+    pub cluster_max_zoom: u8,
+}
+
+impl Default for ClusteringArgs {
+    fn default() -> Self {
+        let options = ClusterOptions::default();
+        ClusteringArgs {
+            cluster_radius: options.radius_px,
+            cluster_extent: options.extent,
+            cluster_min_zoom: options.min_zoom,
+            cluster_max_zoom: options.max_zoom,
+        }
+    }
+}
+
+impl ClusteringArgs {
+    pub fn options(&self) -> Result<ClusterOptions, String> {
+        if self.cluster_min_zoom > self.cluster_max_zoom {
+            return Err("--cluster-min-zoom must not exceed --cluster-max-zoom".into());
+        }
+        Ok(ClusterOptions {
+            radius_px: self.cluster_radius,
+            extent: self.cluster_extent,
+            min_zoom: self.cluster_min_zoom,
+            max_zoom: self.cluster_max_zoom,
+        })
+    }
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("\"{text}\" is not a positive number")),
     }
 }

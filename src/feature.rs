@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::cluster::ClusterSummary;
 use crate::country::Country;
 use crate::model::{Initiative, Kind, Language, SkillArea, TargetGroup, TermSet};
 
@@ -78,6 +79,85 @@ impl<'a> Feature<'a> {
     pub fn with_distance(mut self, metres: f64) -> Self {
         self.properties.distance_m = Some((metres * 100.0).round() / 100.0);
         self
+    }
+}
+
+/// An item of a map tile: a cluster with counts, or an initiative with the properties a
+/// map needs (its id fetches the rest).
+#[derive(Serialize)]
+pub struct TileFeature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    geometry: PointGeometry,
+    properties: TileProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TileProperties<'a> {
+    Cluster {
+        cluster: bool,
+        cluster_id: &'a str,
+        point_count: u32,
+        expansion_zoom: u8,
+        skill_areas: std::collections::BTreeMap<&'static str, u32>,
+    },
+    Initiative {
+        cluster: bool,
+        name: &'a str,
+        organisation: &'a str,
+        city: &'a str,
+        country: Country,
+        kind: Kind,
+        skill_areas: TermSet<SkillArea>,
+        target_groups: TermSet<TargetGroup>,
+    },
+}
+
+impl<'a> TileFeature<'a> {
+    pub fn cluster(cluster: &'a ClusterSummary) -> Self {
+        TileFeature {
+            kind: "Feature",
+            id: None,
+            geometry: PointGeometry {
+                kind: "Point",
+                coordinates: [cluster.lon, cluster.lat],
+            },
+            properties: TileProperties::Cluster {
+                cluster: true,
+                cluster_id: &cluster.id,
+                point_count: cluster.count,
+                expansion_zoom: cluster.expansion_zoom,
+                skill_areas: cluster
+                    .skill_areas
+                    .iter()
+                    .map(|(area, n)| (area.slug(), *n))
+                    .collect(),
+            },
+        }
+    }
+
+    pub fn initiative(initiative: &'a Initiative) -> Self {
+        TileFeature {
+            kind: "Feature",
+            id: Some(&initiative.id),
+            geometry: PointGeometry {
+                kind: "Point",
+                coordinates: [initiative.location.lon, initiative.location.lat],
+            },
+            properties: TileProperties::Initiative {
+                cluster: false,
+                name: &initiative.name,
+                organisation: &initiative.organisation,
+                city: &initiative.city,
+                country: initiative.country,
+                kind: initiative.kind,
+                skill_areas: initiative.skill_areas,
+                target_groups: initiative.target_groups,
+            },
+        }
     }
 }
 

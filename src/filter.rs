@@ -30,6 +30,12 @@ impl Filter {
         self
     }
 
+    /// Sets already-folded words (see [`fold`]).
+    pub fn with_words(mut self, words: Vec<String>) -> Self {
+        self.words = words;
+        self
+    }
+
     /// `searchable` is [`searchable_text`] of the same initiative.
     pub fn matches(&self, initiative: &Initiative, searchable: &str) -> bool {
         self.matches_attributes(initiative)

@@ -14,13 +14,17 @@
 //! - [`server`]: start-up and graceful shutdown.
 
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod country;
 pub mod dataset;
+pub mod facets;
 pub mod feature;
 pub mod filter;
+pub mod generate;
 pub mod geodesy;
 pub mod index;
 pub mod model;
 pub mod server;
 pub mod snapshot;
+pub mod tile;

@@ -29,6 +29,18 @@ enum Command {
         /// The GeoJSON FeatureCollection to check.
         file: PathBuf,
     },
+    /// Write a synthetic dataset spread like real initiatives, for scale tests.
+    Generate {
+        /// How many initiatives.
+        #[arg(long)]
+        count: usize,
+        /// Random seed; the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the GeoJSON.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -36,6 +48,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(config) => serve(config),
         Command::Check { file } => check(&file),
+        Command::Generate { count, seed, out } => generate(count, seed, &out),
     }
 }
 
@@ -78,6 +91,29 @@ fn check(file: &std::path::Path) -> ExitCode {
         }
         Err(e) => {
             println!("{}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn generate(count: usize, seed: u64, out: &std::path::Path) -> ExitCode {
+    // Write beside the target and rename, so a failed run never leaves half a file behind.
+    let partial = out.with_extension("partial");
+    let result = std::fs::File::create(&partial).and_then(|file| {
+        let mut writer = std::io::BufWriter::new(file);
+        skillsmap::generate::write_dataset(&mut writer, count, seed)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&partial, out)
+    });
+    match result {
+        Ok(()) => {
+            println!("wrote {count} initiatives to {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            eprintln!("error: cannot write {}: {e}", out.display());
             ExitCode::FAILURE
         }
     }

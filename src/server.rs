@@ -26,12 +26,15 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
 
 /// Reads and validates the configured dataset (or the seed data) into a snapshot.
-pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, DatasetError> {
+pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
+    let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let text: Cow<str> = match &config.data {
         Some(path) => {
             Cow::Owned(
@@ -47,10 +50,8 @@ pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, DatasetError> {
     for warning in &dataset.warnings {
         tracing::warn!(%warning, "dataset warning");
     }
-    Ok(Snapshot::build(
-        dataset.initiatives,
-        content_version(text.as_bytes()),
-    ))
+    let version = content_version(text.as_bytes());
+    Ok(Snapshot::build(dataset.initiatives, version, clustering))
 }
 
 /// A bound, ready-to-run server.

@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::cluster::{ClusterOptions, ClusterTree};
 use crate::index::SpatialIndex;
 use crate::model::Initiative;
 
 /// One consistent version of everything the read endpoints serve.
 pub struct Snapshot {
     pub index: SpatialIndex,
+    pub clusters: ClusterTree,
     /// Changes whenever the data changes; the basis of every ETag.
     pub version: String,
     /// Latest `updated_at` of any initiative, for `Last-Modified`.
@@ -18,10 +20,16 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds a snapshot; `version` must differ for different data (e.g. a hash of the file).
-    pub fn build(initiatives: Vec<Initiative>, version: String) -> Self {
+    pub fn build(
+        initiatives: Vec<Initiative>,
+        version: String,
+        clustering: ClusterOptions,
+    ) -> Self {
         let last_modified = initiatives.iter().map(|i| i.updated_at).max();
+        let index = SpatialIndex::new(initiatives);
         Snapshot {
-            index: SpatialIndex::new(initiatives),
+            clusters: ClusterTree::build(&index, clustering, &version),
+            index,
             version,
             last_modified,
         }

@@ -6,6 +6,8 @@ pub mod items;
 pub mod near;
 pub mod params;
 pub mod problem;
+pub mod site;
+pub mod tiles;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +38,21 @@ pub struct AppState {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
+    let (web, leaflet) = site::static_files(&state);
+    let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
     Router::new()
         .route("/healthz", get(health))
+        .route("/config.json", get(site::page_config))
+        .route("/vocabularies", get(site::vocabularies))
+        .route("/facets", get(site::facet_counts))
         .route(items::ITEMS_PATH, get(items::list))
         .route("/collections/initiatives/items/{id}", get(items::one))
         .route("/near", get(near::near))
-        .fallback(no_route)
+        .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/clusters/{id}/children", get(tiles::children))
+        .route("/clusters/{id}/leaves", get(tiles::leaves))
+        .nest_service("/vendor/leaflet", leaflet.fallback(not_found.clone()))
+        .fallback_service(web.fallback(not_found))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(CompressionLayer::new())

@@ -13,6 +13,8 @@ pub enum ApiError {
     UnknownParameter(String),
     #[error("no initiative with id \"{0}\"")]
     NoSuchInitiative(String),
+    #[error("{0}")]
+    NoSuchCluster(String),
     #[error("nothing here: {0}")]
     NoRoute(String),
     #[error("method not allowed here")]
@@ -34,7 +36,9 @@ impl ApiError {
             ApiError::InvalidParameter { .. } | ApiError::UnknownParameter(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::NoSuchInitiative(_) | ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
+            ApiError::NoSuchInitiative(_) | ApiError::NoSuchCluster(_) | ApiError::NoRoute(_) => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -45,6 +49,7 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => "Invalid parameter",
             ApiError::UnknownParameter(_) => "Unknown parameter",
             ApiError::NoSuchInitiative(_) => "Initiative not found",
+            ApiError::NoSuchCluster(_) => "Cluster not found",
             ApiError::NoRoute(_) => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Internal => "Internal error",

@@ -1,0 +1,57 @@
+//! The front-end's own endpoints: page configuration, vocabularies, facet counts and static files.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tower_http::services::ServeDir;
+
+use crate::api::AppState;
+use crate::api::caching;
+use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::problem::ApiError;
+use crate::facets::{self, Vocabularies};
+
+pub async fn page_config(State(state): State<AppState>) -> Response {
+    Json(json!({
+        "basemap_url": state.config.basemap_url,
+        "basemap_attribution": state.config.basemap_attribution,
+    }))
+    .into_response()
+}
+
+pub async fn vocabularies() -> Response {
+    Json(Vocabularies::new()).into_response()
+}
+
+pub async fn facet_counts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(uri.query());
+    params.reject_unknown(&[&["bbox"], FILTER_PARAMS])?;
+    let bbox = params.bbox()?;
+    let filter = params.filter()?;
+    let snapshot = state.snapshot.load_full();
+    let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
+    Ok(caching::respond(
+        &headers,
+        &etag,
+        "application/json",
+        || {
+            let counts = facets::count(&snapshot.index, bbox.as_ref(), &filter);
+            serde_json::to_vec(&counts).expect("facet counts always serialise")
+        },
+    ))
+}
+
+/// Static files of the front-end; npm's Leaflet build under `/vendor/leaflet/`.
+pub fn static_files(state: &AppState) -> (ServeDir, ServeDir) {
+    let web = &state.config.web_dir;
+    (
+        ServeDir::new(web),
+        ServeDir::new(web.join("node_modules/leaflet/dist")),
+    )
+}

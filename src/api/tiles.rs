@@ -1,0 +1,131 @@
+//! `/tiles/{z}/{x}/{y}.geojson` and `/clusters/{id}/...`: clustered map tiles and cluster contents.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::api::caching;
+use crate::api::collection::{FeatureCollection, GEOJSON, paging_links};
+use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::problem::ApiError;
+use crate::api::{AppState, base_url};
+use crate::cluster::{ClusterError, TileItem};
+use crate::feature::{Feature, TileFeature};
+use crate::index::SpatialIndex;
+use crate::tile::TileCoord;
+
+#[derive(Serialize)]
+struct TileCollection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    features: Vec<TileFeature<'a>>,
+}
+
+fn tile_collection(index: &SpatialIndex, items: &[TileItem]) -> Vec<u8> {
+    let features = items
+        .iter()
+        .map(|item| match item {
+            TileItem::Cluster(cluster) => TileFeature::cluster(cluster),
+            TileItem::Initiative(slot) => TileFeature::initiative(index.get(*slot)),
+        })
+        .collect();
+    serde_json::to_vec(&TileCollection {
+        kind: "FeatureCollection",
+        features,
+    })
+    .expect("tiles always serialise")
+}
+
+fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
+    let y = y_file.strip_suffix(".geojson").ok_or_else(|| {
+        ApiError::invalid(
+            "y",
+            format!("\"{y_file}\" must be a row number followed by .geojson"),
+        )
+    })?;
+    let number = |name: &str, text: &str| {
+        text.parse::<u64>()
+            .map_err(|_| ApiError::invalid(name, format!("\"{text}\" is not a whole number")))
+    };
+    let z = number("z", z)?;
+    let z = u32::try_from(z)
+        .map_err(|_| ApiError::invalid("z", format!("zoom {z} is out of range")))?;
+    TileCoord::new(z, number("x", x)?, number("y", y)?)
+        .map_err(|(name, reason)| ApiError::invalid(name, reason))
+}
+
+pub async fn tile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((z, x, y)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let coord = tile_coord(&z, &x, &y)?;
+    let params = QueryParams::parse(uri.query());
+    params.reject_unknown(&[FILTER_PARAMS])?;
+    let filter = params.filter()?;
+    let snapshot = state.snapshot.load_full();
+    let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
+    Ok(caching::respond(&headers, &etag, GEOJSON, || {
+        let items = snapshot.clusters.tile(&snapshot.index, coord, &filter);
+        tile_collection(&snapshot.index, &items)
+    }))
+}
+
+fn cluster_problem(e: ClusterError) -> ApiError {
+    ApiError::NoSuchCluster(e.to_string())
+}
+
+pub async fn children(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(uri.query());
+    params.reject_unknown(&[FILTER_PARAMS])?;
+    let filter = params.filter()?;
+    let snapshot = state.snapshot.load_full();
+    let items = snapshot
+        .clusters
+        .children(&snapshot.index, &id, &filter)
+        .map_err(cluster_problem)?;
+    let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
+    Ok(caching::respond(&headers, &etag, GEOJSON, || {
+        tile_collection(&snapshot.index, &items)
+    }))
+}
+
+pub async fn leaves(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(uri.query());
+    params.reject_unknown(&[&["limit", "offset"], FILTER_PARAMS])?;
+    let filter = params.filter()?;
+    let limit = params.limit()?;
+    let offset = params.offset()?;
+    let snapshot = state.snapshot.load_full();
+    let (slots, total) = snapshot
+        .clusters
+        .leaves(&snapshot.index, &id, &filter, (offset, limit))
+        .map_err(cluster_problem)?;
+    let base = base_url(&state, &headers);
+    let etag = caching::etag(&[
+        snapshot.version.as_bytes(),
+        base.as_bytes(),
+        uri.to_string().as_bytes(),
+    ]);
+    Ok(caching::respond(&headers, &etag, GEOJSON, || {
+        let features = slots
+            .iter()
+            .map(|s| Feature::new(snapshot.index.get(*s)))
+            .collect();
+        let path = format!("/clusters/{id}/leaves");
+        let links = paging_links(&base, &path, params.pairs(), (offset, limit, total));
+        FeatureCollection::new(features, Some(total), links).to_bytes()
+    }))
+}

@@ -1,0 +1,147 @@
+//! Counts of matching initiatives per vocabulary term, for multi-select filters with live counts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::filter::Filter;
+use crate::geodesy::LonLatBox;
+use crate::index::SpatialIndex;
+use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
+
+/// For each filterable attribute, how many initiatives would match per term. Each attribute's
+/// counts apply every filter except that attribute's own, so that ticking another term of the
+/// same attribute adds exactly its count.
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct Facets {
+    /// Initiatives matching every filter.
+    pub total: usize,
+    pub skill_area: BTreeMap<&'static str, usize>,
+    pub target_group: BTreeMap<&'static str, usize>,
+    pub kind: BTreeMap<&'static str, usize>,
+    pub country: BTreeMap<&'static str, usize>,
+}
+
+pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) -> Facets {
+    let open = |mut f: Filter, clear: fn(&mut Filter)| {
+        clear(&mut f);
+        f
+    };
+    let candidates = index.matching(area, &Filter::default().with_words(filter.words.clone()));
+    let without_skill = open(filter.clone(), |f| f.skill_areas = None);
+    let without_group = open(filter.clone(), |f| f.target_groups = None);
+    let without_kind = open(filter.clone(), |f| f.kinds = None);
+    let without_country = open(filter.clone(), |f| f.countries = None);
+    let mut facets = Facets::default();
+    for slot in candidates {
+        let initiative = index.get(slot);
+        if filter.matches_attributes(initiative) {
+            facets.total += 1;
+        }
+        if without_skill.matches_attributes(initiative) {
+            tally(&mut facets.skill_area, initiative.skill_areas.iter());
+        }
+        if without_group.matches_attributes(initiative) {
+            tally(&mut facets.target_group, initiative.target_groups.iter());
+        }
+        if without_kind.matches_attributes(initiative) {
+            tally(&mut facets.kind, std::iter::once(initiative.kind));
+        }
+        if without_country.matches_attributes(initiative) {
+            *facets.country.entry(initiative.country.code()).or_default() += 1;
+        }
+    }
+    facets
+}
+
+fn tally<T: Vocabulary>(
+    counts: &mut BTreeMap<&'static str, usize>,
+    terms: impl Iterator<Item = T>,
+) {
+    for term in terms {
+        *counts.entry(term.slug()).or_default() += 1;
+    }
+}
+
+/// Every vocabulary with its labels, for building filter controls.
+#[derive(Serialize)]
+pub struct Vocabularies {
+    skill_areas: Vec<Term>,
+    target_groups: Vec<Term>,
+    kinds: Vec<Term>,
+    countries: Vec<CountryTerm>,
+}
+
+#[derive(Serialize)]
+struct Term {
+    slug: &'static str,
+    label: &'static str,
+}
+
+#[derive(Serialize)]
+struct CountryTerm {
+    code: &'static str,
+    name: &'static str,
+    group: crate::country::CountryGroup,
+}
+
+fn terms<T: Vocabulary>() -> Vec<Term> {
+    T::all()
+        .iter()
+        .map(|t| Term {
+            slug: t.slug(),
+            label: t.label(),
+        })
+        .collect()
+}
+
+impl Vocabularies {
+    pub fn new() -> Self {
+        Vocabularies {
+            skill_areas: terms::<SkillArea>(),
+            target_groups: terms::<TargetGroup>(),
+            kinds: terms::<Kind>(),
+            countries: crate::country::Country::all()
+                .map(|c| CountryTerm {
+                    code: c.code(),
+                    name: c.name(),
+                    group: c.group(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Default for Vocabularies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::tests::initiative;
+    use crate::model::TermSet;
+
+    #[test]
+    fn each_facet_ignores_its_own_filter() {
+        let mut a = initiative("a", 1.0, 1.0);
+        a.kind = Kind::Training;
+        let b = initiative("b", 2.0, 2.0);
+        let mut c = initiative("c", 3.0, 3.0);
+        c.skill_areas = [SkillArea::Iot].into_iter().collect();
+        let index = SpatialIndex::new(vec![a, b, c]);
+        let filter = Filter {
+            kinds: Some([Kind::Hub].into_iter().collect::<TermSet<Kind>>()),
+            ..Filter::default()
+        };
+        let facets = count(&index, None, &filter);
+        assert_eq!(facets.total, 2);
+        assert_eq!(facets.kind.get("training"), Some(&1));
+        assert_eq!(facets.kind.get("hub"), Some(&2));
+        assert_eq!(facets.skill_area.get("data_ai"), Some(&1));
+        assert_eq!(facets.skill_area.get("iot"), Some(&1));
+        assert_eq!(facets.country.get("DE"), Some(&2));
+    }
+}
