@@ -7,14 +7,16 @@
 //! and a cluster's filtered count is a popcount over its range: exact, and independent of how
 //! many initiatives match.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use crate::filter::Filter;
 use crate::index::{Slot, SpatialIndex};
-use crate::model::SkillArea;
+use crate::model::{Initiative, SkillArea};
 use crate::tile::{TileCoord, lat_of, lon_of, mercator_x, mercator_y, morton};
 
 /// How clusters are formed, as in supercluster.
@@ -115,10 +117,10 @@ struct Item {
 }
 
 impl ClusterTree {
-    pub fn build(index: &SpatialIndex, options: ClusterOptions, tag: &str) -> ClusterTree {
+    /// Builds the hierarchy over `initiatives`, whose positions are their index slots.
+    pub fn build(initiatives: &[Initiative], options: ClusterOptions, tag: &str) -> ClusterTree {
         assert!(options.min_zoom <= options.max_zoom && options.max_zoom < 30);
-        let mut leaves: Vec<(Item, Slot)> = index
-            .initiatives()
+        let mut leaves: Vec<(Item, Slot)> = initiatives
             .par_iter()
             .enumerate()
             .map(|(slot, initiative)| {
@@ -139,26 +141,28 @@ impl ClusterTree {
         let mut items: Vec<Item> = leaves.into_iter().map(|(item, _)| item).collect();
 
         // Build from the leaves up; parents[k] maps level k's items to level k+1's (coarser).
-        let mut built: Vec<Vec<Item>> = Vec::new();
+        // Levels are kept as compact nodes (count as `end`) once clustered.
+        let mut built: Vec<Vec<Node>> = Vec::new();
         let mut parents: Vec<Vec<u32>> = Vec::new();
         for zoom in (options.min_zoom..=options.max_zoom).rev() {
             let radius = options.radius_px / (options.extent * f64::from(1u32 << zoom));
             let (coarser, parent_of) = cluster_level(&items, radius);
-            built.push(items);
+            built.push(items.iter().map(|item| node_at(item, 0)).collect());
             parents.push(parent_of);
             items = coarser;
         }
-        built.push(items);
+        built.push(items.iter().map(|item| node_at(item, 0)).collect());
+        drop(items);
         built.reverse();
         parents.reverse();
         // Now built[0] is min_zoom, built.last() the leaves; parents[k] maps built[k+1] to built[k].
 
-        let (levels, leaf_slots) = number_leaves(&built, &parents, &leaf_slots_by_index);
+        let (levels, leaf_slots) = number_leaves(built, &parents, &leaf_slots_by_index);
         let skill_bits = SkillArea::ALL
             .iter()
             .map(|area| {
                 Bitmap::from_fn(leaf_slots.len(), |pos| {
-                    index.get(leaf_slots[pos]).skill_areas.contains(*area)
+                    initiatives[leaf_slots[pos] as usize].skill_areas.contains(*area)
                 })
             })
             .collect();
@@ -429,7 +433,7 @@ fn cluster_level(items: &[Item], radius: f64) -> (Vec<Item>, Vec<u32>) {
             code >> (64 - 2 * cell_zoom)
         }
     };
-    let mut cells: HashMap<u64, (u32, u32)> = HashMap::new();
+    let mut cells: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
     for (i, item) in items.iter().enumerate() {
         let entry = cells
             .entry(cell_of(item.code))
@@ -534,28 +538,20 @@ fn interleave_cell(x: u32, y: u32) -> u64 {
 
 /// Gives every node its range of leaf positions, top-down, so that each cluster's leaves
 /// are contiguous. Returns the finished levels and the slot of every leaf position.
-fn number_leaves(
-    built: &[Vec<Item>],
-    parents: &[Vec<u32>],
-    leaf_slots_by_index: &[Slot],
-) -> (Vec<Level>, Vec<Slot>) {
+fn number_leaves(built: Vec<Vec<Node>>, parents: &[Vec<u32>], leaf_slots_by_index: &[Slot]) -> (Vec<Level>, Vec<Slot>) {
     let mut levels: Vec<Level> = Vec::with_capacity(built.len());
-    let top: Vec<Node> = {
-        let mut cursor = 0u32;
-        built[0]
-            .iter()
-            .map(|item| {
-                let node = node_at(item, cursor);
-                cursor += item.count;
-                node
-            })
-            .collect()
-    };
-    levels.push(Level {
-        by_start: (0..top.len() as u32).collect(),
-        nodes: top,
-    });
-    for k in 1..built.len() {
+    for (k, mut nodes) in built.into_iter().enumerate() {
+        if k == 0 {
+            let mut cursor = 0u32;
+            for node in &mut nodes {
+                cursor = place(node, cursor);
+            }
+            levels.push(Level {
+                by_start: (0..nodes.len() as u32).collect(),
+                nodes,
+            });
+            continue;
+        }
         let parent_of = &parents[k - 1];
         let coarser = &levels[k - 1];
         // Children of each parent, in Morton order (a counting sort by parent).
@@ -572,25 +568,12 @@ fn number_leaves(
             grouped[fill[*p as usize] as usize] = child as u32;
             fill[*p as usize] += 1;
         }
-        let mut nodes = vec![
-            Node {
-                code: 0,
-                lon: 0.0,
-                lat: 0.0,
-                start: 0,
-                end: 0
-            };
-            built[k].len()
-        ];
-        let mut by_start = Vec::with_capacity(built[k].len());
+        let mut by_start = Vec::with_capacity(nodes.len());
         for &p in &coarser.by_start {
             let mut cursor = coarser.nodes[p as usize].start;
-            for &child in
-                &grouped[first_child[p as usize] as usize..first_child[p as usize + 1] as usize]
-            {
-                let item = &built[k][child as usize];
-                nodes[child as usize] = node_at(item, cursor);
-                cursor += item.count;
+            let children = &grouped[first_child[p as usize] as usize..first_child[p as usize + 1] as usize];
+            for &child in children {
+                cursor = place(&mut nodes[child as usize], cursor);
                 by_start.push(child);
             }
         }
@@ -602,6 +585,15 @@ fn number_leaves(
         leaf_slots[node.start as usize] = leaf_slots_by_index[i];
     }
     (levels, leaf_slots)
+}
+
+/// Gives a node (whose `end` still holds its count) the leaf positions from `start`; returns
+/// the next free position.
+fn place(node: &mut Node, start: u32) -> u32 {
+    let count = node.end - node.start;
+    node.start = start;
+    node.end = start + count;
+    node.end
 }
 
 fn node_at(item: &Item, start: u32) -> Node {
@@ -747,7 +739,7 @@ mod tests {
     #[test]
     fn every_zoom_counts_every_initiative_once() {
         let index = random_index(3_000);
-        let tree = ClusterTree::build(&index, ClusterOptions::default(), "t");
+        let tree = ClusterTree::build(index.initiatives(), ClusterOptions::default(), "t");
         let training = Filter {
             kinds: Some([Kind::Training].into_iter().collect::<TermSet<Kind>>()),
             ..Filter::default()
@@ -770,7 +762,7 @@ mod tests {
     #[test]
     fn low_zooms_cluster_and_high_zooms_do_not() {
         let index = random_index(2_000);
-        let tree = ClusterTree::build(&index, ClusterOptions::default(), "t");
+        let tree = ClusterTree::build(index.initiatives(), ClusterOptions::default(), "t");
         let world = tree.tile(&index, TileCoord::new(0, 0, 0).unwrap(), &Filter::default());
         assert!(world.len() < 200, "{} items at z0", world.len());
         let biggest = world

@@ -1,10 +1,8 @@
 //! Reading and validating initiative datasets (GeoJSON), reporting every problem by feature and field.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
-use geojson::GeometryValue;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -164,8 +162,19 @@ pub fn parse(text: &str) -> Result<Dataset, Report> {
         .map(|raw| parse_feature(raw.get()))
         .collect();
 
+    report.errors.extend(duplicate_ids(text, &features, &results));
+    if report.errors.is_empty() && results.par_iter().all(|r| matches!(r, Ok((_, w)) if w.is_empty())) {
+        // The common case of a clean file: no positions to report, so move in parallel.
+        let initiatives = results
+            .into_par_iter()
+            .filter_map(|r| r.ok().map(|(initiative, _)| initiative))
+            .collect();
+        return Ok(Dataset {
+            initiatives,
+            warnings: Vec::new(),
+        });
+    }
     let mut initiatives = Vec::with_capacity(results.len());
-    let mut first_index_of_id: HashMap<Box<str>, usize> = HashMap::with_capacity(results.len());
     for (index, (raw, result)) in features.iter().zip(results).enumerate() {
         let locate = |field: String, message: String| Problem {
             feature: Some(index),
@@ -175,18 +184,6 @@ pub fn parse(text: &str) -> Result<Dataset, Report> {
             field: Some(field),
             message,
         };
-        let id: Option<Box<str>> = match &result {
-            Ok((initiative, _)) => Some(initiative.id.clone()),
-            Err(_) => feature_id(raw.get()).map(Into::into),
-        };
-        if let Some(id) = id
-            && let Some(first) = first_index_of_id.insert(id, index)
-        {
-            report.errors.push(locate(
-                "id".into(),
-                format!("duplicate id; feature {first} has the same id"),
-            ));
-        }
         match result {
             Ok((initiative, warnings)) => {
                 report
@@ -199,6 +196,7 @@ pub fn parse(text: &str) -> Result<Dataset, Report> {
                 .extend(problems.into_iter().map(|p| locate(p.field, p.message))),
         }
     }
+    report.errors.sort_by_key(|p| p.feature);
     if report.errors.is_empty() {
         Ok(Dataset {
             initiatives,
@@ -207,6 +205,45 @@ pub fn parse(text: &str) -> Result<Dataset, Report> {
     } else {
         Err(report)
     }
+}
+
+type FeatureResult = Result<(Initiative, Vec<FieldProblem>), Vec<FieldProblem>>;
+
+/// A problem for every feature whose id an earlier feature already has. Sorting the ids
+/// (in parallel) finds them without a second copy of every id.
+fn duplicate_ids(text: &str, features: &[&RawValue], results: &[FeatureResult]) -> Vec<Problem> {
+    let fallback: Vec<Option<String>> = results
+        .par_iter()
+        .zip(features)
+        .map(|(result, raw)| match result {
+            Ok(_) => None,
+            Err(_) => feature_id(raw.get()),
+        })
+        .collect();
+    let id_of = |index: usize| -> Option<&str> {
+        match &results[index] {
+            Ok((initiative, _)) => Some(&*initiative.id),
+            Err(_) => fallback[index].as_deref(),
+        }
+    };
+    let mut order: Vec<usize> = (0..results.len()).filter(|i| id_of(*i).is_some()).collect();
+    order.par_sort_unstable_by(|a, b| id_of(*a).cmp(&id_of(*b)).then(a.cmp(b)));
+    order
+        .windows(2)
+        .filter(|pair| id_of(pair[0]) == id_of(pair[1]))
+        .map(|pair| {
+            // Each later duplicate names the first feature with that id.
+            let first = order[order.partition_point(|i| id_of(*i) < id_of(pair[1]))];
+            Problem {
+                feature: Some(pair[1]),
+                id: id_of(pair[1]).map(str::to_owned),
+                line: Some(line_of(text, features[pair[1]].get())),
+                column: None,
+                field: Some("id".into()),
+                message: format!("duplicate id; feature {first} has the same id"),
+            }
+        })
+        .collect()
 }
 
 fn dataset_problem(field: &str, message: &str) -> Problem {
@@ -267,9 +304,19 @@ struct RawFeature<'a> {
     #[serde(rename = "type")]
     kind: Option<Cow<'a, str>>,
     id: Option<serde_json::Value>,
-    geometry: Option<geojson::Geometry>,
+    #[serde(borrow)]
+    geometry: Option<RawGeometry<'a>>,
     #[serde(borrow)]
     properties: Option<RawProperties<'a>>,
+}
+
+/// A geometry whose coordinates are read only once its type is known to be a Point.
+#[derive(Deserialize)]
+struct RawGeometry<'a> {
+    #[serde(rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    coordinates: Option<&'a RawValue>,
 }
 
 /// The properties of a feature. Unknown members are ignored so that partners' extra fields
@@ -307,7 +354,7 @@ pub(crate) struct RawProperties<'a> {
 }
 
 /// Validates one GeoJSON feature (as JSON text) into an initiative, with any warnings.
-pub fn parse_feature(raw: &str) -> Result<(Initiative, Vec<FieldProblem>), Vec<FieldProblem>> {
+pub fn parse_feature(raw: &str) -> FeatureResult {
     let feature: RawFeature = match serde_json::from_str(raw) {
         Ok(feature) => feature,
         Err(_) => return Err(vec![type_problem(raw)]),
@@ -455,26 +502,23 @@ fn type_problem(raw: &str) -> FieldProblem {
     }
 }
 
-fn feature_location(
-    geometry: Option<&geojson::Geometry>,
-    problems: &mut Vec<FieldProblem>,
-) -> Option<Location> {
+fn feature_location(geometry: Option<&RawGeometry>, problems: &mut Vec<FieldProblem>) -> Option<Location> {
     let Some(geometry) = geometry else {
-        problems.push(FieldProblem::new(
-            "geometry",
-            "missing (a Point is required)",
-        ));
+        problems.push(FieldProblem::new("geometry", "missing (a Point is required)"));
         return None;
     };
-    let GeometryValue::Point { coordinates } = &geometry.value else {
+    if geometry.kind.as_deref() != Some("Point") {
         problems.push(FieldProblem::new("geometry.type", "must be \"Point\""));
         return None;
+    }
+    let Some(coordinates) = geometry.coordinates else {
+        problems.push(FieldProblem::new("geometry.coordinates", "missing"));
+        return None;
     };
-    check(
-        valid_location(coordinates.as_slice()),
-        "geometry.coordinates",
-        problems,
-    )
+    let position: Result<geojson::Position, String> = serde_json::from_str(coordinates.get())
+        .map_err(|_| "a position must be an array of numbers [longitude, latitude]".into());
+    let location = position.and_then(|p| valid_location(p.as_slice()));
+    check(location, "geometry.coordinates", problems)
 }
 
 /// Checks a [lon, lat] (or [lon, lat, height]) position.

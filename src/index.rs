@@ -29,33 +29,50 @@ pub struct SpatialIndex {
     tree: RTree<Entry>,
 }
 
+/// What [`SpatialIndex::prepare`] derives from the initiatives.
+pub struct IndexParts {
+    searchable: Vec<Box<str>>,
+    by_id: Vec<Slot>,
+    tree: RTree<Entry>,
+}
+
 /// First radius tried by a nearest-k search, in metres; it doubles until enough are found.
 const FIRST_NEAREST_RADIUS_M: f64 = 10_000.0;
 
 impl SpatialIndex {
     /// Builds the index. Slots follow the order of `initiatives`.
     pub fn new(initiatives: Vec<Initiative>) -> Self {
-        assert!(
-            initiatives.len() < Slot::MAX as usize,
-            "too many initiatives for one index"
-        );
+        let parts = Self::prepare(&initiatives);
+        Self::from_parts(initiatives, parts)
+    }
+
+    /// Everything derived from the initiatives, computed without taking them over so that
+    /// other work can borrow them meanwhile.
+    pub fn prepare(initiatives: &[Initiative]) -> IndexParts {
+        assert!(initiatives.len() < Slot::MAX as usize, "too many initiatives for one index");
         let entries: Vec<Entry> = initiatives
             .iter()
             .enumerate()
             .map(|(slot, i)| GeomWithData::new([i.location.lon, i.location.lat], slot as Slot))
             .collect();
-        let searchable = initiatives.par_iter().map(searchable_text).collect();
-        let mut by_id: Vec<Slot> = (0..initiatives.len() as Slot).collect();
-        by_id.par_sort_unstable_by(|a, b| {
-            initiatives[*a as usize]
-                .id
-                .cmp(&initiatives[*b as usize].id)
-        });
+        let (tree, (searchable, by_id)) = rayon::join(
+            || RTree::bulk_load(entries),
+            || {
+                let searchable = initiatives.par_iter().map(searchable_text).collect();
+                let mut by_id: Vec<Slot> = (0..initiatives.len() as Slot).collect();
+                by_id.par_sort_unstable_by(|a, b| initiatives[*a as usize].id.cmp(&initiatives[*b as usize].id));
+                (searchable, by_id)
+            },
+        );
+        IndexParts { searchable, by_id, tree }
+    }
+
+    pub fn from_parts(initiatives: Vec<Initiative>, parts: IndexParts) -> Self {
         SpatialIndex {
             initiatives,
-            searchable,
-            by_id,
-            tree: RTree::bulk_load(entries),
+            searchable: parts.searchable,
+            by_id: parts.by_id,
+            tree: parts.tree,
         }
     }
 

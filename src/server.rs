@@ -46,11 +46,15 @@ pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
         }
         None => Cow::Borrowed(SEED_DATASET),
     };
+    let started = std::time::Instant::now();
     let dataset = dataset::parse(&text).map_err(DatasetError::Invalid)?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "dataset parsed and validated");
     for warning in &dataset.warnings {
         tracing::warn!(%warning, "dataset warning");
     }
     let version = content_version(text.as_bytes());
+    // The text can be as large as the parsed records: free it before building the indexes.
+    drop(text);
     Ok(Snapshot::build(dataset.initiatives, version, clustering))
 }
 

@@ -26,9 +26,17 @@ impl Snapshot {
         clustering: ClusterOptions,
     ) -> Self {
         let last_modified = initiatives.iter().map(|i| i.updated_at).max();
-        let index = SpatialIndex::new(initiatives);
+        // The cluster hierarchy needs only positions and skill areas, so it is built on one
+        // core while the spatial index is built on the other.
+        let started = std::time::Instant::now();
+        let (clusters, index) = rayon::join(
+            || ClusterTree::build(&initiatives, clustering, &version),
+            || SpatialIndex::prepare(&initiatives),
+        );
+        let index = SpatialIndex::from_parts(initiatives, index);
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "spatial index and clusters built");
         Snapshot {
-            clusters: ClusterTree::build(&index, clustering, &version),
+            clusters,
             index,
             version,
             last_modified,
