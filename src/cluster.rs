@@ -162,7 +162,9 @@ impl ClusterTree {
             .iter()
             .map(|area| {
                 Bitmap::from_fn(leaf_slots.len(), |pos| {
-                    initiatives[leaf_slots[pos] as usize].skill_areas.contains(*area)
+                    initiatives[leaf_slots[pos] as usize]
+                        .skill_areas
+                        .contains(*area)
                 })
             })
             .collect();
@@ -538,7 +540,11 @@ fn interleave_cell(x: u32, y: u32) -> u64 {
 
 /// Gives every node its range of leaf positions, top-down, so that each cluster's leaves
 /// are contiguous. Returns the finished levels and the slot of every leaf position.
-fn number_leaves(built: Vec<Vec<Node>>, parents: &[Vec<u32>], leaf_slots_by_index: &[Slot]) -> (Vec<Level>, Vec<Slot>) {
+fn number_leaves(
+    built: Vec<Vec<Node>>,
+    parents: &[Vec<u32>],
+    leaf_slots_by_index: &[Slot],
+) -> (Vec<Level>, Vec<Slot>) {
     let mut levels: Vec<Level> = Vec::with_capacity(built.len());
     for (k, mut nodes) in built.into_iter().enumerate() {
         if k == 0 {
@@ -571,7 +577,8 @@ fn number_leaves(built: Vec<Vec<Node>>, parents: &[Vec<u32>], leaf_slots_by_inde
         let mut by_start = Vec::with_capacity(nodes.len());
         for &p in &coarser.by_start {
             let mut cursor = coarser.nodes[p as usize].start;
-            let children = &grouped[first_child[p as usize] as usize..first_child[p as usize + 1] as usize];
+            let children =
+                &grouped[first_child[p as usize] as usize..first_child[p as usize + 1] as usize];
             for &child in children {
                 cursor = place(&mut nodes[child as usize], cursor);
                 by_start.push(child);

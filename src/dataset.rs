@@ -162,8 +162,14 @@ pub fn parse(text: &str) -> Result<Dataset, Report> {
         .map(|raw| parse_feature(raw.get()))
         .collect();
 
-    report.errors.extend(duplicate_ids(text, &features, &results));
-    if report.errors.is_empty() && results.par_iter().all(|r| matches!(r, Ok((_, w)) if w.is_empty())) {
+    report
+        .errors
+        .extend(duplicate_ids(text, &features, &results));
+    if report.errors.is_empty()
+        && results
+            .par_iter()
+            .all(|r| matches!(r, Ok((_, w)) if w.is_empty()))
+    {
         // The common case of a clean file: no positions to report, so move in parallel.
         let initiatives = results
             .into_par_iter()
@@ -502,9 +508,15 @@ fn type_problem(raw: &str) -> FieldProblem {
     }
 }
 
-fn feature_location(geometry: Option<&RawGeometry>, problems: &mut Vec<FieldProblem>) -> Option<Location> {
+fn feature_location(
+    geometry: Option<&RawGeometry>,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<Location> {
     let Some(geometry) = geometry else {
-        problems.push(FieldProblem::new("geometry", "missing (a Point is required)"));
+        problems.push(FieldProblem::new(
+            "geometry",
+            "missing (a Point is required)",
+        ));
         return None;
     };
     if geometry.kind.as_deref() != Some("Point") {

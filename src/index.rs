@@ -49,7 +49,10 @@ impl SpatialIndex {
     /// Everything derived from the initiatives, computed without taking them over so that
     /// other work can borrow them meanwhile.
     pub fn prepare(initiatives: &[Initiative]) -> IndexParts {
-        assert!(initiatives.len() < Slot::MAX as usize, "too many initiatives for one index");
+        assert!(
+            initiatives.len() < Slot::MAX as usize,
+            "too many initiatives for one index"
+        );
         let entries: Vec<Entry> = initiatives
             .iter()
             .enumerate()
@@ -60,11 +63,19 @@ impl SpatialIndex {
             || {
                 let searchable = initiatives.par_iter().map(searchable_text).collect();
                 let mut by_id: Vec<Slot> = (0..initiatives.len() as Slot).collect();
-                by_id.par_sort_unstable_by(|a, b| initiatives[*a as usize].id.cmp(&initiatives[*b as usize].id));
+                by_id.par_sort_unstable_by(|a, b| {
+                    initiatives[*a as usize]
+                        .id
+                        .cmp(&initiatives[*b as usize].id)
+                });
                 (searchable, by_id)
             },
         );
-        IndexParts { searchable, by_id, tree }
+        IndexParts {
+            searchable,
+            by_id,
+            tree,
+        }
     }
 
     pub fn from_parts(initiatives: Vec<Initiative>, parts: IndexParts) -> Self {

@@ -48,7 +48,10 @@ pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
     };
     let started = std::time::Instant::now();
     let dataset = dataset::parse(&text).map_err(DatasetError::Invalid)?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "dataset parsed and validated");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dataset parsed and validated"
+    );
     for warning in &dataset.warnings {
         tracing::warn!(%warning, "dataset warning");
     }

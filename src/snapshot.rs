@@ -34,7 +34,10 @@ impl Snapshot {
             || SpatialIndex::prepare(&initiatives),
         );
         let index = SpatialIndex::from_parts(initiatives, index);
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "spatial index and clusters built");
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "spatial index and clusters built"
+        );
         Snapshot {
             clusters,
             index,
