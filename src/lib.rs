@@ -14,6 +14,7 @@
 //! - [`server`]: start-up and graceful shutdown.
 
 pub mod api;
+pub mod basemap;
 pub mod cluster;
 pub mod config;
 pub mod country;

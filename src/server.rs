@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
+use crate::basemap;
 use crate::config::ServeConfig;
 use crate::dataset::{self, DatasetError};
 use crate::snapshot::{Snapshot, content_version};
@@ -83,9 +84,14 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
+        let basemap = basemap::countries_geojson(&config.web_dir).map_err(|e| {
+            tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
+            e.to_string()
+        });
         let state = AppState {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             config: Arc::new(config),
+            basemap: Arc::new(basemap),
         };
         Ok(Server { listener, state })
     }

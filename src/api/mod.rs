@@ -32,6 +32,8 @@ use problem::ApiError;
 pub struct AppState {
     pub snapshot: SharedSnapshot,
     pub config: Arc<ServeConfig>,
+    /// Country outlines for the base layer, or why they are missing.
+    pub basemap: Arc<Result<Vec<u8>, String>>,
 }
 
 /// Longest time a request may take before the server answers 503.
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/config.json", get(site::page_config))
         .route("/vocabularies", get(site::vocabularies))
         .route("/facets", get(site::facet_counts))
+        .route("/basemap/countries.geojson", get(site::basemap))
         .route(items::ITEMS_PATH, get(items::list))
         .route("/collections/initiatives/items/{id}", get(items::one))
         .route("/near", get(near::near))

@@ -17,6 +17,8 @@ pub enum ApiError {
     NoSuchCluster(String),
     #[error("nothing here: {0}")]
     NoRoute(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("method not allowed here")]
     MethodNotAllowed,
     #[error("the server failed to answer this request")]
@@ -40,6 +42,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::NoSuchCluster(_) => "Cluster not found",
             ApiError::NoRoute(_) => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::Unavailable(_) => "Not available",
             ApiError::Internal => "Internal error",
         }
     }

@@ -47,6 +47,24 @@ pub async fn facet_counts(
     ))
 }
 
+pub async fn basemap(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match state.basemap.as_ref() {
+        Ok(body) => {
+            let etag = caching::etag(&[body]);
+            Ok(caching::respond(
+                &headers,
+                &etag,
+                "application/geo+json",
+                || body.clone(),
+            ))
+        }
+        Err(reason) => Err(ApiError::Unavailable(reason.clone())),
+    }
+}
+
 /// Static files of the front-end; npm's Leaflet build under `/vendor/leaflet/`.
 pub fn static_files(state: &AppState) -> (ServeDir, ServeDir) {
     let web = &state.config.web_dir;
