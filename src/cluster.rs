@@ -812,6 +812,36 @@ mod tests {
     }
 
     #[test]
+    fn empty_and_identical_data() {
+        let empty = SpatialIndex::new(Vec::new());
+        let tree = ClusterTree::build(empty.initiatives(), ClusterOptions::default(), "t");
+        for z in [0, 10, 20] {
+            assert!(
+                tree.tile(&empty, TileCoord::new(z, 0, 0).unwrap(), &Filter::default())
+                    .is_empty()
+            );
+        }
+        // Many initiatives at one place (city-level coordinates) stay one cluster up to the
+        // highest cluster zoom, and expand just above it.
+        let same = SpatialIndex::new(
+            (0..50)
+                .map(|i| initiative(&format!("s{i}"), 4.35, 50.85))
+                .collect(),
+        );
+        let tree = ClusterTree::build(same.initiatives(), ClusterOptions::default(), "t");
+        let at16 = tree.tile(&same, tile_of(4.35, 50.85, 16), &Filter::default());
+        match &at16[..] {
+            [TileItem::Cluster(c)] => assert_eq!((c.count, c.expansion_zoom), (50, 17)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            tree.tile(&same, tile_of(4.35, 50.85, 17), &Filter::default())
+                .len(),
+            50
+        );
+    }
+
+    #[test]
     fn bitmap_ranges() {
         let bits = Bitmap::from_fn(200, |i| i % 3 == 0);
         let naive = |s: u32, e: u32| (s..e).filter(|i| i % 3 == 0).count() as u32;

@@ -27,7 +27,12 @@ pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) ->
         clear(&mut f);
         f
     };
-    let candidates = index.matching(area, &Filter::default().with_words(filter.words.clone()));
+    let common = Filter {
+        words: filter.words.clone(),
+        updated: filter.updated,
+        ..Filter::default()
+    };
+    let candidates = index.matching(area, &common);
     let without_skill = open(filter.clone(), |f| f.skill_areas = None);
     let without_group = open(filter.clone(), |f| f.target_groups = None);
     let without_kind = open(filter.clone(), |f| f.kinds = None);

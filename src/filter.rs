@@ -13,6 +13,21 @@ pub struct Filter {
     pub kinds: Option<TermSet<Kind>>,
     /// Folded words of the free-text query; every one must occur in the searchable text.
     pub words: Vec<String>,
+    /// Only initiatives whose `updated_at` lies in this interval (either end may be open).
+    pub updated: Option<TimeInterval>,
+}
+
+/// An interval of time, inclusive at both ends; `None` is an open end.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TimeInterval {
+    pub start: Option<jiff::Timestamp>,
+    pub end: Option<jiff::Timestamp>,
+}
+
+impl TimeInterval {
+    pub fn contains(&self, t: jiff::Timestamp) -> bool {
+        self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e)
+    }
 }
 
 impl Filter {
@@ -22,6 +37,7 @@ impl Filter {
             && self.target_groups.is_none()
             && self.kinds.is_none()
             && self.words.is_empty()
+            && self.updated.is_none()
     }
 
     /// Sets the free-text query from what a user typed.
@@ -56,6 +72,9 @@ impl Filter {
                 .target_groups
                 .is_none_or(|set| set.intersects(initiative.target_groups))
             && self.kinds.is_none_or(|set| set.contains(initiative.kind))
+            && self
+                .updated
+                .is_none_or(|i| i.contains(initiative.updated_at))
     }
 }
 

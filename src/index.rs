@@ -184,6 +184,21 @@ impl SpatialIndex {
         }
     }
 
+    /// The smallest box holding every initiative, or `None` when there are none.
+    pub fn extent(&self) -> Option<LonLatBox> {
+        if self.is_empty() {
+            return None;
+        }
+        let data = self.tree.root().envelope();
+        let ([west, south], [east, north]) = (data.lower(), data.upper());
+        Some(LonLatBox {
+            west,
+            south,
+            east,
+            north,
+        })
+    }
+
     fn covers_everything(&self, area: &LonLatBox) -> bool {
         if self.is_empty() {
             return true;

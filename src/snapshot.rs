@@ -16,6 +16,8 @@ pub struct Snapshot {
     pub version: String,
     /// Latest `updated_at` of any initiative, for `Last-Modified`.
     pub last_modified: Option<jiff::Timestamp>,
+    /// Earliest `updated_at`, for the collection's temporal extent.
+    pub first_modified: Option<jiff::Timestamp>,
 }
 
 impl Snapshot {
@@ -26,6 +28,7 @@ impl Snapshot {
         clustering: ClusterOptions,
     ) -> Self {
         let last_modified = initiatives.iter().map(|i| i.updated_at).max();
+        let first_modified = initiatives.iter().map(|i| i.updated_at).min();
         // The cluster hierarchy needs only positions and skill areas, so it is built on one
         // core while the spatial index is built on the other.
         let started = std::time::Instant::now();
@@ -43,6 +46,7 @@ impl Snapshot {
             index,
             version,
             last_modified,
+            first_modified,
         }
     }
 }

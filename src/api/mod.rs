@@ -4,6 +4,7 @@ pub mod caching;
 pub mod collection;
 pub mod items;
 pub mod near;
+pub mod ogc;
 pub mod params;
 pub mod problem;
 pub mod site;
@@ -43,6 +44,11 @@ pub fn router(state: AppState) -> Router {
     let (web, leaflet) = site::static_files(&state);
     let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
     Router::new()
+        .route("/", get(ogc::landing))
+        .route("/conformance", get(ogc::conformance))
+        .route("/collections", get(ogc::collections))
+        .route("/collections/initiatives", get(ogc::collection))
+        .route("/collections/initiatives/queryables", get(ogc::queryables))
         .route("/healthz", get(health))
         .route("/config.json", get(site::page_config))
         .route("/vocabularies", get(site::vocabularies))

@@ -2,12 +2,21 @@
 
 use crate::api::problem::ApiError;
 use crate::country::{Country, CountrySet};
-use crate::filter::Filter;
+use jiff::Timestamp;
+
+use crate::filter::{Filter, TimeInterval};
 use crate::geodesy::LonLatBox;
 use crate::model::{Kind, SkillArea, TargetGroup, TermSet, Vocabulary};
 
 /// The filter parameters every query endpoint accepts.
-pub const FILTER_PARAMS: &[&str] = &["country", "skill_area", "target_group", "kind", "q"];
+pub const FILTER_PARAMS: &[&str] = &[
+    "country",
+    "skill_area",
+    "target_group",
+    "kind",
+    "q",
+    "datetime",
+];
 
 /// Default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -172,6 +181,7 @@ impl QueryParams {
             target_groups: self.terms::<TargetGroup>("target_group")?,
             kinds: self.terms::<Kind>("kind")?,
             words: Vec::new(),
+            updated: self.get("datetime")?.map(parse_datetime).transpose()?,
         };
         if let Some(q) = self.get("q")? {
             if q.chars().count() > MAX_QUERY_CHARS {
@@ -218,6 +228,59 @@ impl QueryParams {
             .collect::<Result<TermSet<T>, _>>()
             .map(Some)
     }
+}
+
+/// OGC API `datetime`: an instant, or `start/end` with `..` (or nothing) for an open end.
+/// A date alone stands for its whole day (UTC).
+fn parse_datetime(text: &str) -> Result<TimeInterval, ApiError> {
+    let invalid = |why: String| ApiError::invalid("datetime", why);
+    let bound = |part: &str, end_of_day: bool| -> Result<Option<Timestamp>, ApiError> {
+        let part = part.trim();
+        if part.is_empty() || part == ".." {
+            return Ok(None);
+        }
+        if let Ok(t) = part.parse::<Timestamp>() {
+            return Ok(Some(t));
+        }
+        let date: jiff::civil::Date = part
+            .parse()
+            .map_err(|_| invalid(format!("\"{part}\" is not an RFC 3339 date-time or date")))?;
+        let time = if end_of_day {
+            jiff::civil::Time::MAX
+        } else {
+            jiff::civil::Time::MIN
+        };
+        jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(time))
+            .map(Some)
+            .map_err(|e| invalid(e.to_string()))
+    };
+    let interval = match text.split_once('/') {
+        Some((start, end)) => {
+            if start.contains('/') || end.contains('/') {
+                return Err(invalid("an interval has one '/'".into()));
+            }
+            TimeInterval {
+                start: bound(start, false)?,
+                end: bound(end, true)?,
+            }
+        }
+        None if text.trim().is_empty() || text.trim() == ".." => {
+            return Err(invalid("an instant cannot be open".into()));
+        }
+        None => TimeInterval {
+            start: bound(text, false)?,
+            end: bound(text, true)?,
+        },
+    };
+    if let (Some(start), Some(end)) = (interval.start, interval.end)
+        && start > end
+    {
+        return Err(invalid(format!(
+            "the interval \"{text}\" ends before it starts"
+        )));
+    }
+    Ok(interval)
 }
 
 fn parse_number(name: &str, text: &str) -> Result<f64, ApiError> {
@@ -320,6 +383,59 @@ mod tests {
             ),
             "target_group"
         );
+    }
+
+    #[test]
+    fn datetime_instants_and_intervals() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let open_end = params("datetime=2026-01-01T00:00:00Z/..")
+            .filter()
+            .unwrap()
+            .updated
+            .unwrap();
+        assert_eq!(
+            open_end,
+            TimeInterval {
+                start: Some(t("2026-01-01T00:00:00Z")),
+                end: None
+            }
+        );
+        let open_start = params("datetime=/2026-01-01T00:00:00Z")
+            .filter()
+            .unwrap()
+            .updated
+            .unwrap();
+        assert_eq!(open_start.start, None);
+        let day = params("datetime=2026-03-04")
+            .filter()
+            .unwrap()
+            .updated
+            .unwrap();
+        assert!(
+            day.contains(t("2026-03-04T23:59:59Z")) && !day.contains(t("2026-03-05T00:00:00Z"))
+        );
+        let instant = params("datetime=2026-03-04T10:00:00Z")
+            .filter()
+            .unwrap()
+            .updated
+            .unwrap();
+        assert!(
+            instant.contains(t("2026-03-04T10:00:00Z"))
+                && !instant.contains(t("2026-03-04T10:00:01Z"))
+        );
+        for bad in [
+            "datetime=yesterday",
+            "datetime=..",
+            "datetime=2026-02-01/2026-01-01",
+            "datetime=a/b/c",
+            "datetime=2026-13-01",
+        ] {
+            assert_eq!(
+                parameter_of(params(bad).filter().unwrap_err()),
+                "datetime",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

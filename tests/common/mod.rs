@@ -95,7 +95,7 @@ pub fn feature(i: usize, lon: f64, lat: f64, rng: &mut impl rand::Rng) -> Value 
             "target_groups": pick(rng, TARGET_GROUPS),
             "kind": KINDS[rng.random_range(0..KINDS.len())],
             "languages": ["en"],
-            "updated_at": "2026-01-01T00:00:00Z",
+            "updated_at": format!("2026-01-{:02}T12:00:00Z", 1 + i % 28),
             "source": "test"
         }
     })

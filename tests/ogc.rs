@@ -1,0 +1,141 @@
+//! End-to-end tests of the OGC API – Features resources a generic client discovers the feed by.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn the_landing_page_is_json_for_clients_and_the_map_for_browsers() {
+    let server = start(None).await;
+    for request in [
+        client().get(format!("{}/?f=json", server.base)),
+        client()
+            .get(format!("{}/", server.base))
+            .header("accept", "application/json"),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let landing: serde_json::Value = response.json().await.unwrap();
+        let rels: Vec<&str> = landing["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["rel"].as_str().unwrap())
+            .collect();
+        for rel in ["self", "conformance", "data"] {
+            assert!(rels.contains(&rel), "{rels:?}");
+        }
+    }
+    let page = client()
+        .get(format!("{}/", server.base))
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/json;q=0.9",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let (status, _, _) = get_json(&format!("{}/?f=xml", server.base)).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn conformance_collections_and_queryables() {
+    let dataset = random_dataset(300, 41);
+    let server = start(Some(&dataset)).await;
+    let (_, _, conformance) = get_json(&format!("{}/conformance", server.base)).await;
+    let classes: Vec<&str> = conformance["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(classes.contains(&"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"));
+    assert!(classes.contains(&"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"));
+
+    let (_, _, collections) = get_json(&format!("{}/collections", server.base)).await;
+    let collection = &collections["collections"][0];
+    assert_eq!(collection["id"], "initiatives");
+    let (_, _, same) = get_json(&format!("{}/collections/initiatives", server.base)).await;
+    assert_eq!(&same, collection);
+    let bbox: Vec<f64> = collection["extent"]["spatial"]["bbox"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for f in dataset["features"].as_array().unwrap() {
+        let (lon, lat) = coords(f);
+        assert!(lon >= bbox[0] && lat >= bbox[1] && lon <= bbox[2] && lat <= bbox[3]);
+    }
+    let items = collection["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "items")
+        .unwrap();
+    let (status, _, page) = get_json(items["href"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["numberMatched"], 300);
+
+    let (_, _, queryables) = get_json(&format!(
+        "{}/collections/initiatives/queryables",
+        server.base
+    ))
+    .await;
+    assert!(
+        queryables["properties"]["kind"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "hub")
+    );
+}
+
+#[tokio::test]
+async fn datetime_selects_by_update_time() {
+    let dataset = random_dataset(300, 42);
+    let server = start(Some(&dataset)).await;
+    let updated =
+        |f: &serde_json::Value| f["properties"]["updated_at"].as_str().unwrap().to_string();
+    let all = dataset["features"].as_array().unwrap();
+    let cases = [
+        (
+            "2026-01-20T00:00:00Z/..",
+            Box::new(|u: &str| u >= "2026-01-20T00:00:00Z") as Box<dyn Fn(&str) -> bool>,
+        ),
+        (
+            "../2026-01-03T12:00:00Z",
+            Box::new(|u: &str| u <= "2026-01-03T12:00:00Z"),
+        ),
+        (
+            "2026-01-05",
+            Box::new(|u: &str| u.starts_with("2026-01-05")),
+        ),
+        (
+            "2026-01-10T12:00:00Z",
+            Box::new(|u: &str| u == "2026-01-10T12:00:00Z"),
+        ),
+    ];
+    for (datetime, keep) in cases {
+        let expected = all.iter().filter(|f| keep(&updated(f))).count();
+        assert!(expected > 0, "{datetime}");
+        let (status, _, page) = get_json(&format!(
+            "{}/collections/initiatives/items?limit=1000&datetime={datetime}",
+            server.base
+        ))
+        .await;
+        assert_eq!(status, 200, "{datetime}: {page}");
+        assert_eq!(
+            page["numberMatched"].as_u64().unwrap() as usize,
+            expected,
+            "{datetime}"
+        );
+    }
+}
