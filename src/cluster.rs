@@ -9,7 +9,6 @@
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -17,7 +16,7 @@ use rayon::prelude::*;
 use crate::filter::Filter;
 use crate::index::{Slot, SpatialIndex};
 use crate::model::{Initiative, SkillArea};
-use crate::tile::{TileCoord, lat_of, lon_of, mercator_x, mercator_y, morton};
+use crate::tile::{TileCoord, interleave, lat_of, lon_of, mercator_x, mercator_y, morton};
 
 /// How clusters are formed, as in supercluster.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -158,16 +157,15 @@ impl ClusterTree {
         // Now built[0] is min_zoom, built.last() the leaves; parents[k] maps built[k+1] to built[k].
 
         let (levels, leaf_slots) = number_leaves(built, &parents, &leaf_slots_by_index);
-        let skill_bits = SkillArea::ALL
-            .iter()
-            .map(|area| {
-                Bitmap::from_fn(leaf_slots.len(), |pos| {
-                    initiatives[leaf_slots[pos] as usize]
-                        .skill_areas
-                        .contains(*area)
+        let skill_bits = Bitmap::per_bit(leaf_slots.len(), SkillArea::ALL.len(), |pos| {
+            let areas = initiatives[leaf_slots[pos] as usize].skill_areas;
+            SkillArea::ALL
+                .iter()
+                .enumerate()
+                .fold(0u32, |bits, (i, area)| {
+                    bits | (u32::from(areas.contains(*area)) << i)
                 })
-            })
-            .collect();
+        });
         ClusterTree {
             options,
             levels,
@@ -435,12 +433,22 @@ fn cluster_level(items: &[Item], radius: f64) -> (Vec<Item>, Vec<u32>) {
             code >> (64 - 2 * cell_zoom)
         }
     };
-    let mut cells: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+    // Occupied cells in Morton order with their runs of items. Items are visited in Morton
+    // order too, so the cells a search needs are usually near the current one: a galloping
+    // search from it stays in cache where a hash map would miss.
+    let mut cells: Vec<Cell> = Vec::new();
+    let mut cell_of_item: Vec<u32> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let entry = cells
-            .entry(cell_of(item.code))
-            .or_insert((i as u32, i as u32));
-        entry.1 = i as u32 + 1;
+        let key = cell_of(item.code);
+        match cells.last_mut() {
+            Some(cell) if cell.key == key => cell.end = i as u32 + 1,
+            _ => cells.push(Cell {
+                key,
+                start: i as u32,
+                end: i as u32 + 1,
+            }),
+        }
+        cell_of_item.push(cells.len() as u32 - 1);
     }
     let cells_per_axis = 1u64 << cell_zoom;
     let cell_range = |v: f64| {
@@ -464,8 +472,8 @@ fn cluster_level(items: &[Item], radius: f64) -> (Vec<Item>, Vec<u32>) {
         members.push(i as u32);
         for cy in cell_range(seed.y) {
             for cx in cell_range(seed.x) {
-                let key = interleave_cell(cx as u32, cy as u32);
-                let Some(&(from, to)) = cells.get(&key) else {
+                let key = interleave(cx as u32, cy as u32);
+                let Some((from, to)) = find_cell(&cells, cell_of_item[i] as usize, key) else {
                     continue;
                 };
                 for j in from..to {
@@ -490,16 +498,22 @@ fn cluster_level(items: &[Item], radius: f64) -> (Vec<Item>, Vec<u32>) {
     }
 
     // Put the coarser level in Morton order and point the parents at the new positions.
-    let mut order: Vec<u32> = (0..coarser.len() as u32).collect();
-    order.sort_unstable_by_key(|k| coarser[*k as usize].code);
+    // Seeds come in Morton order and centres move little, so the keys are nearly sorted:
+    // a stable (run-adaptive) sort of contiguous pairs is close to linear here.
+    let mut order: Vec<(u64, u32)> = coarser
+        .iter()
+        .enumerate()
+        .map(|(k, item)| (item.code, k as u32))
+        .collect();
+    order.sort_by_key(|(code, _)| *code);
     let mut new_position = vec![0u32; coarser.len()];
-    for (position, old) in order.iter().enumerate() {
+    for (position, (_, old)) in order.iter().enumerate() {
         new_position[*old as usize] = position as u32;
     }
     for parent in &mut parent_of {
         *parent = new_position[*parent as usize];
     }
-    let sorted = order.iter().map(|k| coarser[*k as usize]).collect();
+    let sorted = order.iter().map(|(_, k)| coarser[*k as usize]).collect();
     (sorted, parent_of)
 }
 
@@ -529,13 +543,36 @@ fn merge(items: &[Item], members: &[u32]) -> Item {
     }
 }
 
-fn interleave_cell(x: u32, y: u32) -> u64 {
-    // A cell key is the Morton prefix of its points; reuse the tile maths to build it.
-    let mut key = 0u64;
-    for bit in (0..32).rev() {
-        key = (key << 2) | (u64::from((x >> bit) & 1) << 1) | u64::from((y >> bit) & 1);
-    }
-    key
+/// An occupied cell of the clustering grid and its run of items.
+struct Cell {
+    key: u64,
+    start: u32,
+    end: u32,
+}
+
+/// The run of items in the cell `key`, searching outward from cell index `near`.
+fn find_cell(cells: &[Cell], near: usize, key: u64) -> Option<(u32, u32)> {
+    let at = if cells[near].key == key {
+        near
+    } else if cells[near].key < key {
+        let mut step = 1;
+        while near + step < cells.len() && cells[near + step].key < key {
+            step *= 2;
+        }
+        let hi = (near + step).min(cells.len());
+        near + 1 + cells[near + 1..hi].partition_point(|c| c.key < key)
+    } else {
+        let mut step = 1;
+        while step <= near && cells[near - step].key > key {
+            step *= 2;
+        }
+        let lo = near.saturating_sub(step);
+        lo + cells[lo..near].partition_point(|c| c.key < key)
+    };
+    cells
+        .get(at)
+        .filter(|c| c.key == key)
+        .map(|c| (c.start, c.end))
 }
 
 /// Gives every node its range of leaf positions, top-down, so that each cluster's leaves
@@ -629,6 +666,29 @@ impl Bitmap {
             })
             .collect();
         Bitmap { words }
+    }
+
+    /// `count` bitmaps in one pass: bit `i` of `f(pos)` is position `pos` of bitmap `i`.
+    pub fn per_bit(len: usize, count: usize, f: impl Fn(usize) -> u32 + Sync) -> Vec<Bitmap> {
+        let blocks: Vec<Vec<u64>> = (0..len.div_ceil(64))
+            .into_par_iter()
+            .map(|w| {
+                let base = w * 64;
+                let mut words = vec![0u64; count];
+                for bit in 0..64.min(len - base) {
+                    let flags = f(base + bit);
+                    for (i, word) in words.iter_mut().enumerate() {
+                        *word |= u64::from((flags >> i) & 1) << bit;
+                    }
+                }
+                words
+            })
+            .collect();
+        (0..count)
+            .map(|i| Bitmap {
+                words: blocks.iter().map(|block| block[i]).collect(),
+            })
+            .collect()
     }
 
     pub fn get(&self, pos: u32) -> bool {
@@ -842,8 +902,43 @@ mod tests {
     }
 
     #[test]
+    fn galloping_cell_search_finds_what_a_scan_finds() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let mut keys: Vec<u64> = (0..500).map(|_| rng.random_range(0..2_000)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let cells: Vec<Cell> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Cell {
+                key: *k,
+                start: i as u32,
+                end: i as u32 + 1,
+            })
+            .collect();
+        for near in [0, 1, cells.len() / 2, cells.len() - 1] {
+            for key in 0..2_100 {
+                let expected = cells
+                    .iter()
+                    .find(|c| c.key == key)
+                    .map(|c| (c.start, c.end));
+                assert_eq!(
+                    find_cell(&cells, near, key),
+                    expected,
+                    "near {near} key {key}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bitmap_ranges() {
         let bits = Bitmap::from_fn(200, |i| i % 3 == 0);
+        let split = Bitmap::per_bit(200, 2, |i| {
+            u32::from(i % 3 == 0) | (u32::from(i % 2 == 0) << 1)
+        });
+        assert_eq!(split[0].words, bits.words);
+        assert_eq!(split[1].count(0, 200), 100);
         let naive = |s: u32, e: u32| (s..e).filter(|i| i % 3 == 0).count() as u32;
         for (s, e) in [
             (0, 200),

@@ -111,7 +111,7 @@ pub fn morton(lon: f64, lat: f64) -> u64 {
 }
 
 /// x bits at odd positions (the higher of each pair), y bits at even positions.
-fn interleave(x: u32, y: u32) -> u64 {
+pub(crate) fn interleave(x: u32, y: u32) -> u64 {
     fn spread(v: u32) -> u64 {
         let mut v = u64::from(v);
         v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
