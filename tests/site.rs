@@ -152,3 +152,30 @@ async fn the_base_layer_is_country_outlines() {
             .any(|f| f["properties"]["name"] == "Germany")
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let server = start(None).await;
+    for path in [
+        "/",
+        "/app.js",
+        "/collections/initiatives/items?limit=1",
+        "/nothing",
+        "/near?lat=x",
+    ] {
+        let response = client()
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert!(headers.contains_key("referrer-policy"), "{path}");
+    }
+}

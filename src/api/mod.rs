@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -42,6 +43,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     let (web, leaflet) = site::static_files(&state);
+    let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
     let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
     Router::new()
         .route("/", get(ogc::landing))
@@ -78,6 +80,22 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal.into_response()
         }))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy(basemap_origin.as_deref()),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -93,6 +111,30 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 async fn no_route(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_string())
+}
+
+/// Only this origin's scripts, styles, data and frames; images also from the optional
+/// raster base map's origin.
+fn content_security_policy(basemap_origin: Option<&str>) -> HeaderValue {
+    let images = basemap_origin.map_or("'self' data:".to_string(), |o| format!("'self' data: {o}"));
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
+/// `scheme://host[:port]` of a URL template such as `https://tile.example.org/{z}/{x}/{y}.png`.
+fn origin_of(template: &str) -> Option<String> {
+    let (scheme, rest) = template.split_once("://")?;
+    let host = rest.split('/').next()?;
+    let safe = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]{}".contains(&b))
+    };
+    (matches!(scheme, "http" | "https") && !host.is_empty() && safe(host))
+        .then(|| format!("{scheme}://{host}"))
 }
 
 /// The absolute URL prefix for links: the configured public URL, or this request's host.
