@@ -129,11 +129,14 @@ fn content_security_policy(basemap_origin: Option<&str>) -> HeaderValue {
 fn origin_of(template: &str) -> Option<String> {
     let (scheme, rest) = template.split_once("://")?;
     let host = rest.split('/').next()?;
-    let safe = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-:[]{}".contains(&b))
-    };
-    (matches!(scheme, "http" | "https") && !host.is_empty() && safe(host))
+    // Leaflet's `{s}` subdomain placeholder becomes a CSP wildcard.
+    let host = host
+        .strip_prefix("{s}.")
+        .map_or(host.to_string(), |rest| format!("*.{rest}"));
+    let safe = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".-:[]*".contains(&b));
+    (matches!(scheme, "http" | "https") && !host.is_empty() && safe)
         .then(|| format!("{scheme}://{host}"))
 }
 
@@ -161,5 +164,37 @@ pub fn check_format(params: &QueryParams) -> Result<(), ApiError> {
             "f",
             format!("unsupported format \"{other}\" (expected json)"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_map_origins_for_the_content_security_policy() {
+        let origin = |t: &str| origin_of(t);
+        assert_eq!(
+            origin("https://tile.example.org/{z}/{x}/{y}.png").as_deref(),
+            Some("https://tile.example.org")
+        );
+        assert_eq!(
+            origin("https://{s}.tile.example.org:8443/{z}/{x}/{y}.png").as_deref(),
+            Some("https://*.tile.example.org:8443")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "https://evil.org; script-src *",
+            "ftp://x.org/{z}",
+            "tiles/{z}/{x}/{y}.png",
+        ] {
+            assert_eq!(origin(bad), None, "{bad}");
+        }
+        let csp = content_security_policy(Some("https://tile.example.org"));
+        assert!(
+            csp.to_str()
+                .unwrap()
+                .contains("img-src 'self' data: https://tile.example.org;")
+        );
     }
 }
