@@ -16,6 +16,16 @@ pub fn etag(parts: &[&[u8]]) -> String {
     format!("\"{:016x}\"", hasher.digest())
 }
 
+/// The entity tag of a query's answer: it depends on the data version, the base URL used in
+/// links, and the request's own path and query.
+pub fn query_etag(version: &str, base: &str, uri: &axum::http::Uri) -> String {
+    etag(&[
+        version.as_bytes(),
+        base.as_bytes(),
+        uri.to_string().as_bytes(),
+    ])
+}
+
 /// True when the request's `If-None-Match` lists `etag` (or `*`).
 pub fn client_has(headers: &HeaderMap, etag: &str) -> bool {
     headers

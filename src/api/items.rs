@@ -19,8 +19,7 @@ pub async fn list(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[ITEMS_PARAMS, FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[ITEMS_PARAMS, FILTER_PARAMS])?;
     check_format(&params)?;
     let bbox = params.bbox()?;
     let filter = params.filter()?;
@@ -29,11 +28,7 @@ pub async fn list(
 
     let snapshot = state.snapshot.load_full();
     let base = base_url(&state, &headers);
-    let etag = caching::etag(&[
-        snapshot.version.as_bytes(),
-        base.as_bytes(),
-        uri.to_string().as_bytes(),
-    ]);
+    let etag = caching::query_etag(&snapshot.version, &base, &uri);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
         let slots = snapshot.index.matching(bbox.as_ref(), &filter);
         let features = slots
@@ -64,8 +59,7 @@ pub async fn one(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["f"]])?;
+    let params = QueryParams::accepting(&uri, &[&["f"]])?;
     check_format(&params)?;
     let snapshot = state.snapshot.load_full();
     let initiative = snapshot

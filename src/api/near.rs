@@ -64,18 +64,13 @@ pub async fn near(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[NEAR_PARAMS, FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[NEAR_PARAMS, FILTER_PARAMS])?;
     check_format(&params)?;
     let query = near_query(&params)?;
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();
     let base = base_url(&state, &headers);
-    let etag = caching::etag(&[
-        snapshot.version.as_bytes(),
-        base.as_bytes(),
-        uri.to_string().as_bytes(),
-    ]);
+    let etag = caching::query_etag(&snapshot.version, &base, &uri);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
         let (hits, matched) = match query.radius_m {
             Some(radius) => {

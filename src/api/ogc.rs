@@ -10,7 +10,7 @@ use tower_http::services::ServeFile;
 use crate::api::collection::GEOJSON;
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
-use crate::api::{AppState, base_url, caching};
+use crate::api::{AppState, base_url, caching, check_format};
 use crate::country::Country;
 use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
 use crate::snapshot::Snapshot;
@@ -68,8 +68,7 @@ pub async fn landing(
     uri: Uri,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["f"]])?;
+    let params = QueryParams::accepting(&uri, &[&["f"]])?;
     if !wants_json(&params, &headers)? {
         let page = ServeFile::new(state.config.web_dir.join("index.html"));
         return Ok(page
@@ -97,8 +96,7 @@ pub async fn conformance(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["f"]])?;
+    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     Ok(json_response(
         &headers,
         &state.snapshot.load(),
@@ -112,8 +110,7 @@ pub async fn collections(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["f"]])?;
+    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     let base = base_url(&state, &headers);
     let snapshot = state.snapshot.load();
     let body = json!({
@@ -128,8 +125,7 @@ pub async fn collection(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["f"]])?;
+    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     let base = base_url(&state, &headers);
     let snapshot = state.snapshot.load();
     Ok(json_response(
@@ -146,8 +142,7 @@ pub async fn queryables(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["f"]])?;
+    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     let base = base_url(&state, &headers);
     let slugs = |all: Vec<&'static str>| json!({ "type": "string", "enum": all });
     let body = json!({

@@ -38,6 +38,13 @@ impl QueryParams {
         QueryParams { pairs }
     }
 
+    /// The query of `uri`, refusing any parameter outside `allowed`.
+    pub fn accepting(uri: &axum::http::Uri, allowed: &[&[&str]]) -> Result<Self, ApiError> {
+        let params = Self::parse(uri.query());
+        params.reject_unknown(allowed)?;
+        Ok(params)
+    }
+
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }

@@ -30,8 +30,7 @@ pub async fn facet_counts(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["bbox"], FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[&["bbox"], FILTER_PARAMS])?;
     let bbox = params.bbox()?;
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();

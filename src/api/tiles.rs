@@ -64,8 +64,7 @@ pub async fn tile(
     Path((z, x, y)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let coord = tile_coord(&z, &x, &y)?;
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();
     let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
@@ -90,8 +89,7 @@ pub async fn children(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();
     let items = snapshot
@@ -110,8 +108,7 @@ pub async fn leaves(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::parse(uri.query());
-    params.reject_unknown(&[&["limit", "offset"], FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[&["limit", "offset"], FILTER_PARAMS])?;
     let filter = params.filter()?;
     let limit = params.limit()?;
     let offset = params.offset()?;
@@ -121,11 +118,7 @@ pub async fn leaves(
         .leaves(&snapshot.index, &id, &filter, (offset, limit))
         .map_err(cluster_problem)?;
     let base = base_url(&state, &headers);
-    let etag = caching::etag(&[
-        snapshot.version.as_bytes(),
-        base.as_bytes(),
-        uri.to_string().as_bytes(),
-    ]);
+    let etag = caching::query_etag(&snapshot.version, &base, &uri);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
         let features = slots
             .iter()
