@@ -12,6 +12,10 @@ async fn the_landing_page_is_json_for_clients_and_the_map_for_browsers() {
         client()
             .get(format!("{}/", server.base))
             .header("accept", "application/json"),
+        // What generic clients such as OWSLib send.
+        client()
+            .get(format!("{}/", server.base))
+            .header("accept", "*/*"),
     ] {
         let response = request.send().await.unwrap();
         assert_eq!(response.headers()["content-type"], "application/json");

@@ -25,7 +25,7 @@ const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 ];
 
-/// True when the client asks for JSON (`f=json`, or an `Accept` preferring it to HTML).
+/// True unless the client asks for the page (`f=html`, or an `Accept` preferring HTML).
 fn wants_json(params: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiError> {
     match params.get("f")? {
         Some("json") => return Ok(true),
@@ -38,6 +38,8 @@ fn wants_json(params: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiErro
         }
         None => {}
     }
+    // Browsers name text/html explicitly; generic clients (OWSLib, curl) send */* or
+    // nothing, and get JSON.
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -46,8 +48,8 @@ fn wants_json(params: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiErro
     Ok(
         match (position("application/json"), position("text/html")) {
             (Some(json), Some(html)) => json < html,
-            (Some(_), None) => true,
-            _ => false,
+            (None, Some(_)) => false,
+            _ => true,
         },
     )
 }
