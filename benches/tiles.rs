@@ -281,6 +281,8 @@ fn supercluster(dir: &Path, snapshot: &Snapshot, tiles: &[TileCoord]) -> Option<
         .args(["--max-old-space-size=16000", "--expose-gc", "run.mjs"])
         .arg(&points)
         .arg(&tile_list)
+        .arg(snapshot.clusters.options().radius_px.to_string())
+        .arg(snapshot.clusters.options().extent.to_string())
         .current_dir(&peer_dir)
         .output()
         .ok()?;

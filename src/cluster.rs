@@ -32,9 +32,11 @@ pub struct ClusterOptions {
 
 impl Default for ClusterOptions {
     fn default() -> Self {
+        // 60 pixels of a 256-pixel tile: Leaflet draws 256-pixel tiles, and cluster circles
+        // up to about 50 pixels wide then do not overlap.
         ClusterOptions {
-            radius_px: 40.0,
-            extent: 512.0,
+            radius_px: 60.0,
+            extent: 256.0,
             min_zoom: 0,
             max_zoom: 16,
         }

@@ -57,10 +57,10 @@ impl ServeConfig {
 #[derive(clap::Args, Clone, Debug)]
 pub struct ClusteringArgs {
     /// Cluster radius, in pixels of a tile `--cluster-extent` pixels wide.
-    #[arg(long, env = "SKILLSMAP_CLUSTER_RADIUS", default_value_t = 40.0, value_parser = positive)]
+    #[arg(long, env = "SKILLSMAP_CLUSTER_RADIUS", default_value_t = 60.0, value_parser = positive)]
     pub cluster_radius: f64,
     /// Tile width in pixels that the radius refers to.
-    #[arg(long, env = "SKILLSMAP_CLUSTER_EXTENT", default_value_t = 512.0, value_parser = positive)]
+    #[arg(long, env = "SKILLSMAP_CLUSTER_EXTENT", default_value_t = 256.0, value_parser = positive)]
     pub cluster_extent: f64,
     /// Lowest zoom with clusters of its own.
     #[arg(long, env = "SKILLSMAP_CLUSTER_MIN_ZOOM", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=20))]
@@ -100,5 +100,36 @@ fn positive(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err(format!("\"{text}\" is not a positive number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        clustering: ClusteringArgs,
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_cluster_defaults() {
+        let flags = Flags::parse_from(["skillsmap"]);
+        assert_eq!(
+            flags.clustering.options().unwrap(),
+            ClusterOptions::default()
+        );
+        let bad = Flags::try_parse_from(["skillsmap", "--cluster-radius", "-1"]);
+        assert!(bad.is_err());
+        let inverted = Flags::parse_from([
+            "skillsmap",
+            "--cluster-min-zoom",
+            "9",
+            "--cluster-max-zoom",
+            "3",
+        ]);
+        assert!(inverted.clustering.options().is_err());
     }
 }

@@ -120,8 +120,10 @@ fn generate(count: usize, seed: u64, out: &std::path::Path) -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SKILLSMAP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SKILLSMAP_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,tower_http=warn,topojson=error")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

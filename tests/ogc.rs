@@ -47,6 +47,18 @@ async fn the_landing_page_is_json_for_clients_and_the_map_for_browsers() {
     );
     let (status, _, _) = get_json(&format!("{}/?f=xml", server.base)).await;
     assert_eq!(status, 400);
+    let (status, _, _) = get_json(&format!("{}/?f=json&colour=red", server.base)).await;
+    assert_eq!(
+        status, 400,
+        "the JSON landing page refuses unknown parameters"
+    );
+    let tagged = client()
+        .get(format!("{}/?utm_source=newsletter", server.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.status(), 200, "the page ignores them");
 }
 
 #[tokio::test]

@@ -106,6 +106,7 @@ async fn static_files_are_served_and_cannot_be_walked_out_of() {
     let server = start(None).await;
     let page = client()
         .get(format!("{}/", server.base))
+        .header("accept", "text/html")
         .send()
         .await
         .unwrap();

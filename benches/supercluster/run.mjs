@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import Supercluster from 'supercluster';
 
-const [pointsFile, tilesFile] = process.argv.slice(2);
+const [pointsFile, tilesFile, radius, extent] = process.argv.slice(2);
 const coords = new Float64Array(readFileSync(pointsFile).buffer.slice(0));
 const features = [];
 for (let i = 0; i < coords.length; i += 2) {
@@ -14,7 +14,7 @@ const tiles = JSON.parse(readFileSync(tilesFile, 'utf8'));
 global.gc?.();
 const rssBefore = process.memoryUsage().rss;
 const started = process.hrtime.bigint();
-const index = new Supercluster({ radius: 40, extent: 512, minZoom: 0, maxZoom: 16 });
+const index = new Supercluster({ radius: Number(radius), extent: Number(extent), minZoom: 0, maxZoom: 16 });
 index.load(features);
 const buildMs = Number(process.hrtime.bigint() - started) / 1e6;
 const rssAfter = process.memoryUsage().rss;

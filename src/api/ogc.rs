@@ -70,7 +70,9 @@ pub async fn landing(
     uri: Uri,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::accepting(&uri, &[&["f"]])?;
+    // The page ignores parameters it does not know (campaign tags, old links); the JSON
+    // landing page refuses them, as OGC API - Features asks.
+    let params = QueryParams::parse(uri.query());
     if !wants_json(&params, &headers)? {
         let page = ServeFile::new(state.config.web_dir.join("index.html"));
         return Ok(page
@@ -79,6 +81,7 @@ pub async fn landing(
             .map_err(|_| ApiError::Internal)?
             .into_response());
     }
+    params.reject_unknown(&[&["f"]])?;
     let base = base_url(&state, &headers);
     let body = json!({
         "title": "skillsmap",

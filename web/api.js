@@ -1,0 +1,146 @@
+// api.js – talks to the skillsmap HTTP API: builds query strings from filters and fetches JSON.
+
+/** The filter parameters the API accepts (any others are rejected with HTTP 400). */
+export const FILTER_KEYS = ['skill_area', 'target_group', 'kind', 'country'];
+
+/** An error carrying the API's problem `detail`, or a network failure description. */
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+/** True for errors caused by an aborted fetch: those are expected and never shown. */
+export function isAbort(err) {
+  return err != null && err.name === 'AbortError';
+}
+
+/** URLSearchParams with the filters of `state` (only non-empty ones). */
+export function filterParams(state) {
+  const params = new URLSearchParams();
+  for (const key of FILTER_KEYS) {
+    const values = state.filters[key];
+    if (values && values.length) params.set(key, values.join(','));
+  }
+  if (state.q && state.q.trim()) params.set('q', state.q.trim());
+  return params;
+}
+
+/** A stable string for the filters, used as part of cache keys. */
+export function filterKey(state) {
+  return filterParams(state).toString();
+}
+
+function withParams(path, params) {
+  const qs = params && params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/**
+ * Counts work in progress (fetches and scheduled refreshes) on <html data-pending>, so that
+ * tests and assistive tooling can tell when the page has settled.
+ */
+export function beginWork() {
+  const root = document.documentElement;
+  root.dataset.pending = String(Number(root.dataset.pending || 0) + 1);
+}
+
+export function endWork() {
+  const root = document.documentElement;
+  root.dataset.pending = String(Math.max(0, Number(root.dataset.pending || 0) - 1));
+}
+
+/** Fetches JSON from the same origin; throws ApiError with the server's `detail` on failure. */
+export async function getJson(path, params, signal) {
+  beginWork();
+  try {
+    return await fetchJson(path, params, signal);
+  } finally {
+    endWork();
+  }
+}
+
+async function fetchJson(path, params, signal) {
+  let response;
+  try {
+    response = await fetch(withParams(path, params), {
+      signal,
+      headers: { Accept: 'application/json, application/geo+json' },
+    });
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError('The server could not be reached.', 0);
+  }
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`.trim();
+    try {
+      const problem = await response.json();
+      if (problem && typeof problem.detail === 'string') detail = problem.detail;
+    } catch (_) {
+      // Not JSON: keep the status line.
+    }
+    throw new ApiError(detail, response.status);
+  }
+  try {
+    return await response.json();
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError('The server sent an unreadable answer.', response.status);
+  }
+}
+
+/** A bbox parameter value for Leaflet bounds, clamped to valid WGS84 ranges. */
+export function bboxParam(bounds) {
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  let west = bounds.getWest();
+  let east = bounds.getEast();
+  if (east - west >= 360) {
+    west = -180;
+    east = 180;
+  }
+  const r = (v) => Number(v.toFixed(5));
+  return [
+    r(clamp(west, -180, 180)),
+    r(clamp(bounds.getSouth(), -90, 90)),
+    r(clamp(east, -180, 180)),
+    r(clamp(bounds.getNorth(), -90, 90)),
+  ].join(',');
+}
+
+export const api = {
+  config: (signal) => getJson('/config.json', null, signal),
+  vocabularies: (signal) => getJson('/vocabularies', null, signal),
+  countries: (signal) => getJson('/basemap/countries.geojson', null, signal),
+
+  tile(z, x, y, state, signal) {
+    return getJson(`/tiles/${z}/${x}/${y}.geojson`, filterParams(state), signal);
+  },
+
+  facets(state, bbox, signal) {
+    const params = filterParams(state);
+    if (bbox) params.set('bbox', bbox);
+    return getJson('/facets', params, signal);
+  },
+
+  items(state, bbox, limit, signal) {
+    const params = filterParams(state);
+    if (bbox) params.set('bbox', bbox);
+    params.set('limit', String(limit));
+    return getJson('/collections/initiatives/items', params, signal);
+  },
+
+  item(id, signal) {
+    return getJson(`/collections/initiatives/items/${encodeURIComponent(id)}`, null, signal);
+  },
+
+  near(state, lat, lon, radiusKm, limit, signal) {
+    const params = filterParams(state);
+    params.set('lat', lat.toFixed(5));
+    params.set('lon', lon.toFixed(5));
+    params.set('radius_km', String(radiusKm));
+    params.set('limit', String(limit));
+    return getJson('/near', params, signal);
+  },
+};

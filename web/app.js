@@ -1,0 +1,274 @@
+// app.js – starts the page: loads configuration and vocabularies, then wires map, panel, popups, near search and URL state.
+
+import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import { api, bboxParam, beginWork, endWork, isAbort } from './api.js';
+import { formatState, hashParams, parseState, writeUrl } from './state.js';
+import { createMap, TileData } from './map.js';
+import { Panel, showMessage } from './panel.js';
+import { labeller, popupContent, loadingContent, errorContent } from './popup.js';
+import { Near } from './near.js';
+import { legendControl } from './legend.js';
+
+const LIST_LIMIT = 200;
+const SIDEBAR_DELAY_MS = 200;
+const EMPTY_VOCABULARIES = { skill_areas: [], target_groups: [], kinds: [], countries: [] };
+
+let state = parseState(window.location.hash);
+const narrow = () => window.matchMedia('(max-width: 699px)').matches;
+// A phone shows less of Europe at the same zoom and more north-south: start further out and north.
+const given = hashParams(window.location.hash);
+if (narrow() && !given.has('z')) state.zoom -= 1;
+if (narrow() && !given.has('c')) state.center = [55, 12];
+
+let restoring = false; // true while the view is set from the URL: no history writes then
+let pushNextMove = false; // a deliberate zoom (cluster click) gets its own history entry
+const known = new Map(); // initiative id -> feature seen in a list (for its position)
+
+async function start() {
+  let config = {};
+  let vocabularies = EMPTY_VOCABULARIES;
+  const [configResult, vocabResult] = await Promise.allSettled([api.config(), api.vocabularies()]);
+  if (configResult.status === 'fulfilled' && configResult.value) config = configResult.value;
+  if (vocabResult.status === 'fulfilled' && vocabResult.value) vocabularies = { ...EMPTY_VOCABULARIES, ...vocabResult.value };
+  else showMessage(`The filters could not be loaded (${vocabResult.reason?.message ?? 'unknown error'}).`);
+
+  const label = labeller(vocabularies);
+  let panel = null;
+  const report = showMessage;
+
+  const map = createMap(document.getElementById('map'), state, config, report);
+  legendControl(vocabularies.kinds || []).addTo(map);
+
+  const popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'initiative-popup' });
+  let popupController = null;
+
+  const tiles = new TileData(map, {
+    onSelect: (id, latlng, name) => select(id, { latlng, name, push: true }),
+    onCluster: (latlng, zoom) => {
+      const target = Number.isFinite(zoom) && zoom > map.getZoom() ? zoom : map.getZoom() + 1;
+      pushNextMove = true;
+      map.setView(latlng, Math.min(target, map.getMaxZoom()));
+    },
+    onError: report,
+  });
+
+  /** Opens the popup of initiative `id`; `push` records it in the history. */
+  function select(id, { latlng = null, name = null, push = false, pan = true } = {}) {
+    state.selected = id;
+    if (push && !restoring) writeUrl(state, true);
+    tiles.setSelected(id);
+    panel.setSelected(id);
+    const seen = known.get(id);
+    if (!latlng && seen?.geometry?.coordinates) {
+      latlng = L.latLng(seen.geometry.coordinates[1], seen.geometry.coordinates[0]);
+    }
+    if (!name && seen) name = seen.properties?.name;
+    popup.options.autoPan = pan;
+    popup.options.maxWidth = Math.min(340, window.innerWidth - 64);
+    popup.options.minWidth = Math.min(240, window.innerWidth - 64);
+    if (latlng) {
+      popup.setLatLng(latlng).setContent(loadingContent(name));
+      if (!map.hasLayer(popup)) popup.openOn(map);
+    }
+    if (popupController) popupController.abort();
+    const controller = new AbortController();
+    popupController = controller;
+    api.item(id, controller.signal).then(
+      (feature) => {
+        if (popupController !== controller) return;
+        popupController = null;
+        const c = feature.geometry?.coordinates;
+        if (!latlng && Array.isArray(c)) popup.setLatLng(L.latLng(c[1], c[0]));
+        popup.setContent(popupContent(feature, label));
+        if (!map.hasLayer(popup)) popup.openOn(map);
+        popup.update();
+        popup.options.autoPan = true;
+      },
+      (err) => {
+        if (isAbort(err) || popupController !== controller) return;
+        popupController = null;
+        popup.options.autoPan = true;
+        if (latlng) popup.setContent(errorContent(`Could not load this initiative: ${err.message}`));
+        else report(`Could not load the selected initiative: ${err.message}`);
+      },
+    );
+  }
+
+  function closePopup() {
+    if (popupController) popupController.abort();
+    popupController = null;
+    if (map.hasLayer(popup)) map.closePopup(popup);
+  }
+
+  map.on('popupclose', (event) => {
+    if (event.popup !== popup || restoring) return;
+    if (popupController) popupController.abort();
+    popupController = null;
+    if (state.selected) {
+      state.selected = null;
+      tiles.setSelected(null);
+      panel.setSelected(null);
+      writeUrl(state, true);
+    }
+  });
+
+  // The list and the facet counts follow the view, a little after it stops moving.
+  let sidebarTimer = null;
+  let listController = null;
+  let facetController = null;
+  function scheduleSidebar() {
+    if (sidebarTimer) clearTimeout(sidebarTimer);
+    else beginWork();
+    panel.setListBusy();
+    sidebarTimer = setTimeout(() => {
+      sidebarTimer = null;
+      endWork();
+      loadSidebar();
+    }, SIDEBAR_DELAY_MS);
+  }
+
+  function loadSidebar() {
+    const bbox = bboxParam(map.getBounds());
+    if (listController) listController.abort();
+    if (facetController) facetController.abort();
+    const lc = new AbortController();
+    const fcn = new AbortController();
+    listController = lc;
+    facetController = fcn;
+    api.items(state, bbox, LIST_LIMIT, lc.signal).then(
+      (fc) => {
+        if (listController !== lc) return;
+        for (const f of fc.features || []) known.set(String(f.id), f);
+        panel.setList(fc);
+        panel.setSelected(state.selected);
+      },
+      (err) => {
+        if (isAbort(err) || listController !== lc) return;
+        document.getElementById('list-summary').textContent = 'The list could not be loaded.';
+        document.getElementById('list').setAttribute('aria-busy', 'false');
+        report(`Could not load the list: ${err.message}`);
+      },
+    );
+    api.facets(state, bbox, fcn.signal).then(
+      (facets) => {
+        if (facetController === fcn) panel.setCounts(facets);
+      },
+      (err) => {
+        if (!isAbort(err) && facetController === fcn) report(`Could not load the counts: ${err.message}`);
+      },
+    );
+  }
+
+  // Near a place.
+  let radiusTimer = null;
+  const near = new Near(map, label, {
+    onPoint: (lat, lon, fit) => {
+      state.near = { lat, lon };
+      writeUrl(state, true);
+      near.update(state);
+      if (fit) map.fitBounds(near.bounds(state));
+    },
+    onRadius: (km, final) => {
+      state.radius = km;
+      clearTimeout(radiusTimer);
+      if (final) {
+        writeUrl(state, true);
+        near.update(state);
+      } else {
+        radiusTimer = setTimeout(() => near.update(state), 150);
+      }
+    },
+    onClear: () => {
+      state.near = null;
+      writeUrl(state, true);
+      near.update(state);
+    },
+    onPicking: () => panel.closeDrawerIfNarrow(),
+    onError: report,
+    onResults: (fc) => {
+      for (const f of fc.features || []) known.set(String(f.id), f);
+      panel.setSelected(state.selected);
+    },
+  });
+
+  /** Filters or search changed: new history entry, reload everything that depends on them. */
+  function filtersChanged() {
+    writeUrl(state, true);
+    tiles.update(state);
+    scheduleSidebar();
+    if (state.near) near.update(state);
+  }
+
+  panel = new Panel(vocabularies, label, {
+    onFilters: (filters) => {
+      state.filters = filters;
+      filtersChanged();
+    },
+    onSearch: (q) => {
+      if (q === state.q) return;
+      state.q = q;
+      filtersChanged();
+    },
+    onClear: () => {
+      state.filters = panel.filters();
+      state.q = '';
+      filtersChanged();
+    },
+    onHover: (id) => tiles.setHovered(id),
+    onPick: (id) => {
+      panel.closeDrawerIfNarrow();
+      select(id, { push: true });
+    },
+  });
+  panel.setState(state);
+
+  // <html data-moving> tells tests (and curious developers) that the view is still changing.
+  map.on('movestart zoomstart', () => {
+    document.documentElement.dataset.moving = '1';
+  });
+  map.on('moveend', () => {
+    document.documentElement.dataset.moving = '0';
+    const c = map.getCenter();
+    state.center = [c.lat, c.lng];
+    state.zoom = map.getZoom();
+    if (!restoring) writeUrl(state, pushNextMove);
+    pushNextMove = false;
+    tiles.update(state);
+    scheduleSidebar();
+  });
+
+  /** Shows a state read from the URL (start-up and back/forward). */
+  function apply(next) {
+    restoring = true;
+    try {
+      state = next;
+      panel.setState(state);
+      map.setView(state.center, state.zoom, { animate: false });
+      tiles.update(state);
+      scheduleSidebar();
+      near.update(state);
+      if (state.selected) select(state.selected, { pan: false });
+      else {
+        closePopup();
+        tiles.setSelected(null);
+        panel.setSelected(null);
+      }
+    } finally {
+      restoring = false;
+    }
+  }
+
+  // Back/forward, and a hash edited by hand: show what the URL says (unless it is shown already).
+  const restore = () => {
+    if (window.location.hash !== formatState(state)) apply(parseState(window.location.hash));
+  };
+  window.addEventListener('popstate', restore);
+  window.addEventListener('hashchange', restore);
+
+  apply(state);
+  writeUrl(state, false);
+}
+
+start().catch((err) => {
+  showMessage(`The map could not start: ${err && err.message ? err.message : err}`);
+});

@@ -1,0 +1,306 @@
+// map.js – the Leaflet map: base map, and clusters and initiatives loaded tile by tile from /tiles.
+
+import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import { api, filterKey, isAbort } from './api.js';
+import { kindColour } from './legend.js';
+import { MIN_ZOOM, MAX_ZOOM } from './state.js';
+
+const MAX_TILE_ZOOM = 20;
+const MAX_LAT = 85.0511287798;
+const CACHE_LIMIT = 400;
+
+/** Creates the map in `container` at the state's view, with the base map. */
+export function createMap(container, state, config, onError) {
+  const map = L.map(container, {
+    center: state.center,
+    zoom: state.zoom,
+    minZoom: MIN_ZOOM,
+    maxZoom: MAX_ZOOM,
+    zoomControl: false,
+    worldCopyJump: false,
+    maxBounds: [[-85, -200], [85, 200]],
+    maxBoundsViscosity: 0.8,
+    keyboard: true,
+  });
+  L.control.zoom({ position: 'topright' }).addTo(map);
+  L.control.scale({ position: 'bottomleft', imperial: false }).addTo(map);
+  map.attributionControl.setPrefix('');
+  map.attributionControl.addAttribution(
+    'Data: skillsmap contributors, <a href="/about.html">CC BY 4.0</a>',
+  );
+
+  map.createPane('basemap');
+  map.getPane('basemap').style.zIndex = '250';
+
+  if (config && config.basemap_url) {
+    L.tileLayer(config.basemap_url, {
+      pane: 'basemap',
+      maxZoom: MAX_ZOOM,
+      // Leaflet renders attributions as HTML; the configured text is shown as text.
+      attribution: escapeHtml(config.basemap_attribution || ''),
+    }).addTo(map);
+  } else {
+    api.countries().then(
+      (geojson) => {
+        L.geoJSON(planarOutlines(geojson), {
+          pane: 'basemap',
+          interactive: false,
+          style: { color: '#a3aab0', weight: 0.8, fillColor: '#f6f4ef', fillOpacity: 1 },
+        }).addTo(map);
+      },
+      (err) => onError(`Country outlines are unavailable (${err.message})`),
+    );
+  }
+  return map;
+}
+
+/**
+ * Country outlines made fit for a flat map: rings that cross the antimeridian (Russia's far
+ * east, Fiji) would draw a band around the world, so their western part is moved east of 180°;
+ * Antarctica, which wraps around the pole and is far from Europe, is left out.
+ */
+export function planarOutlines(geojson) {
+  const fixRing = (ring) => {
+    const crosses = ring.some((p, i) => i > 0 && Math.abs(p[0] - ring[i - 1][0]) > 180);
+    return crosses ? ring.map(([lon, lat]) => [lon < 0 ? lon + 360 : lon, lat]) : ring;
+  };
+  const features = [];
+  for (const feature of geojson.features || []) {
+    const g = feature.geometry;
+    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) continue;
+    const polygons = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+    const kept = polygons
+      .filter((rings) => rings[0] && rings[0].some(([, lat]) => lat > -60))
+      .map((rings) => rings.map(fixRing));
+    if (kept.length) {
+      features.push({ ...feature, geometry: { type: 'MultiPolygon', coordinates: kept } });
+    }
+  }
+  return { type: 'FeatureCollection', features };
+}
+
+function escapeHtml(text) {
+  const div = document.createElement('div');
+  div.textContent = text;
+  return div.innerHTML;
+}
+
+function lonToTileX(lon, n) {
+  return Math.floor(((lon + 180) / 360) * n);
+}
+
+function latToTileY(lat, n) {
+  const rad = (Math.max(-MAX_LAT, Math.min(MAX_LAT, lat)) * Math.PI) / 180;
+  return Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+}
+
+/** The XYZ tiles covering the map's current view, at the rounded zoom clamped to 0..20. */
+export function visibleTiles(map) {
+  const z = Math.max(0, Math.min(MAX_TILE_ZOOM, Math.round(map.getZoom())));
+  const n = 2 ** z;
+  const b = map.getBounds();
+  const clampIndex = (i) => Math.max(0, Math.min(n - 1, i));
+  const x0 = clampIndex(lonToTileX(Math.max(-180, b.getWest()), n));
+  const x1 = clampIndex(lonToTileX(Math.min(180, b.getEast()) - 1e-9, n));
+  const y0 = clampIndex(latToTileY(b.getNorth(), n));
+  const y1 = clampIndex(latToTileY(b.getSouth(), n));
+  const tiles = [];
+  for (let x = x0; x <= x1; x += 1) {
+    for (let y = y0; y <= y1; y += 1) tiles.push({ z, x, y });
+  }
+  return tiles;
+}
+
+function clusterSize(count) {
+  if (count < 10) return 26;
+  if (count < 50) return 32;
+  if (count < 200) return 38;
+  if (count < 1000) return 44;
+  return 50;
+}
+
+/**
+ * The data layer: keeps one layer group per visible tile, fetches missing tiles (aborting
+ * those the view has left), and caches answers per filter set.
+ */
+export class TileData {
+  constructor(map, { onSelect, onCluster, onError }) {
+    this.map = map;
+    this.handlers = { onSelect, onCluster, onError };
+    this.layer = L.layerGroup().addTo(map);
+    this.cache = new Map(); // key -> FeatureCollection
+    this.shown = new Map(); // key -> L.LayerGroup
+    this.stale = new Set(); // layer groups still drawn while their replacements load
+    this.inflight = new Map(); // key -> AbortController
+    this.points = new Map(); // initiative id -> circle marker
+    this.selected = null;
+    this.hovered = null;
+    this.renderer = L.svg({ padding: 0.3 });
+  }
+
+  /** Shows the tiles of the current view for the filters of `state`. */
+  update(state) {
+    const fkey = filterKey(state);
+    const wanted = new Map();
+    for (const t of visibleTiles(this.map)) wanted.set(`${fkey}|${t.z}/${t.x}/${t.y}`, t);
+
+    for (const [key, controller] of this.inflight) {
+      if (!wanted.has(key)) {
+        controller.abort();
+        this.inflight.delete(key);
+      }
+    }
+    // Tiles no longer wanted stay drawn until the new ones are in, so zooming does not flash empty.
+    for (const [key, group] of this.shown) {
+      if (!wanted.has(key)) {
+        this.shown.delete(key);
+        this.stale.add(group);
+      }
+    }
+    for (const [key, t] of wanted) {
+      if (this.shown.has(key) || this.inflight.has(key)) continue;
+      const cached = this.cache.get(key);
+      if (cached) {
+        this.show(key, cached);
+        continue;
+      }
+      const controller = new AbortController();
+      this.inflight.set(key, controller);
+      api.tile(t.z, t.x, t.y, state, controller.signal).then(
+        (fc) => {
+          if (this.inflight.get(key) !== controller) return;
+          this.inflight.delete(key);
+          this.remember(key, fc);
+          this.show(key, fc);
+          this.settle();
+        },
+        (err) => {
+          if (this.inflight.get(key) === controller) this.inflight.delete(key);
+          if (!isAbort(err)) this.handlers.onError(`Could not load the map data: ${err.message}`);
+          this.settle();
+        },
+      );
+    }
+    this.settle();
+  }
+
+  dropStale() {
+    for (const group of this.stale) {
+      this.layer.removeLayer(group);
+      group.eachLayer((layer) => {
+        if (layer.featureId && this.points.get(layer.featureId) === layer) this.points.delete(layer.featureId);
+      });
+    }
+    this.stale.clear();
+  }
+
+  settle() {
+    const busy = this.inflight.size > 0;
+    if (!busy) this.dropStale();
+    this.map.getContainer().setAttribute('aria-busy', busy ? 'true' : 'false');
+  }
+
+  remember(key, fc) {
+    this.cache.set(key, fc);
+    if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value);
+  }
+
+  show(key, fc) {
+    const group = L.layerGroup();
+    for (const feature of fc.features || []) {
+      const layer = this.draw(feature);
+      if (layer) group.addLayer(layer);
+    }
+    this.shown.set(key, group);
+    this.layer.addLayer(group);
+  }
+
+  draw(feature) {
+    const coords = feature.geometry && feature.geometry.coordinates;
+    if (!Array.isArray(coords) || coords.length < 2) return null;
+    const latlng = L.latLng(coords[1], coords[0]);
+    const p = feature.properties || {};
+    return p.cluster ? this.drawCluster(latlng, p) : this.drawPoint(latlng, feature);
+  }
+
+  drawCluster(latlng, p) {
+    const count = Number(p.point_count) || 0;
+    const size = clusterSize(count);
+    const label = document.createElement('span');
+    label.className = 'cluster-count';
+    label.textContent = count >= 10000 ? `${Math.round(count / 1000)}k` : String(count);
+    const marker = L.marker(latlng, {
+      icon: L.divIcon({
+        className: `cluster cluster-${size}`,
+        html: label,
+        iconSize: [size, size],
+      }),
+      keyboard: true,
+      riseOnHover: true,
+      bubblingMouseEvents: false,
+    });
+    marker.on('add', () => {
+      const node = marker.getElement();
+      node.setAttribute('role', 'button');
+      node.setAttribute('aria-label', `${count} initiatives here, zoom in`);
+      node.dataset.clusterId = String(p.cluster_id);
+      node.dataset.count = String(count);
+      node.dataset.expansionZoom = String(p.expansion_zoom);
+    });
+    marker.on('click', () => this.handlers.onCluster(latlng, Number(p.expansion_zoom)));
+    return marker;
+  }
+
+  drawPoint(latlng, feature) {
+    const p = feature.properties || {};
+    const id = feature.id != null ? String(feature.id) : null;
+    const marker = L.circleMarker(latlng, {
+      renderer: this.renderer,
+      radius: 7,
+      color: '#ffffff',
+      weight: 1.5,
+      fillColor: kindColour(p.kind),
+      fillOpacity: 0.92,
+      className: 'point',
+      bubblingMouseEvents: false,
+    });
+    marker.featureId = id;
+    const tip = document.createElement('span');
+    tip.textContent = String(p.name ?? '');
+    marker.bindTooltip(tip, { direction: 'top', offset: [0, -6] });
+    marker.on('add', () => {
+      const node = marker.getElement();
+      if (node && id) node.dataset.id = id;
+      if (id === this.selected || id === this.hovered) this.highlight(marker, true);
+    });
+    marker.on('click', () => {
+      if (id) this.handlers.onSelect(id, latlng, p.name);
+    });
+    if (id) this.points.set(id, marker);
+    return marker;
+  }
+
+  highlight(marker, on) {
+    marker.setStyle(on ? { color: '#1b2530', weight: 3, radius: 9 } : { color: '#ffffff', weight: 1.5, radius: 7 });
+    if (on) marker.bringToFront();
+  }
+
+  /** Emphasises the marker of a list entry under the pointer or focus (null: none). */
+  setHovered(id) {
+    const previous = this.hovered;
+    this.hovered = id;
+    if (previous && previous !== this.selected && this.points.has(previous)) {
+      this.highlight(this.points.get(previous), false);
+    }
+    if (id && this.points.has(id)) this.highlight(this.points.get(id), true);
+  }
+
+  /** Marks the selected initiative on the map (if it is drawn as a single point). */
+  setSelected(id) {
+    if (this.selected && this.selected !== this.hovered && this.points.has(this.selected)) {
+      this.highlight(this.points.get(this.selected), false);
+    }
+    this.selected = id;
+    if (id && this.points.has(id)) this.highlight(this.points.get(id), true);
+  }
+}

@@ -1,0 +1,138 @@
+// near.js – "near a place": pick a point (map click or geolocation), a radius, the circle and the sorted matches.
+
+import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import { api, isAbort } from './api.js';
+import { entry } from './panel.js';
+
+const LIMIT = 100;
+const numberFormat = new Intl.NumberFormat('en');
+
+/** "850 m", "12.3 km" or "212 km". */
+export function formatDistance(metres) {
+  const m = Number(metres);
+  if (!Number.isFinite(m)) return '';
+  if (m < 1000) return `${Math.round(m)} m`;
+  if (m < 100000) return `${(m / 1000).toFixed(1)} km`;
+  return `${numberFormat.format(Math.round(m / 1000))} km`;
+}
+
+export class Near {
+  constructor(map, label, handlers) {
+    this.map = map;
+    this.label = label;
+    this.handlers = handlers; // onPoint(lat, lon), onRadius(km, push), onClear(), onError(text), onResults(fc)
+    this.picking = false;
+    this.controller = null;
+    this.layer = L.layerGroup().addTo(map);
+    this.modeButton = document.getElementById('near-mode');
+    this.slider = document.getElementById('near-radius');
+    this.output = document.getElementById('near-radius-value');
+
+    this.modeButton.addEventListener('click', () => this.setPicking(!this.picking));
+    document.getElementById('near-locate').addEventListener('click', () => this.locate());
+    document.getElementById('near-clear').addEventListener('click', () => this.handlers.onClear());
+    this.slider.addEventListener('input', () => {
+      this.output.textContent = `${this.slider.value} km`;
+      this.handlers.onRadius(Number(this.slider.value), false);
+    });
+    this.slider.addEventListener('change', () => this.handlers.onRadius(Number(this.slider.value), true));
+    map.on('click', (event) => {
+      if (!this.picking) return;
+      this.setPicking(false);
+      this.handlers.onPoint(event.latlng.lat, event.latlng.lng);
+    });
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.picking) this.setPicking(false);
+    });
+  }
+
+  setPicking(on) {
+    this.picking = on;
+    this.modeButton.setAttribute('aria-pressed', on ? 'true' : 'false');
+    this.modeButton.textContent = on ? 'Click on the map… (Esc to cancel)' : 'Pick a point on the map';
+    this.map.getContainer().classList.toggle('near-picking', on);
+    if (on) this.handlers.onPicking();
+  }
+
+  locate() {
+    if (!('geolocation' in navigator)) {
+      this.handlers.onError('Your browser cannot tell your location.');
+      return;
+    }
+    navigator.geolocation.getCurrentPosition(
+      (pos) => this.handlers.onPoint(pos.coords.latitude, pos.coords.longitude, true),
+      (err) => this.handlers.onError(`Your location is unavailable (${err.message || 'permission denied'}).`),
+      { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 },
+    );
+  }
+
+  /** The circle's bounds, for fitting the map to it. */
+  bounds(state) {
+    return L.latLng(state.near.lat, state.near.lon).toBounds(state.radius * 2000);
+  }
+
+  /** Draws the circle of the state and loads its matches (or clears everything). */
+  update(state) {
+    this.slider.value = String(state.radius);
+    this.output.textContent = `${state.radius} km`;
+    this.layer.clearLayers();
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+    const results = document.getElementById('near-results');
+    if (!state.near) {
+      results.hidden = true;
+      document.getElementById('near-list').replaceChildren();
+      return;
+    }
+    const centre = L.latLng(state.near.lat, state.near.lon);
+    L.circle(centre, {
+      radius: state.radius * 1000,
+      color: '#0d5c63',
+      weight: 2,
+      dashArray: '6 4',
+      fillColor: '#0d5c63',
+      fillOpacity: 0.06,
+      interactive: false,
+      className: 'near-circle',
+    }).addTo(this.layer);
+    L.circleMarker(centre, {
+      radius: 5,
+      color: '#ffffff',
+      weight: 2,
+      fillColor: '#0d5c63',
+      fillOpacity: 1,
+      interactive: false,
+    }).addTo(this.layer);
+
+    results.hidden = false;
+    const summary = document.getElementById('near-summary');
+    summary.textContent = 'Searching…';
+    const controller = new AbortController();
+    this.controller = controller;
+    api.near(state, state.near.lat, state.near.lon, state.radius, LIMIT, controller.signal).then(
+      (fc) => {
+        if (this.controller !== controller) return;
+        this.controller = null;
+        this.show(fc, state.radius);
+        this.handlers.onResults(fc);
+      },
+      (err) => {
+        if (isAbort(err)) return;
+        summary.textContent = 'The search failed.';
+        this.handlers.onError(`Could not search near this place: ${err.message}`);
+      },
+    );
+  }
+
+  show(fc, radius) {
+    const features = fc.features || [];
+    const matched = Number(fc.numberMatched ?? features.length);
+    const summary = document.getElementById('near-summary');
+    if (matched === 0) summary.textContent = `Nothing within ${radius} km matches.`;
+    else if (matched > features.length) {
+      summary.textContent = `Nearest ${features.length} of ${numberFormat.format(matched)} within ${radius} km`;
+    } else summary.textContent = `${matched} within ${radius} km, nearest first`;
+    const items = features.map((f) => entry(f, this.label, formatDistance(f.properties?.distance_m)));
+    document.getElementById('near-list').replaceChildren(...items);
+  }
+}

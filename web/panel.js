@@ -1,0 +1,277 @@
+// panel.js – the side panel: filter checkboxes with live counts, the search box, the list in view and the drawer.
+
+import { FILTER_KEYS } from './api.js';
+import { swatch } from './legend.js';
+
+const GROUPS = {
+  skill_area: { title: 'Skill area', vocab: 'skill_areas', open: true },
+  target_group: { title: 'Target group', vocab: 'target_groups', open: true },
+  kind: { title: 'Kind', vocab: 'kinds', open: true },
+  country: { title: 'Country', vocab: 'countries', open: false },
+};
+
+const SEARCH_DELAY_MS = 300;
+const MESSAGE_MS = 12000;
+const MAX_MESSAGES = 3;
+const numberFormat = new Intl.NumberFormat('en');
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = String(text);
+  return node;
+}
+
+/** Shows a message in the panel's alert box for a while; the same text is shown only once. */
+export function showMessage(text) {
+  const box = document.getElementById('message');
+  if ([...box.children].some((p) => p.textContent === text)) return;
+  const line = el('p', null, text);
+  box.append(line);
+  while (box.children.length > MAX_MESSAGES) box.firstElementChild.remove();
+  box.hidden = false;
+  setTimeout(() => {
+    line.remove();
+    if (!box.children.length) box.hidden = true;
+  }, MESSAGE_MS);
+}
+
+/** Options of one filter group from the vocabularies, as {value, label}. */
+function options(key, vocabularies) {
+  const terms = vocabularies[GROUPS[key].vocab] || [];
+  if (key === 'country') {
+    return terms
+      .map((c) => ({ value: c.code, label: c.name }))
+      .sort((a, b) => a.label.localeCompare(b.label, 'en'));
+  }
+  return terms.map((t) => ({ value: t.slug, label: t.label }));
+}
+
+/** A list entry for one initiative: a button that opens its popup. */
+export function entry(feature, label, extra) {
+  const p = feature.properties || {};
+  const li = el('li');
+  const button = el('button', 'result');
+  button.type = 'button';
+  button.dataset.id = String(feature.id);
+  const title = el('span', 'result-name');
+  title.append(swatch(p.kind), el('span', null, p.name ?? ''));
+  const meta = el('span', 'result-meta', [p.organisation, p.city].filter(Boolean).join(' · '));
+  button.append(title, meta);
+  if (extra) button.append(el('span', 'result-extra', extra));
+  button.title = label('kinds', p.kind);
+  li.append(button);
+  return li;
+}
+
+export class Panel {
+  constructor(vocabularies, label, handlers) {
+    this.label = label;
+    this.handlers = handlers;
+    this.boxes = {}; // key -> Map(value -> {input, count, item})
+    this.summaries = {};
+    this.buildFilters(vocabularies);
+    this.bindSearch();
+    this.bindDrawer();
+    for (const id of ['list', 'near-list']) {
+      document.getElementById(id).addEventListener('click', (event) => {
+        const button = event.target.closest('.result');
+        if (button) this.handlers.onPick(button.dataset.id);
+      });
+      const list = document.getElementById(id);
+      const hover = (event) => {
+        const button = event.target.closest('.result');
+        this.handlers.onHover(button ? button.dataset.id : null);
+      };
+      list.addEventListener('mouseover', hover);
+      list.addEventListener('focusin', hover);
+      list.addEventListener('mouseleave', () => this.handlers.onHover(null));
+      list.addEventListener('focusout', () => this.handlers.onHover(null));
+    }
+    document.getElementById('clear-filters').addEventListener('click', () => {
+      for (const key of FILTER_KEYS) for (const { input } of this.boxes[key].values()) input.checked = false;
+      const search = document.getElementById('search');
+      search.value = '';
+      this.refreshSummaries();
+      this.handlers.onClear();
+    });
+  }
+
+  buildFilters(vocabularies) {
+    const root = document.getElementById('filters');
+    root.replaceChildren();
+    for (const key of FILTER_KEYS) {
+      const group = GROUPS[key];
+      const details = el('details', 'filter-group');
+      details.open = group.open;
+      details.dataset.filter = key;
+      const summary = el('summary');
+      const summaryCount = el('span', 'selected-count');
+      summary.append(el('span', null, group.title), summaryCount);
+      this.summaries[key] = summaryCount;
+      details.append(summary);
+
+      const fieldset = el('fieldset');
+      fieldset.append(el('legend', 'visually-hidden', `Filter by ${group.title.toLowerCase()}`));
+      const list = el('ul', key === 'country' ? 'options options-scroll' : 'options');
+      const boxes = new Map();
+      for (const option of options(key, vocabularies)) {
+        const item = el('li');
+        const input = el('input');
+        input.type = 'checkbox';
+        input.id = `f-${key}-${option.value}`;
+        input.name = key;
+        input.value = option.value;
+        const lab = el('label');
+        lab.htmlFor = input.id;
+        if (key === 'kind') lab.append(swatch(option.value));
+        const text = el('span', 'option-label', option.label);
+        const count = el('span', 'count');
+        lab.append(text, count);
+        item.append(input, lab);
+        list.append(item);
+        boxes.set(option.value, { input, count, item });
+        input.addEventListener('change', () => {
+          this.refreshSummaries();
+          this.handlers.onFilters(this.filters());
+        });
+      }
+      this.boxes[key] = boxes;
+      fieldset.append(list);
+      if (key === 'country') {
+        this.noCountries = el('p', 'summary', 'No country in view.');
+        this.noCountries.hidden = true;
+        fieldset.append(this.noCountries);
+      }
+      details.append(fieldset);
+      root.append(details);
+    }
+  }
+
+  bindSearch() {
+    const search = document.getElementById('search');
+    let timer = null;
+    const fire = () => {
+      clearTimeout(timer);
+      timer = null;
+      this.handlers.onSearch(search.value.trim());
+    };
+    search.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(fire, SEARCH_DELAY_MS);
+    });
+    search.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') fire();
+    });
+  }
+
+  bindDrawer() {
+    const toggle = document.getElementById('drawer-toggle');
+    const close = document.getElementById('drawer-close');
+    toggle.addEventListener('click', () => this.setDrawer(!document.body.classList.contains('drawer-open')));
+    close.addEventListener('click', () => {
+      this.setDrawer(false);
+      toggle.focus();
+    });
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && document.body.classList.contains('drawer-open')) {
+        this.setDrawer(false);
+        toggle.focus();
+      }
+    });
+  }
+
+  setDrawer(open) {
+    document.body.classList.toggle('drawer-open', open);
+    document.getElementById('drawer-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (open) document.getElementById('panel').focus();
+  }
+
+  /** Closes the drawer on narrow screens (e.g. after picking an entry), so the map is visible. */
+  closeDrawerIfNarrow() {
+    if (window.matchMedia('(max-width: 699px)').matches) this.setDrawer(false);
+  }
+
+  /** The selected values of every filter group. */
+  filters() {
+    const result = {};
+    for (const key of FILTER_KEYS) {
+      result[key] = [...this.boxes[key].values()].filter((b) => b.input.checked).map((b) => b.input.value);
+    }
+    return result;
+  }
+
+  /** Shows the state's filters and search text (after a URL change). */
+  setState(state) {
+    for (const key of FILTER_KEYS) {
+      const chosen = new Set(state.filters[key]);
+      for (const [value, { input }] of this.boxes[key]) input.checked = chosen.has(value);
+    }
+    const search = document.getElementById('search');
+    if (search.value.trim() !== state.q) search.value = state.q;
+    this.refreshSummaries();
+  }
+
+  refreshSummaries() {
+    for (const key of FILTER_KEYS) {
+      const n = [...this.boxes[key].values()].filter((b) => b.input.checked).length;
+      this.summaries[key].textContent = n ? `${n} selected` : '';
+    }
+  }
+
+  /** Shows the facet counts from /facets next to each option. */
+  setCounts(facets) {
+    for (const key of FILTER_KEYS) {
+      const counts = facets[key] || {};
+      let visible = 0;
+      for (const [value, { input, count, item }] of this.boxes[key]) {
+        const n = Number(counts[value] || 0);
+        count.textContent = numberFormat.format(n);
+        item.classList.toggle('zero', n === 0);
+        if (key === 'country') {
+          item.hidden = n === 0 && !input.checked;
+          if (!item.hidden) visible += 1;
+        }
+      }
+      if (key === 'country') this.noCountries.hidden = visible > 0;
+    }
+  }
+
+  /** Fills the list of initiatives in view from an items FeatureCollection. */
+  setList(fc) {
+    const list = document.getElementById('list');
+    const features = [...(fc.features || [])].sort((a, b) =>
+      String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), 'en'),
+    );
+    const items = features.map((f) => entry(f, this.label));
+    list.replaceChildren(...items);
+    const matched = Number(fc.numberMatched ?? features.length);
+    const summary = document.getElementById('list-summary');
+    if (matched === 0) {
+      summary.textContent = 'No initiative in view matches. Zoom out or clear the filters.';
+    } else if (matched > features.length) {
+      summary.textContent = `Showing ${numberFormat.format(features.length)} of ${numberFormat.format(matched)} initiatives in view`;
+    } else {
+      summary.textContent = `${numberFormat.format(matched)} initiative${matched === 1 ? '' : 's'} in view`;
+    }
+    list.setAttribute('aria-busy', 'false');
+  }
+
+  setListBusy() {
+    document.getElementById('list').setAttribute('aria-busy', 'true');
+  }
+
+  /** Marks the selected entry in the list. */
+  setSelected(id) {
+    for (const button of document.querySelectorAll('.result')) {
+      button.classList.toggle('selected', button.dataset.id === id);
+      if (button.dataset.id === id) button.setAttribute('aria-current', 'true');
+      else button.removeAttribute('aria-current');
+    }
+  }
+
+  /** Shows a message to the visitor for a while (fetch failures and the like). */
+  showMessage(text) {
+    showMessage(text);
+  }
+}

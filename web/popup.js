@@ -1,0 +1,101 @@
+// popup.js – builds the DOM of an initiative's popup; every data value goes in as text, never HTML.
+
+import { kindColour } from './legend.js';
+
+/** Labels for vocabulary slugs; unknown slugs show as themselves. */
+export function labeller(vocabularies) {
+  const maps = {};
+  for (const key of ['skill_areas', 'target_groups', 'kinds']) {
+    maps[key] = new Map((vocabularies[key] || []).map((t) => [t.slug, t.label]));
+  }
+  maps.countries = new Map((vocabularies.countries || []).map((c) => [c.code, c.name]));
+  return (key, slug) => maps[key]?.get(slug) ?? String(slug);
+}
+
+/** The URL if it is an absolute http(s) URL, otherwise null. */
+export function safeHttpUrl(text) {
+  if (typeof text !== 'string') return null;
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = String(text);
+  return node;
+}
+
+function row(term, values) {
+  const wrap = document.createDocumentFragment();
+  if (!values || !values.length) return wrap;
+  wrap.append(el('dt', null, term));
+  const dd = el('dd');
+  const list = el('ul', 'tags');
+  for (const v of values) list.append(el('li', 'tag', v));
+  dd.append(list);
+  wrap.append(dd);
+  return wrap;
+}
+
+/** A placeholder shown while the full record loads. */
+export function loadingContent(name) {
+  const box = el('div', 'popup');
+  if (name) box.append(el('h3', 'popup-title', name));
+  box.append(el('p', 'popup-muted', 'Loading…'));
+  return box;
+}
+
+/** A short message in the popup when the record could not be loaded. */
+export function errorContent(message) {
+  const box = el('div', 'popup');
+  box.append(el('p', 'popup-error', message));
+  return box;
+}
+
+/** The popup for a full Feature from /collections/initiatives/items/{id}. */
+export function popupContent(feature, label) {
+  const p = feature.properties || {};
+  const box = el('article', 'popup');
+  box.setAttribute('aria-label', String(p.name ?? 'Initiative'));
+
+  const kind = el('p', 'popup-kind');
+  const dot = el('span', 'swatch');
+  dot.setAttribute('aria-hidden', 'true');
+  dot.style.backgroundColor = kindColour(p.kind);
+  kind.append(dot, el('span', null, label('kinds', p.kind)));
+  box.append(kind);
+
+  box.append(el('h3', 'popup-title', p.name ?? ''));
+  const where = [p.organisation, [p.city, label('countries', p.country)].filter(Boolean).join(', ')]
+    .filter(Boolean)
+    .join(' · ');
+  box.append(el('p', 'popup-org', where));
+  if (p.description) box.append(el('p', 'popup-desc', p.description));
+
+  const facts = el('dl', 'popup-facts');
+  facts.append(row('Skill areas', (p.skill_areas || []).map((s) => label('skill_areas', s))));
+  facts.append(row('For', (p.target_groups || []).map((s) => label('target_groups', s))));
+  facts.append(row('Languages', (p.languages || []).map((s) => String(s).toUpperCase())));
+  if (p.start || p.end) {
+    facts.append(el('dt', null, 'Runs'));
+    facts.append(el('dd', null, `${p.start || '…'} – ${p.end || 'ongoing'}`));
+  }
+  box.append(facts);
+
+  const href = safeHttpUrl(p.url);
+  if (href) {
+    const link = el('a', 'popup-link', 'Visit the website');
+    link.href = href;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    box.append(link);
+  } else if (p.url) {
+    box.append(el('p', 'popup-muted', String(p.url)));
+  }
+  return box;
+}
