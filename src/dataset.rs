@@ -736,6 +736,14 @@ mod tests {
     }
 
     #[test]
+    fn coordinates_are_read_exactly() {
+        // Correct rounding matters: clients compare coordinates with what they sent.
+        let (lon, lat) = (21.987_654_321_098_765_f64, 39.059_622_038_534_684_f64);
+        let dataset = parse(&collection(&[feature("gr-a", lon, lat, "GR")])).unwrap();
+        assert_eq!(dataset.initiatives[0].location, Location { lon, lat });
+    }
+
+    #[test]
     fn malformed_json_reports_line_and_column() {
         let report = parse("{\"type\": \"FeatureCollection\",\n \"features\": [,]}").unwrap_err();
         let problem = &report.errors[0];

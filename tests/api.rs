@@ -447,3 +447,87 @@ async fn the_seed_data_is_served_by_default() {
         embedded["features"].as_array().unwrap().len()
     );
 }
+
+#[tokio::test]
+async fn exports_stream_every_match_as_csv_or_geojson_lines() {
+    let dataset = random_dataset(1_500, 9);
+    let server = start(Some(&dataset)).await;
+    let expected: Vec<&Value> = features(&dataset)
+        .iter()
+        .filter(|f| has(f, "kind", "hub"))
+        .collect();
+
+    let response = client()
+        .get(format!(
+            "{}/collections/initiatives/items?kind=hub",
+            server.base
+        ))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let body = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let columns: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let (lon_at, lat_at) = (
+        columns.iter().position(|c| c == "lon").unwrap(),
+        columns.iter().position(|c| c == "lat").unwrap(),
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), expected.len(), "every match, not one page");
+    for (row, feature) in rows.iter().zip(&expected) {
+        assert_eq!(row.get(0).unwrap(), feature["id"].as_str().unwrap());
+        let (lon, lat) = coords(feature);
+        assert_eq!(row.get(lon_at).unwrap().parse::<f64>().unwrap(), lon);
+        assert_eq!(row.get(lat_at).unwrap().parse::<f64>().unwrap(), lat);
+    }
+    let again = client()
+        .get(format!(
+            "{}/collections/initiatives/items?kind=hub",
+            server.base
+        ))
+        .header("accept", "text/csv")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    let lines = client()
+        .get(format!(
+            "{}/collections/initiatives/items?kind=hub&f=geojsonl",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let expected_ids: Vec<String> = expected
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, expected_ids);
+}

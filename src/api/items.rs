@@ -6,6 +6,7 @@ use axum::response::Response;
 
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, Link, paging_links};
+use crate::api::export::{self, Format};
 use crate::api::params::{FILTER_PARAMS, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
@@ -20,15 +21,29 @@ pub async fn list(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[ITEMS_PARAMS, FILTER_PARAMS])?;
-    check_format(&params)?;
+    let format = export::negotiate(&params, &headers)?;
     let bbox = params.bbox()?;
     let filter = params.filter()?;
-    let limit = params.limit()?;
+    // Exports are not paged unless asked to be: a partner can take everything at once.
+    let limit = match format {
+        Format::GeoJson => params.limit()?,
+        _ => params.count("limit", usize::MAX, 1, usize::MAX)?,
+    };
     let offset = params.offset()?;
 
     let snapshot = state.snapshot.load_full();
     let base = base_url(&state, &headers);
     let etag = caching::query_etag(&snapshot.version, &base, &uri);
+    if format != Format::GeoJson {
+        let slots: Vec<_> = snapshot
+            .index
+            .matching(bbox.as_ref(), &filter)
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .collect();
+        return Ok(export::streamed(&headers, &etag, snapshot, slots, format));
+    }
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
         let slots = snapshot.index.matching(bbox.as_ref(), &filter);
         let features = slots

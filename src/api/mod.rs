@@ -2,6 +2,7 @@
 
 pub mod caching;
 pub mod collection;
+pub mod export;
 pub mod items;
 pub mod near;
 pub mod ogc;

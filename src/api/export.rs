@@ -1,0 +1,214 @@
+//! Streamed exports of a query: CSV with lon/lat columns, and GeoJSON Lines (one Feature a line).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::stream;
+
+use crate::api::caching;
+use crate::api::params::QueryParams;
+use crate::api::problem::ApiError;
+use crate::feature::Feature;
+use crate::index::Slot;
+use crate::model::Initiative;
+use crate::snapshot::Snapshot;
+
+/// How many initiatives go into one chunk of a streamed body.
+const CHUNK: usize = 512;
+
+/// The representations of a list of initiatives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    GeoJson,
+    Csv,
+    GeoJsonLines,
+}
+
+impl Format {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::GeoJson => "application/geo+json",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::GeoJsonLines => "application/geo+json-seq",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::GeoJson => "geojson",
+            Format::Csv => "csv",
+            Format::GeoJsonLines => "geojsonl",
+        }
+    }
+}
+
+/// The format asked for by `f` or, failing that, by `Accept`; GeoJSON by default.
+pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, ApiError> {
+    match params.get("f")? {
+        Some("json" | "geojson") => return Ok(Format::GeoJson),
+        Some("csv") => return Ok(Format::Csv),
+        Some("geojsonl" | "geojsonseq" | "jsonl" | "ndjson") => return Ok(Format::GeoJsonLines),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "f",
+                format!("unsupported format \"{other}\" (expected json, csv or geojsonl)"),
+            ));
+        }
+        None => {}
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(if accept.starts_with("text/csv") {
+        Format::Csv
+    } else if accept.starts_with("application/geo+json-seq")
+        || accept.starts_with("application/x-ndjson")
+    {
+        Format::GeoJsonLines
+    } else {
+        Format::GeoJson
+    })
+}
+
+/// Streams `slots` of `snapshot` in `format` (CSV or GeoJSON Lines), a chunk at a time, so
+/// that even a full export never holds the whole body.
+pub fn streamed(
+    headers: &HeaderMap,
+    etag_base: &str,
+    snapshot: Arc<Snapshot>,
+    slots: Vec<Slot>,
+    format: Format,
+) -> Response {
+    let etag = caching::etag(&[etag_base.as_bytes(), format.name().as_bytes()]);
+    if caching::client_has(headers, &etag) {
+        return caching::not_modified(&etag);
+    }
+    let chunks = stream::iter((0..slots.len().div_ceil(CHUNK).max(1)).map(move |chunk| {
+        let batch =
+            &slots[(chunk * CHUNK).min(slots.len())..((chunk + 1) * CHUNK).min(slots.len())];
+        let initiatives = batch.iter().map(|s| snapshot.index.get(*s));
+        let bytes = match format {
+            Format::Csv => csv_rows(initiatives, chunk == 0),
+            _ => json_lines(initiatives),
+        };
+        Ok::<Bytes, std::io::Error>(Bytes::from(bytes))
+    }));
+    let mut response = caching::fresh(&etag, "application/octet-stream", Vec::new());
+    *response.body_mut() = Body::from_stream(chunks);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+fn json_lines<'a>(initiatives: impl Iterator<Item = &'a Initiative>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for initiative in initiatives {
+        // Serialising our own types cannot fail; a line is skipped rather than the stream cut.
+        if serde_json::to_writer(&mut out, &Feature::new(initiative)).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+const CSV_HEADER: [&str; 17] = [
+    "id",
+    "name",
+    "description",
+    "organisation",
+    "url",
+    "country",
+    "city",
+    "lon",
+    "lat",
+    "skill_areas",
+    "target_groups",
+    "kind",
+    "languages",
+    "start",
+    "end",
+    "updated_at",
+    "source",
+];
+
+fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: bool) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if with_header {
+        let _ = writer.write_record(CSV_HEADER);
+    }
+    for i in initiatives {
+        let joined = |items: Vec<&str>| items.join(";");
+        let row = [
+            i.id.to_string(),
+            inert(&i.name),
+            inert(&i.description),
+            inert(&i.organisation),
+            i.url.to_string(),
+            i.country.code().to_string(),
+            inert(&i.city),
+            i.location.lon.to_string(),
+            i.location.lat.to_string(),
+            joined(i.skill_areas.iter().map(|t| t.slug()).collect()),
+            joined(i.target_groups.iter().map(|t| t.slug()).collect()),
+            i.kind.slug().to_string(),
+            joined(i.languages.iter().map(|l| l.as_str()).collect()),
+            i.start.map(|d| d.to_string()).unwrap_or_default(),
+            i.end.map(|d| d.to_string()).unwrap_or_default(),
+            i.updated_at.to_string(),
+            inert(&i.source),
+        ];
+        let _ = writer.write_record(&row);
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+/// Text that a spreadsheet would run as a formula gets a leading apostrophe, so an export
+/// opened in a spreadsheet stays data.
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::tests::initiative;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut a = initiative("a", 13.4, 52.5);
+        a.name = "=HYPERLINK(\"http://evil\")".into();
+        a.description = "Line one, \"quoted\"\nline two".into();
+        let bytes = csv_rows([&a].into_iter(), true);
+        let mut reader = csv::Reader::from_reader(&bytes[..]);
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!(headers.get(7), Some("lon"));
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(row.get(1), Some("'=HYPERLINK(\"http://evil\")"));
+        assert_eq!(row.get(2), Some("Line one, \"quoted\"\nline two"));
+        assert_eq!((row.get(7), row.get(8)), (Some("13.4"), Some("52.5")));
+    }
+
+    #[test]
+    fn json_lines_are_one_feature_each() {
+        let a = initiative("a", 1.0, 2.0);
+        let b = initiative("b", 3.0, 4.0);
+        let text = String::from_utf8(json_lines([&a, &b].into_iter())).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["id"], "b");
+    }
+}
