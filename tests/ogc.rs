@@ -155,3 +155,104 @@ async fn datetime_selects_by_update_time() {
         );
     }
 }
+
+/// A harmless value for each documented query parameter.
+fn sample(name: &str) -> &'static str {
+    match name {
+        "country" => "DE",
+        "skill_area" => "iot",
+        "target_group" => "smes",
+        "kind" => "hub",
+        "q" => "digital",
+        "datetime" => "2026-01-01T00:00:00Z/..",
+        "bbox" => "-10,30,30,60",
+        "limit" => "5",
+        "offset" => "0",
+        "f" => "json",
+        "lat" => "50",
+        "lon" => "10",
+        "radius_km" => "500",
+        other => panic!("no sample for documented parameter {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_server_accepts() {
+    let dataset = random_dataset(200, 43);
+    let server = start(Some(&dataset)).await;
+    let response = client()
+        .get(format!("{}/api", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/vnd.oai.openapi+json")
+    );
+    let api: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        api["openapi"].as_str().unwrap().starts_with("3.0"),
+        "{}",
+        api["openapi"]
+    );
+    let (_, _, world) = get_json(&format!("{}/tiles/0/0/0.geojson", server.base)).await;
+    let cluster_id = world["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f["properties"]["cluster_id"].as_str())
+        .unwrap()
+        .to_string();
+    let paths = api["paths"].as_object().unwrap();
+    for expected in [
+        "/collections/initiatives/items",
+        "/near",
+        "/tiles/{z}/{x}/{y}.geojson",
+        "/conformance",
+        "/api",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} missing");
+    }
+    for (path, item) in paths {
+        let parameters = item["get"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let concrete = path
+            .replace("{id}", "t-00001")
+            .replace("{z}/{x}/{y}", "0/0/0")
+            .replace("{cluster_id}", &cluster_id);
+        let query: Vec<String> = parameters
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| {
+                let name = p["name"].as_str().unwrap();
+                format!("{name}={}", sample(name))
+            })
+            .collect();
+        let url = format!("{}{concrete}?{}", server.base, query.join("&"));
+        let response = client()
+            .get(&url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "every documented parameter is accepted: {url}"
+        );
+        let refused = client()
+            .get(format!("{url}&undocumented=1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            400,
+            "an undocumented parameter is refused: {url}"
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod export;
 pub mod items;
 pub mod near;
 pub mod ogc;
+pub mod openapi;
 pub mod params;
 pub mod problem;
 pub mod site;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
+        .route("/api", get(openapi::api_document))
         .route("/collections", get(ogc::collections))
         .route("/collections/initiatives", get(ogc::collection))
         .route("/collections/initiatives/queryables", get(ogc::queryables))

@@ -23,6 +23,7 @@ pub const COLLECTION_ID: &str = "initiatives";
 const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ];
 
 /// True unless the client asks for the page (`f=html`, or an `Accept` preferring HTML).
@@ -64,6 +65,7 @@ fn json_response(headers: &HeaderMap, snapshot: &Snapshot, uri: &Uri, body: Valu
 }
 
 /// `/`: the landing page as JSON for API clients, the map for browsers.
+#[utoipa::path(get, path = "/", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Landing page: JSON for API clients, the map for browsers", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn landing(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -89,6 +91,7 @@ pub async fn landing(
         "links": [
             link(&format!("{base}/?f=json"), "self", JSON, "This document"),
             link(&format!("{base}/"), "alternate", "text/html", "The map"),
+            link(&format!("{base}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The API definition (OpenAPI 3.0)"),
             link(&format!("{base}/conformance"), "conformance", JSON, "Conformance classes"),
             link(&format!("{base}/collections"), "data", JSON, "Collections"),
         ],
@@ -96,6 +99,7 @@ pub async fn landing(
     Ok(json_response(&headers, &state.snapshot.load(), &uri, body))
 }
 
+#[utoipa::path(get, path = "/conformance", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Conformance classes", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn conformance(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -110,6 +114,7 @@ pub async fn conformance(
     ))
 }
 
+#[utoipa::path(get, path = "/collections", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The collections", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn collections(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -125,6 +130,7 @@ pub async fn collections(
     Ok(json_response(&headers, &snapshot, &uri, body))
 }
 
+#[utoipa::path(get, path = "/collections/initiatives", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The initiatives collection with its extent", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn collection(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -142,6 +148,7 @@ pub async fn collection(
 }
 
 /// The queryable properties as a JSON Schema (OGC API – Features Part 3 style).
+#[utoipa::path(get, path = "/collections/initiatives/queryables", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Queryable properties (JSON Schema)", content_type = "application/schema+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn queryables(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -21,10 +21,13 @@ pub async fn page_config(State(state): State<AppState>) -> Response {
     .into_response()
 }
 
-pub async fn vocabularies() -> Response {
-    Json(Vocabularies::new()).into_response()
+#[utoipa::path(get, path = "/vocabularies", responses((status = 200, description = "The vocabularies with labels, and the countries", content_type = "application/json")))]
+pub async fn vocabularies(uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    Ok(Json(Vocabularies::new()).into_response())
 }
 
+#[utoipa::path(get, path = "/facets", params(crate::api::openapi::AreaParams, crate::api::openapi::FilterParams), responses((status = 200, description = "Counts per term; each facet applies every filter but its own", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn facet_counts(
     State(state): State<AppState>,
     headers: HeaderMap,
