@@ -256,3 +256,36 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
         );
     }
 }
+
+#[tokio::test]
+async fn incremental_pulls_get_last_modified_and_304() {
+    let dataset = random_dataset(100, 44);
+    let server = start(Some(&dataset)).await;
+    let url = format!("{}/collections/initiatives/items", server.base);
+    let first = client().get(&url).send().await.unwrap();
+    let last_modified = first.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // The newest updated_at of the random dataset is 2026-01-28T12:00:00Z.
+    assert_eq!(last_modified, "Wed, 28 Jan 2026 12:00:00 GMT");
+    let again = client()
+        .get(&url)
+        .header("if-modified-since", &last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let older = client()
+        .get(&url)
+        .header("if-modified-since", "Tue, 27 Jan 2026 12:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(older.status(), 200);
+    let item = client().get(format!("{url}/t-00003")).send().await.unwrap();
+    assert_eq!(
+        item.headers()["last-modified"],
+        "Sun, 04 Jan 2026 12:00:00 GMT"
+    );
+}

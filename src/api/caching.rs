@@ -65,6 +65,46 @@ pub fn respond(
     }
 }
 
+/// Like [`respond`], with a `Last-Modified` date: a client without an entity tag but with
+/// `If-Modified-Since` no earlier than it gets `304` (RFC 9110: the tag, when sent, decides).
+pub fn respond_dated(
+    headers: &HeaderMap,
+    etag: &str,
+    last_modified: Option<jiff::Timestamp>,
+    content_type: &'static str,
+    body: impl FnOnce() -> Vec<u8>,
+) -> Response {
+    let Some(modified) = last_modified else {
+        return respond(headers, etag, content_type, body);
+    };
+    let has_tag = headers.contains_key(header::IF_NONE_MATCH);
+    let unchanged = if has_tag {
+        client_has(headers, etag)
+    } else {
+        modified_since(headers).is_some_and(|since| modified.as_second() <= since.as_second())
+    };
+    let mut response = if unchanged {
+        not_modified(etag)
+    } else {
+        fresh(etag, content_type, body())
+    };
+    if let Ok(date) = HTTP_DATE.timestamp_to_rfc9110_string(&modified)
+        && let Ok(value) = HeaderValue::from_str(&date)
+    {
+        response.headers_mut().insert(header::LAST_MODIFIED, value);
+    }
+    response
+}
+
+static HTTP_DATE: jiff::fmt::rfc2822::DateTimePrinter = jiff::fmt::rfc2822::DateTimePrinter::new();
+static HTTP_DATE_PARSER: jiff::fmt::rfc2822::DateTimeParser =
+    jiff::fmt::rfc2822::DateTimeParser::new();
+
+fn modified_since(headers: &HeaderMap) -> Option<jiff::Timestamp> {
+    let text = headers.get(header::IF_MODIFIED_SINCE)?.to_str().ok()?;
+    HTTP_DATE_PARSER.parse_timestamp(text).ok()
+}
+
 fn set_validators(headers: &mut HeaderMap, etag: &str) {
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
@@ -82,6 +122,46 @@ fn set_validators(headers: &mut HeaderMap, etag: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_modified_since_is_honoured_unless_a_tag_is_sent() {
+        let modified: jiff::Timestamp = "2026-01-10T12:00:00Z".parse().unwrap();
+        let tag = etag(&[b"v"]);
+        let ask = |pairs: &[(header::HeaderName, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(name.clone(), value.parse().unwrap());
+            }
+            respond_dated(&headers, &tag, Some(modified), "application/json", Vec::new).status()
+        };
+        assert_eq!(ask(&[]), StatusCode::OK);
+        assert_eq!(
+            ask(&[(header::IF_MODIFIED_SINCE, "Sat, 10 Jan 2026 12:00:00 GMT")]),
+            StatusCode::NOT_MODIFIED
+        );
+        assert_eq!(
+            ask(&[(header::IF_MODIFIED_SINCE, "Sat, 10 Jan 2026 11:59:59 GMT")]),
+            StatusCode::OK
+        );
+        assert_eq!(
+            ask(&[(header::IF_MODIFIED_SINCE, "garbage")]),
+            StatusCode::OK
+        );
+        assert_eq!(
+            ask(&[
+                (header::IF_MODIFIED_SINCE, "Sat, 10 Jan 2026 12:00:00 GMT"),
+                (header::IF_NONE_MATCH, "\"other\"")
+            ]),
+            StatusCode::OK
+        );
+        let mut headers = HeaderMap::new();
+        let response = respond_dated(&headers, &tag, Some(modified), "application/json", Vec::new);
+        assert_eq!(
+            response.headers()[header::LAST_MODIFIED],
+            "Sat, 10 Jan 2026 12:00:00 GMT"
+        );
+        headers.clear();
+    }
 
     #[test]
     fn if_none_match_lists_are_understood() {

@@ -45,28 +45,35 @@ pub async fn list(
             .collect();
         return Ok(export::streamed(&headers, &etag, snapshot, slots, format));
     }
-    Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        let slots = snapshot.index.matching(bbox.as_ref(), &filter);
-        let features = slots
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|slot| Feature::new(snapshot.index.get(*slot)))
-            .collect();
-        let mut links = vec![Link {
-            href: format!("{base}{uri}"),
-            rel: "self",
-            media_type: GEOJSON,
-            title: "This page",
-        }];
-        links.extend(paging_links(
-            &base,
-            ITEMS_PATH,
-            params.pairs(),
-            (offset, limit, slots.len()),
-        ));
-        FeatureCollection::new(features, Some(slots.len()), links).to_bytes()
-    }))
+    let last_modified = snapshot.last_modified;
+    Ok(caching::respond_dated(
+        &headers,
+        &etag,
+        last_modified,
+        GEOJSON,
+        || {
+            let slots = snapshot.index.matching(bbox.as_ref(), &filter);
+            let features = slots
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|slot| Feature::new(snapshot.index.get(*slot)))
+                .collect();
+            let mut links = vec![Link {
+                href: format!("{base}{uri}"),
+                rel: "self",
+                media_type: GEOJSON,
+                title: "This page",
+            }];
+            links.extend(paging_links(
+                &base,
+                ITEMS_PATH,
+                params.pairs(),
+                (offset, limit, slots.len()),
+            ));
+            FeatureCollection::new(features, Some(slots.len()), links).to_bytes()
+        },
+    ))
 }
 
 #[utoipa::path(get, path = "/collections/initiatives/items/{id}", params(("id" = String, Path, description = "The initiative's id"), crate::api::openapi::FormatParams), responses((status = 200, description = "One initiative", content_type = "application/geo+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json")))]
@@ -109,5 +116,11 @@ pub async fn one(
     })
     .map_err(|_| ApiError::Internal)?;
     let etag = caching::etag(&[&body]);
-    Ok(caching::respond(&headers, &etag, GEOJSON, || body))
+    Ok(caching::respond_dated(
+        &headers,
+        &etag,
+        Some(initiative.updated_at),
+        GEOJSON,
+        || body,
+    ))
 }
