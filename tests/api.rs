@@ -352,24 +352,7 @@ async fn bad_parameters_get_a_problem_naming_them() {
         ("/collections/initiatives/items?f=xml", "f"),
     ];
     for (path, parameter) in cases {
-        let response = client()
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 400, "{path}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json",
-            "{path}"
-        );
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["status"], 400, "{path}");
-        assert_eq!(body["parameter"], parameter, "{path}: {body}");
-        assert!(
-            body["detail"].as_str().unwrap().contains(parameter),
-            "{path}: {body}"
-        );
+        assert_bad_parameter(&format!("{}{path}", server.base), parameter).await;
     }
 }
 

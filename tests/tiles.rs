@@ -209,18 +209,7 @@ async fn bad_tile_coordinates_are_rejected_with_a_problem() {
         ("/tiles/3/0/0.geojson?zoom=3", "zoom"),
     ];
     for (path, parameter) in cases {
-        let response = client()
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 400, "{path}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["parameter"], parameter, "{path}: {body}");
+        assert_bad_parameter(&format!("{}{path}", server.base), parameter).await;
     }
 }
 

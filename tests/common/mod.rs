@@ -135,6 +135,19 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Asserts that `url` is refused with a 400 problem+json naming `parameter`.
+pub async fn assert_bad_parameter(url: &str, parameter: &str) {
+    let (status, content_type, body) = get_json(url).await;
+    assert_eq!(status, 400, "{url}");
+    assert_eq!(content_type, "application/problem+json", "{url}");
+    assert_eq!(body["status"], 400, "{url}");
+    assert_eq!(body["parameter"], parameter, "{url}: {body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains(parameter),
+        "{url}: {body}"
+    );
+}
+
 pub async fn get_json(url: &str) -> (reqwest::StatusCode, String, Value) {
     let response = client().get(url).send().await.unwrap();
     let status = response.status();
