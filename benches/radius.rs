@@ -1,0 +1,103 @@
+//! Radius queries in-process: skillsmap's SpatialIndex on N generated initiatives, at 5 km and
+//! 50 km around centres drawn like the data, on 1 and 2 threads. Prints one line per case
+//! (`radius <km> threads <n> qps <q> mean_hits <h>`); `bench/run` compares it with PostGIS.
+//! Also writes the points and centres as CSV for the PostGIS side, so both see the same data.
+//! Run: `cargo bench --bench radius` (N from SKILLSMAP_BENCH_COUNT, default 1,000,000).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rand::{RngExt, SeedableRng};
+use skillsmap::config::ServeConfig;
+use skillsmap::filter::Filter;
+use skillsmap::model::Location;
+use skillsmap::server::load_snapshot;
+
+const CENTRES: usize = 10_000;
+const RUN_FOR: Duration = Duration::from_secs(10);
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benchmark skipped outside `cargo bench --bench radius`");
+        return;
+    }
+    let count: usize = std::env::var("SKILLSMAP_BENCH_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let data = dir.join(format!("bench-{count}.geojson"));
+    if !data.exists() {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&data).unwrap());
+        skillsmap::generate::write_dataset(&mut out, count, 1).unwrap();
+        out.flush().unwrap();
+    }
+    let snapshot = load_snapshot(&ServeConfig::local(Some(data))).expect("generated data is valid");
+    let index = &snapshot.index;
+
+    // Centres: positions of random initiatives, so queries land where the data is.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let centres: Vec<Location> = (0..CENTRES)
+        .map(|_| index.get(rng.random_range(0..index.len()) as u32).location)
+        .collect();
+    write_csv(
+        &dir.join("bench-points.csv"),
+        index.initiatives().iter().map(|i| i.location),
+    );
+    write_csv(&dir.join("bench-centres.csv"), centres.iter().copied());
+    println!("files {}", dir.display());
+
+    for radius_km in [5.0, 50.0] {
+        for threads in [1, 2] {
+            let (queries, hits) = run(index, &centres, radius_km * 1000.0, threads);
+            let qps = queries as f64 / RUN_FOR.as_secs_f64();
+            println!(
+                "radius {radius_km} threads {threads} qps {qps:.0} mean_hits {:.1}",
+                hits as f64 / queries.max(1) as f64
+            );
+        }
+    }
+}
+
+/// Runs radius queries on `threads` threads for [`RUN_FOR`]; returns queries and hits.
+fn run(
+    index: &skillsmap::index::SpatialIndex,
+    centres: &[Location],
+    radius_m: f64,
+    threads: usize,
+) -> (u64, u64) {
+    let filter = Filter::default();
+    let deadline = Instant::now() + RUN_FOR;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let filter = &filter;
+                scope.spawn(move || {
+                    let (mut queries, mut hits, mut i) = (0u64, 0u64, t);
+                    while Instant::now() < deadline {
+                        for _ in 0..64 {
+                            hits += index
+                                .within(centres[i % centres.len()], radius_m, filter)
+                                .len() as u64;
+                            i += threads;
+                            queries += 1;
+                        }
+                    }
+                    (queries, hits)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0, 0), |(q, h), (wq, wh)| (q + wq, h + wh))
+    })
+}
+
+fn write_csv(path: &std::path::Path, points: impl Iterator<Item = Location>) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for (id, p) in points.enumerate() {
+        writeln!(out, "{},{},{}", id + 1, p.lon, p.lat).unwrap();
+    }
+}
