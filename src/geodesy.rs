@@ -19,6 +19,45 @@ pub fn distance_m(a: Location, b: Location) -> f64 {
     Haversine.distance(Point::new(a.lon, a.lat), Point::new(b.lon, b.lat))
 }
 
+/// The points within a great-circle radius of a centre. Membership compares the haversine of
+/// the central angle with a threshold, so that only the points inside need the inverse
+/// trigonometry of a distance.
+#[derive(Clone, Copy, Debug)]
+pub struct Cap {
+    lon0: f64,
+    lat0: f64,
+    cos_lat0: f64,
+    max_haversine: f64,
+}
+
+impl Cap {
+    pub fn new(center: Location, radius_m: f64) -> Cap {
+        let half_angle =
+            (radius_m / earth_radius_m() / 2.0).clamp(0.0, std::f64::consts::FRAC_PI_2);
+        Cap {
+            lon0: center.lon.to_radians(),
+            lat0: center.lat.to_radians(),
+            cos_lat0: center.lat.to_radians().cos(),
+            max_haversine: half_angle.sin().powi(2),
+        }
+    }
+
+    /// The haversine of the central angle to `lon`/`lat` (0 at the centre, 1 at the antipode),
+    /// as in the haversine formula `geo` uses for distances.
+    pub fn haversine(&self, lon: f64, lat: f64) -> f64 {
+        let lat = lat.to_radians();
+        let sin_dlat = ((lat - self.lat0) / 2.0).sin();
+        let sin_dlon = ((lon.to_radians() - self.lon0) / 2.0).sin();
+        sin_dlat * sin_dlat + self.cos_lat0 * lat.cos() * sin_dlon * sin_dlon
+    }
+
+    /// The distance in metres for a value of [`Cap::haversine`], or `None` outside the cap.
+    pub fn distance_m(&self, haversine: f64) -> Option<f64> {
+        (haversine <= self.max_haversine)
+            .then(|| 2.0 * earth_radius_m() * haversine.sqrt().min(1.0).asin())
+    }
+}
+
 /// A longitude/latitude box. `west > east` means the box crosses the antimeridian.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LonLatBox {
@@ -132,6 +171,34 @@ mod tests {
         let plovdiv = at(24.742168, 42.136097);
         assert!((distance_m(sofia, plovdiv) - 132_433.1).abs() < 1.0);
         assert_eq!(distance_m(sofia, sofia), 0.0);
+    }
+
+    #[test]
+    fn caps_agree_with_the_haversine_distance() {
+        let center = at(13.4, 52.5);
+        let cap = Cap::new(center, 100_000.0);
+        for (lon, lat) in [
+            (13.4, 52.5),
+            (14.0, 52.9),
+            (15.0, 52.5),
+            (13.4, 53.4),
+            (-170.0, -52.5),
+        ] {
+            let exact = distance_m(center, at(lon, lat));
+            match cap.distance_m(cap.haversine(lon, lat)) {
+                Some(d) => assert!(
+                    exact <= 100_000.0 + 1e-6 && (d - exact).abs() < 1e-6,
+                    "{lon},{lat}"
+                ),
+                None => assert!(exact > 100_000.0 - 1e-6, "{lon},{lat}"),
+            }
+        }
+        let everything = Cap::new(center, 1e9);
+        assert!(
+            everything
+                .distance_m(everything.haversine(-166.6, -52.5))
+                .is_some()
+        );
     }
 
     #[test]

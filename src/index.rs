@@ -5,7 +5,7 @@ use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
 
 use crate::filter::{Filter, searchable_text};
-use crate::geodesy::{LonLatBox, distance_m, max_distance_m, radius_box};
+use crate::geodesy::{Cap, LonLatBox, max_distance_m, radius_box};
 use crate::model::{Initiative, Location};
 
 /// Position of an initiative in the index; stable for the life of one index.
@@ -146,24 +146,42 @@ impl SpatialIndex {
     /// Initiatives within `radius_m` great-circle metres of `center` that pass `filter`,
     /// nearest first (ties by slot). The R-tree prunes by box; the haversine distance decides.
     pub fn within(&self, center: Location, radius_m: f64, filter: &Filter) -> Vec<Hit> {
-        let area = radius_box(center, radius_m);
         let mut hits = Vec::new();
-        for [min, max] in area.parts() {
+        self.for_each_within(center, radius_m, filter, |slot, distance_m| {
+            hits.push(Hit { slot, distance_m });
+        });
+        sort_hits(&mut hits);
+        hits
+    }
+
+    /// How many initiatives passing `filter` lie within `radius_m` of `center`.
+    pub fn count_within(&self, center: Location, radius_m: f64, filter: &Filter) -> usize {
+        let mut count = 0;
+        self.for_each_within(center, radius_m, filter, |_, _| count += 1);
+        count
+    }
+
+    /// Calls `found` with the slot and distance of every match, in no particular order.
+    /// Positions come from the R-tree's own entries, so a candidate costs no record lookup;
+    /// a box split at the antimeridian never holds a point twice.
+    fn for_each_within(
+        &self,
+        center: Location,
+        radius_m: f64,
+        filter: &Filter,
+        mut found: impl FnMut(Slot, f64),
+    ) {
+        let cap = Cap::new(center, radius_m);
+        for [min, max] in radius_box(center, radius_m).parts() {
             for entry in self.tree.locate_in_envelope(AABB::from_corners(min, max)) {
-                let slot = entry.data;
-                let distance = distance_m(center, self.get(slot).location);
-                if distance <= radius_m && self.matches(slot, filter) {
-                    hits.push(Hit {
-                        slot,
-                        distance_m: distance,
-                    });
+                let [lon, lat] = *entry.geom();
+                if let Some(distance) = cap.distance_m(cap.haversine(lon, lat))
+                    && self.matches(entry.data, filter)
+                {
+                    found(entry.data, distance);
                 }
             }
         }
-        sort_hits(&mut hits);
-        // A box split at the antimeridian never holds one point twice, except on the line itself.
-        hits.dedup_by_key(|h| h.slot);
-        hits
     }
 
     /// The `k` initiatives nearest to `center` that pass `filter`, nearest first.
@@ -225,6 +243,7 @@ fn sort_hits(hits: &mut [Hit]) {
 pub(crate) mod tests {
     use super::*;
     use crate::country::Country;
+    use crate::geodesy::distance_m;
     use crate::model::{Kind, SkillArea, TargetGroup, TermSet};
     use rand::{RngExt, SeedableRng};
 
@@ -292,6 +311,23 @@ pub(crate) mod tests {
             expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let expected: Vec<Slot> = expected.into_iter().map(|(_, s)| s).collect();
             assert_eq!(got, expected, "center {center:?} radius {radius}");
+        }
+    }
+
+    #[test]
+    fn counts_agree_with_the_listing() {
+        let index = random_index(3_000, 12);
+        let center = Location {
+            lon: 178.0,
+            lat: 10.0,
+        };
+        for radius in [0.0, 1_000.0, 500_000.0, 3_000_000.0, 3.0e7] {
+            let listed = index.within(center, radius, &Filter::default()).len();
+            assert_eq!(
+                index.count_within(center, radius, &Filter::default()),
+                listed,
+                "{radius}"
+            );
         }
     }
 
