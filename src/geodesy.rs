@@ -20,14 +20,18 @@ pub fn distance_m(a: Location, b: Location) -> f64 {
 }
 
 /// The points within a great-circle radius of a centre. Membership compares the haversine of
-/// the central angle with a threshold, so that only the points inside need the inverse
-/// trigonometry of a distance.
+/// the central angle, computed from unit vectors, with a threshold, so that only the points
+/// inside need the inverse trigonometry of a distance.
 #[derive(Clone, Copy, Debug)]
 pub struct Cap {
-    lon0: f64,
-    lat0: f64,
-    cos_lat0: f64,
+    unit0: [f64; 3],
     max_haversine: f64,
+}
+
+/// A position as a point on the unit sphere.
+pub fn unit_vector(at: Location) -> [f64; 3] {
+    let (lon, lat) = (at.lon.to_radians(), at.lat.to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
 }
 
 impl Cap {
@@ -35,23 +39,24 @@ impl Cap {
         let half_angle =
             (radius_m / earth_radius_m() / 2.0).clamp(0.0, std::f64::consts::FRAC_PI_2);
         Cap {
-            lon0: center.lon.to_radians(),
-            lat0: center.lat.to_radians(),
-            cos_lat0: center.lat.to_radians().cos(),
+            unit0: unit_vector(center),
             max_haversine: half_angle.sin().powi(2),
         }
     }
 
-    /// The haversine of the central angle to `lon`/`lat` (0 at the centre, 1 at the antipode),
-    /// as in the haversine formula `geo` uses for distances.
-    pub fn haversine(&self, lon: f64, lat: f64) -> f64 {
-        let lat = lat.to_radians();
-        let sin_dlat = ((lat - self.lat0) / 2.0).sin();
-        let sin_dlon = ((lon.to_radians() - self.lon0) / 2.0).sin();
-        sin_dlat * sin_dlat + self.cos_lat0 * lat.cos() * sin_dlon * sin_dlon
+    /// The haversine of the central angle (sin² of its half: 0 at the centre, 1 at the
+    /// antipode) to a point given as its [`unit_vector`]: the squared chord over four, the
+    /// quantity `geo`'s haversine formula computes from angles, here without trigonometry.
+    pub fn haversine_of_unit(&self, unit: [f64; 3]) -> f64 {
+        let [dx, dy, dz] = [
+            unit[0] - self.unit0[0],
+            unit[1] - self.unit0[1],
+            unit[2] - self.unit0[2],
+        ];
+        (dx * dx + dy * dy + dz * dz) / 4.0
     }
 
-    /// The distance in metres for a value of [`Cap::haversine`], or `None` outside the cap.
+    /// The distance in metres for a value of [`Cap::haversine_of_unit`], or `None` outside the cap.
     pub fn distance_m(&self, haversine: f64) -> Option<f64> {
         (haversine <= self.max_haversine)
             .then(|| 2.0 * earth_radius_m() * haversine.sqrt().min(1.0).asin())
@@ -185,7 +190,7 @@ mod tests {
             (-170.0, -52.5),
         ] {
             let exact = distance_m(center, at(lon, lat));
-            match cap.distance_m(cap.haversine(lon, lat)) {
+            match cap.distance_m(cap.haversine_of_unit(unit_vector(at(lon, lat)))) {
                 Some(d) => assert!(
                     exact <= 100_000.0 + 1e-6 && (d - exact).abs() < 1e-6,
                     "{lon},{lat}"
@@ -194,10 +199,17 @@ mod tests {
             }
         }
         let everything = Cap::new(center, 1e9);
+        let antipode = unit_vector(at(-166.6, -52.5));
         assert!(
             everything
-                .distance_m(everything.haversine(-166.6, -52.5))
+                .distance_m(everything.haversine_of_unit(antipode))
                 .is_some()
+        );
+        // The centre itself is inside a cap of radius zero.
+        let point = Cap::new(center, 0.0);
+        assert_eq!(
+            point.distance_m(point.haversine_of_unit(unit_vector(center))),
+            Some(0.0)
         );
     }
 

@@ -5,13 +5,21 @@ use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
 
 use crate::filter::{Filter, searchable_text};
-use crate::geodesy::{Cap, LonLatBox, max_distance_m, radius_box};
+use crate::geodesy::{Cap, LonLatBox, max_distance_m, radius_box, unit_vector};
 use crate::model::{Initiative, Location};
 
 /// Position of an initiative in the index; stable for the life of one index.
 pub type Slot = u32;
 
-type Entry = GeomWithData<[f64; 2], Slot>;
+type Entry = GeomWithData<[f64; 2], Located>;
+
+/// What an R-tree entry carries besides its position: the slot, and the point as a unit
+/// vector, so that a radius test needs no trigonometry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Located {
+    slot: Slot,
+    unit: [f64; 3],
+}
 
 /// One result of a distance query.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,7 +64,13 @@ impl SpatialIndex {
         let entries: Vec<Entry> = initiatives
             .iter()
             .enumerate()
-            .map(|(slot, i)| GeomWithData::new([i.location.lon, i.location.lat], slot as Slot))
+            .map(|(slot, i)| {
+                let located = Located {
+                    slot: slot as Slot,
+                    unit: unit_vector(i.location),
+                };
+                GeomWithData::new([i.location.lon, i.location.lat], located)
+            })
             .collect();
         let (tree, (searchable, by_id)) = rayon::join(
             || RTree::bulk_load(entries),
@@ -130,7 +144,7 @@ impl SpatialIndex {
                 slots.extend(
                     self.tree
                         .locate_in_envelope(envelope)
-                        .map(|e| e.data)
+                        .map(|e| e.data.slot)
                         .filter(|s| self.matches(*s, filter)),
                 );
             }
@@ -174,11 +188,11 @@ impl SpatialIndex {
         let cap = Cap::new(center, radius_m);
         for [min, max] in radius_box(center, radius_m).parts() {
             for entry in self.tree.locate_in_envelope(AABB::from_corners(min, max)) {
-                let [lon, lat] = *entry.geom();
-                if let Some(distance) = cap.distance_m(cap.haversine(lon, lat))
-                    && self.matches(entry.data, filter)
+                let Located { slot, unit } = entry.data;
+                if let Some(distance) = cap.distance_m(cap.haversine_of_unit(unit))
+                    && self.matches(slot, filter)
                 {
-                    found(entry.data, distance);
+                    found(slot, distance);
                 }
             }
         }
