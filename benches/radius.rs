@@ -5,8 +5,9 @@
 //! Run: `cargo bench --bench radius` (N from SKILLSMAP_BENCH_COUNT, default 1,000,000).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use rand::{RngExt, SeedableRng};
 use skillsmap::config::ServeConfig;
@@ -18,21 +19,13 @@ const CENTRES: usize = 10_000;
 const RUN_FOR: Duration = Duration::from_secs(10);
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("benchmark skipped outside `cargo bench --bench radius`");
+    let Some((data, _)) = common::bench_dataset("radius") else {
         return;
-    }
-    let count: usize = std::env::var("SKILLSMAP_BENCH_COUNT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let data = dir.join(format!("bench-{count}.geojson"));
-    if !data.exists() {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&data).unwrap());
-        skillsmap::generate::write_dataset(&mut out, count, 1).unwrap();
-        out.flush().unwrap();
-    }
+    };
+    let dir = data
+        .parent()
+        .expect("in the target's tmp folder")
+        .to_path_buf();
     let snapshot = load_snapshot(&ServeConfig::local(Some(data))).expect("generated data is valid");
     let index = &snapshot.index;
 

@@ -5,9 +5,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use rand::{RngExt, SeedableRng};
 use skillsmap::api::params::QueryParams;
@@ -27,17 +29,13 @@ const FILTERS: &[&str] = &[
 ];
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("benchmark skipped outside `cargo bench --bench tiles`");
+    let Some((data, count)) = common::bench_dataset("tiles") else {
         return;
-    }
-    let count: usize = std::env::var("SKILLSMAP_BENCH_COUNT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let data = dir.join(format!("bench-{count}.geojson"));
-    generate(&data, count);
+    };
+    let dir = data
+        .parent()
+        .expect("in the target's tmp folder")
+        .to_path_buf();
 
     let server = server_startup(&data);
     let started = Instant::now();
@@ -119,23 +117,6 @@ fn row(label: &str, ours: f64, theirs: Option<f64>, ratio: Option<f64>) {
     let theirs = theirs.map_or("–".into(), |v| format!("{v:.0}"));
     let ratio = ratio.map_or("–".into(), |r| format!("{r:.2}×"));
     println!("| {label} | {ours:.0} | {theirs} | {ratio} |");
-}
-
-fn generate(path: &Path, count: usize) {
-    if path.exists() {
-        return;
-    }
-    let started = Instant::now();
-    let partial = path.with_extension("partial");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&partial).unwrap());
-    skillsmap::generate::write_dataset(&mut out, count, 1).unwrap();
-    out.flush().unwrap();
-    drop(out);
-    std::fs::rename(&partial, path).unwrap();
-    eprintln!(
-        "generated {count} initiatives in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
 }
 
 struct ServerFigures {
