@@ -55,13 +55,11 @@ fn wants_json(params: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiErro
     )
 }
 
-fn json_response(headers: &HeaderMap, snapshot: &Snapshot, uri: &Uri, body: Value) -> Response {
-    let etag = caching::etag(&[
-        snapshot.version.as_bytes(),
-        uri.to_string().as_bytes(),
-        body.to_string().as_bytes(),
-    ]);
-    caching::respond(headers, &etag, JSON, || body.to_string().into_bytes())
+/// A JSON document whose entity tag is the hash of its own bytes, serialised once.
+fn json_response(headers: &HeaderMap, body: Value) -> Response {
+    let bytes = body.to_string().into_bytes();
+    let etag = caching::etag(&[&bytes]);
+    caching::respond(headers, &etag, JSON, || bytes)
 }
 
 /// `/`: the landing page as JSON for API clients, the map for browsers.
@@ -96,20 +94,14 @@ pub async fn landing(
             link(&format!("{base}/collections"), "data", JSON, "Collections"),
         ],
     });
-    Ok(json_response(&headers, &state.snapshot.load(), &uri, body))
+    Ok(json_response(&headers, body))
 }
 
 #[utoipa::path(get, path = "/conformance", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Conformance classes", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
-pub async fn conformance(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+pub async fn conformance(headers: HeaderMap, uri: Uri) -> Result<Response, ApiError> {
     check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     Ok(json_response(
         &headers,
-        &state.snapshot.load(),
-        &uri,
         json!({ "conformsTo": CONFORMS_TO }),
     ))
 }
@@ -127,7 +119,7 @@ pub async fn collections(
         "links": [link(&format!("{base}/collections"), "self", JSON, "Collections")],
         "collections": [collection_document(&base, &snapshot)],
     });
-    Ok(json_response(&headers, &snapshot, &uri, body))
+    Ok(json_response(&headers, body))
 }
 
 #[utoipa::path(get, path = "/collections/initiatives", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The initiatives collection with its extent", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
@@ -141,8 +133,6 @@ pub async fn collection(
     let snapshot = state.snapshot.load();
     Ok(json_response(
         &headers,
-        &snapshot,
-        &uri,
         collection_document(&base, &snapshot),
     ))
 }
@@ -172,7 +162,7 @@ pub async fn queryables(
         },
         "additionalProperties": false,
     });
-    Ok(json_response(&headers, &state.snapshot.load(), &uri, body))
+    Ok(json_response(&headers, body))
 }
 
 fn collection_document(base: &str, snapshot: &Snapshot) -> Value {
