@@ -135,6 +135,41 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Asserts HTTP revalidation of `url`: a 200 with a strong ETag and a public Cache-Control;
+/// sending the tag back gives 304 with the same tag; and `other_url` (another representation)
+/// with that tag still gives 200. Returns the tag.
+pub async fn assert_revalidates(url: &str, other_url: &str) -> String {
+    let first = client().get(url).send().await.unwrap();
+    assert_eq!(first.status(), 200, "{url}");
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong etag: {etag}"
+    );
+    assert!(
+        first.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("public")
+    );
+    let again = client()
+        .get(url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "{url}");
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    let other = client()
+        .get(other_url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "another representation: {other_url}");
+    etag
+}
+
 /// Asserts that `url` is refused with a 400 problem+json naming `parameter`.
 pub async fn assert_bad_parameter(url: &str, parameter: &str) {
     let (status, content_type, body) = get_json(url).await;
