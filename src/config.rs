@@ -12,9 +12,31 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// A GeoJSON dataset to serve instead of the seed data built into the binary.
+    /// The store (an SQLite file), created and seeded with the built-in data on first start.
+    /// `:memory:` keeps it in memory (lost at exit).
+    #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
+    pub db: PathBuf,
+
+    /// Serve this GeoJSON dataset read-only instead of the store (no submissions or edits).
     #[arg(long, env = "SKILLSMAP_DATA")]
     pub data: Option<PathBuf>,
+
+    /// Curator tokens as `name:token` entries separated by commas. Prefer the environment
+    /// variable or `--curator-tokens-file`: other users of the machine can read command lines.
+    #[arg(long, env = "SKILLSMAP_CURATOR_TOKENS", hide_env_values = true, value_parser = secret)]
+    pub curator_tokens: Option<Secret>,
+
+    /// A file of curator tokens, one `name:token` a line (`#` starts a comment).
+    #[arg(long, env = "SKILLSMAP_CURATOR_TOKENS_FILE")]
+    pub curator_tokens_file: Option<PathBuf>,
+
+    /// Submissions accepted from one client address per hour (after the burst).
+    #[arg(long, env = "SKILLSMAP_SUBMISSIONS_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub submissions_per_hour: u32,
+
+    /// Submissions one client address may send in quick succession.
+    #[arg(long, env = "SKILLSMAP_SUBMISSION_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub submission_burst: u32,
 
     /// The public base URL used in links (e.g. https://skillsmap.example.org); by default
     /// links use the request's Host header.
@@ -39,11 +61,17 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// A configuration for tests and embedding: the given data, any free loopback port.
+    /// A configuration for tests and embedding: the given data (or an in-memory store seeded
+    /// with the built-in data), any free loopback port.
     pub fn local(data: Option<PathBuf>) -> Self {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: PathBuf::from(":memory:"),
             data,
+            curator_tokens: None,
+            curator_tokens_file: None,
+            submissions_per_hour: 30,
+            submission_burst: 10,
             public_url: None,
             web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web")),
             basemap_url: None,
@@ -94,6 +122,20 @@ impl ClusteringArgs {
             max_zoom: self.cluster_max_zoom,
         })
     }
+}
+
+/// A value that must never appear in logs.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+fn secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret(text.to_string()))
 }
 
 fn positive(text: &str) -> Result<f64, String> {

@@ -82,6 +82,12 @@ impl<'a> Feature<'a> {
     }
 }
 
+/// The canonical JSON of an initiative: what the store keeps and what its ETag is taken over.
+pub fn canonical_json(initiative: &Initiative) -> String {
+    // Serialising these plain fields cannot fail.
+    serde_json::to_string(&Feature::new(initiative)).unwrap_or_default()
+}
+
 /// An item of a map tile: a cluster with counts, or an initiative with the properties a
 /// map needs (its id fetches the rest).
 #[derive(Serialize)]

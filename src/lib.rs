@@ -9,6 +9,8 @@
 //! - [`index`]: `SpatialIndex`, the R-tree answering box, radius and nearest-k queries.
 //! - [`feature`]: initiatives as GeoJSON Features.
 //! - [`snapshot`]: the immutable read model and its version.
+//! - [`store`]: the embedded SQLite store: initiatives, tombstones, submissions, audit log.
+//! - [`curation`]: validating incoming records, writing them, publishing new snapshots.
 //! - [`api`]: the HTTP API (axum), its errors as problem+json, caching.
 //! - [`config`]: the service configuration.
 //! - [`server`]: start-up and graceful shutdown.
@@ -18,6 +20,7 @@ pub mod basemap;
 pub mod cluster;
 pub mod config;
 pub mod country;
+pub mod curation;
 pub mod dataset;
 pub mod facets;
 pub mod feature;
@@ -28,4 +31,5 @@ pub mod index;
 pub mod model;
 pub mod server;
 pub mod snapshot;
+pub mod store;
 pub mod tile;

@@ -8,11 +8,15 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
+use crate::api::auth::Curators;
+use crate::api::curation::submission_limiter;
 use crate::api::{self, AppState};
 use crate::basemap;
+use crate::config::Secret;
 use crate::config::ServeConfig;
+use crate::curation::{Curation, CurationError};
 use crate::dataset::{self, DatasetError};
-use crate::snapshot::{Snapshot, content_version};
+use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
 pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
@@ -29,11 +33,14 @@ pub enum ServeError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("cannot open the store {path}: {source}")]
+    Store { path: String, source: CurationError },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Reads and validates the configured dataset (or the seed data) into a snapshot.
+/// Reads and validates the configured dataset file (or the seed data) into a read-only
+/// snapshot, without a store.
 pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let text: Cow<str> = match &config.data {
@@ -62,6 +69,70 @@ pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
     Ok(Snapshot::build(dataset.initiatives, version, clustering))
 }
 
+/// The curators from `SKILLSMAP_CURATOR_TOKENS` / `--curator-tokens` and the tokens file.
+fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
+    let mut curators = Curators::default();
+    if let Some(Secret(text)) = &config.curator_tokens {
+        curators
+            .add(text, "SKILLSMAP_CURATOR_TOKENS")
+            .map_err(ServeError::Config)?;
+    }
+    if let Some(path) = &config.curator_tokens_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServeError::Config(format!("cannot read {}: {e}", path.display())))?;
+        curators
+            .add(&text, &path.display().to_string())
+            .map_err(ServeError::Config)?;
+    }
+    if curators.is_empty() && config.data.is_none() {
+        tracing::warn!(
+            "no curator tokens configured: submissions are stored, but nobody can approve them"
+        );
+    }
+    Ok(curators)
+}
+
+/// Everything the handlers need: the store (or the read-only file), curators, the base map.
+pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
+    let clustering = config.clustering.options().map_err(ServeError::Config)?;
+    let curators = load_curators(&config)?;
+    let (snapshot, store) =
+        match &config.data {
+            Some(_) => (load_snapshot(&config)?, None),
+            None => {
+                let (store, snapshot) = Curation::open(&config.db, SEED_DATASET, clustering)
+                    .map_err(|source| ServeError::Store {
+                        path: config.db.display().to_string(),
+                        source,
+                    })?;
+                (snapshot, Some(store))
+            }
+        };
+    tracing::info!(
+        initiatives = snapshot.index.len(),
+        version = %snapshot.version,
+        "dataset loaded"
+    );
+    let basemap = basemap::countries_geojson(&config.web_dir).map_err(|e| {
+        tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
+        e.to_string()
+    });
+    let revision = snapshot.revision;
+    let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
+    let curation =
+        store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), revision, clustering)));
+    let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
+    let state = AppState {
+        snapshot,
+        config: Arc::new(config),
+        basemap: Arc::new(basemap),
+        curation,
+        curators: Arc::new(curators),
+        submission_limiter: Arc::new(limiter),
+    };
+    Ok(state)
+}
+
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
@@ -71,28 +142,14 @@ pub struct Server {
 impl Server {
     /// Loads the data and binds the listening socket; fails before serving anything if either fails.
     pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
-        let snapshot = load_snapshot(&config)?;
-        tracing::info!(
-            initiatives = snapshot.index.len(),
-            version = %snapshot.version,
-            "dataset loaded"
-        );
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let basemap = basemap::countries_geojson(&config.web_dir).map_err(|e| {
-            tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
-            e.to_string()
-        });
-        let state = AppState {
-            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
-            config: Arc::new(config),
-            basemap: Arc::new(basemap),
-        };
+        let listen = config.listen;
+        let state = app_state(config)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: listen,
+                source,
+            })?;
         Ok(Server { listener, state })
     }
 
@@ -106,7 +163,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         tracing::info!(addr = %self.local_addr()?, "listening");
-        axum::serve(self.listener, api::router(self.state))
+        // Connection info gives submissions' rate limit its key: the client's address.
+        let app = api::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         Ok(())

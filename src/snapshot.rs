@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use crate::cluster::{ClusterOptions, ClusterTree};
 use crate::index::SpatialIndex;
 use crate::model::Initiative;
+use crate::store::Tombstone;
 
 /// One consistent version of everything the read endpoints serve.
 pub struct Snapshot {
@@ -18,6 +19,10 @@ pub struct Snapshot {
     pub last_modified: Option<jiff::Timestamp>,
     /// Earliest `updated_at`, for the collection's temporal extent.
     pub first_modified: Option<jiff::Timestamp>,
+    /// Deleted initiatives, oldest deletion first (empty when serving a file).
+    pub tombstones: Vec<Tombstone>,
+    /// The store revision this was built from (0 when serving a file).
+    pub revision: u64,
 }
 
 impl Snapshot {
@@ -47,6 +52,8 @@ impl Snapshot {
             version,
             last_modified,
             first_modified,
+            tombstones: Vec::new(),
+            revision: 0,
         }
     }
 }

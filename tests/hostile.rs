@@ -1,9 +1,6 @@
 //! Property tests: random and hostile query strings and paths never make the API answer 500
 //! or panic, and every refusal is a problem+json naming what was wrong.
 
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
@@ -15,11 +12,7 @@ use tower::ServiceExt;
 fn app() -> axum::Router {
     let config = ServeConfig::local(None);
     let snapshot = load_snapshot(&config).expect("the seed data loads");
-    router(AppState {
-        snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
-        config: Arc::new(config),
-        basemap: Arc::new(Err("not needed here".into())),
-    })
+    router(AppState::read_only(snapshot, config))
 }
 
 const PATHS: &[&str] = &[

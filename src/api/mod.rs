@@ -1,7 +1,9 @@
 //! The HTTP API: the router, shared state, and concerns common to every endpoint.
 
+pub mod auth;
 pub mod caching;
 pub mod collection;
+pub mod curation;
 pub mod export;
 pub mod items;
 pub mod near;
@@ -16,9 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -38,6 +41,26 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Country outlines for the base layer, or why they are missing.
     pub basemap: Arc<Result<Vec<u8>, String>>,
+    /// The store and its publisher; `None` when serving a file read-only.
+    pub curation: Option<Arc<crate::curation::Curation>>,
+    pub curators: Arc<auth::Curators>,
+    pub submission_limiter: Arc<curation::SubmissionLimiter>,
+}
+
+impl AppState {
+    /// State for a read-only snapshot (no store, no curators), as tests and embedders need.
+    pub fn read_only(snapshot: crate::snapshot::Snapshot, config: ServeConfig) -> Self {
+        let limiter =
+            curation::submission_limiter(config.submissions_per_hour, config.submission_burst);
+        AppState {
+            snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
+            config: Arc::new(config),
+            basemap: Arc::new(Err("no base map".into())),
+            curation: None,
+            curators: Arc::new(auth::Curators::default()),
+            submission_limiter: Arc::new(limiter),
+        }
+    }
 }
 
 /// Longest time a request may take before the server answers 503.
@@ -59,8 +82,28 @@ pub fn router(state: AppState) -> Router {
         .route("/vocabularies", get(site::vocabularies))
         .route("/facets", get(site::facet_counts))
         .route("/basemap/countries.geojson", get(site::basemap))
-        .route(items::ITEMS_PATH, get(items::list))
-        .route("/collections/initiatives/items/{id}", get(items::one))
+        .route(items::ITEMS_PATH, get(items::list).post(curation::create))
+        .route(
+            "/collections/initiatives/items/{id}",
+            get(items::one)
+                .put(curation::replace)
+                .patch(curation::patch)
+                .delete(curation::delete),
+        )
+        .route(
+            "/collections/initiatives/deletions",
+            get(curation::deletions),
+        )
+        .route(
+            "/submissions",
+            get(curation::submissions)
+                .post(curation::submit)
+                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT)),
+        )
+        .route("/submissions/{id}", get(curation::submission))
+        .route("/submissions/{id}/approve", post(curation::approve))
+        .route("/submissions/{id}/reject", post(curation::reject))
+        .route("/audit", get(curation::audit))
         .route("/near", get(near::near))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
@@ -69,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(web.fallback(not_found))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        .layer(DefaultBodyLimit::max(curation::RECORD_LIMIT))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()

@@ -239,7 +239,7 @@ impl QueryParams {
 
 /// OGC API `datetime`: an instant, or `start/end` with `..` (or nothing) for an open end.
 /// A date alone stands for its whole day (UTC).
-fn parse_datetime(text: &str) -> Result<TimeInterval, ApiError> {
+pub fn parse_datetime(text: &str) -> Result<TimeInterval, ApiError> {
     let invalid = |why: String| ApiError::invalid("datetime", why);
     let bound = |part: &str, end_of_day: bool| -> Result<Option<Timestamp>, ApiError> {
         let part = part.trim();

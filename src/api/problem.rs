@@ -1,8 +1,11 @@
 //! Every API error, turned into an `application/problem+json` response (RFC 9457) in one place.
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use crate::dataset::FieldProblem;
+use crate::store::StoreError;
 
 /// Why a request failed, as the API tells its client.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,26 @@ pub enum ApiError {
     Unavailable(String),
     #[error("method not allowed here")]
     MethodNotAllowed,
+    #[error("the record is invalid: {}", describe(.0))]
+    InvalidRecord(Vec<FieldProblem>),
+    #[error("a curator's token is required: send \"Authorization: Bearer TOKEN\"")]
+    Unauthorized,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("unsupported content type \"{0}\" (expected {1})")]
+    UnsupportedMediaType(String, &'static str),
+    #[error("too many submissions from your address; try again in {0} seconds")]
+    TooManyRequests(u64),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("no submission with id \"{0}\"")]
+    NoSuchSubmission(String),
+    #[error(
+        "this server serves a dataset file read-only (started with --data); it takes no changes"
+    )]
+    ReadOnly,
     #[error("the server failed to answer this request")]
     Internal,
 }
@@ -41,7 +64,15 @@ impl ApiError {
             ApiError::NoSuchInitiative(_) | ApiError::NoSuchCluster(_) | ApiError::NoRoute(_) => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed | ApiError::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::InvalidRecord(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NoSuchSubmission(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -55,6 +86,15 @@ impl ApiError {
             ApiError::NoSuchCluster(_) => "Cluster not found",
             ApiError::NoRoute(_) => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::ReadOnly => "Read-only",
+            ApiError::InvalidRecord(_) => "Invalid initiative",
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::PayloadTooLarge(_) => "Payload too large",
+            ApiError::UnsupportedMediaType(..) => "Unsupported media type",
+            ApiError::TooManyRequests(_) => "Too many requests",
+            ApiError::PreconditionFailed(_) => "Precondition failed",
+            ApiError::Conflict(_) => "Conflict",
+            ApiError::NoSuchSubmission(_) => "Submission not found",
             ApiError::Unavailable(_) => "Not available",
             ApiError::Internal => "Internal error",
         }
@@ -78,6 +118,9 @@ struct ProblemBody<'a> {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     parameter: Option<&'a str>,
+    /// Every problem with a submitted record, each naming its field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldProblem]>,
 }
 
 impl IntoResponse for ApiError {
@@ -89,13 +132,58 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             parameter: self.parameter(),
+            errors: match &self {
+                ApiError::InvalidRecord(problems) => Some(problems),
+                _ => None,
+            },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             json,
         )
-            .into_response()
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"skillsmap curators\""),
+                );
+            }
+            ApiError::TooManyRequests(seconds) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+fn describe(problems: &[FieldProblem]) -> String {
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect();
+    parts.join("; ")
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NoSuchInitiative(id) => ApiError::NoSuchInitiative(id),
+            StoreError::NoSuchSubmission(id) => ApiError::NoSuchSubmission(id),
+            StoreError::Invalid(problems) => ApiError::InvalidRecord(problems),
+            e @ StoreError::PreconditionFailed(_) => ApiError::PreconditionFailed(e.to_string()),
+            e @ (StoreError::AlreadyExists(_) | StoreError::AlreadyDecided(..)) => {
+                ApiError::Conflict(e.to_string())
+            }
+            e @ (StoreError::Corrupt(..) | StoreError::TooNew { .. } | StoreError::Sqlite(_)) => {
+                // The details are for the operator, not the client.
+                tracing::error!(error = %e, "store failure");
+                ApiError::Internal
+            }
+        }
     }
 }

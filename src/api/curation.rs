@@ -1,0 +1,589 @@
+//! Changing the data over HTTP: public submissions, and curators' moderation, edits
+//! (OGC API – Features Part 4 style, with `If-Match`), audit log and deletions feed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::auth::Curator;
+use crate::api::caching;
+use crate::api::collection::GEOJSON;
+use crate::api::items::{ITEMS_PATH, feature_document};
+use crate::api::params::{QueryParams, parse_datetime};
+use crate::api::problem::ApiError;
+use crate::api::{AppState, base_url};
+use crate::curation::{self, Curation, Stamp};
+use crate::feature::canonical_json;
+use crate::model::Initiative;
+use crate::store::{StoreError, SubmissionStatus};
+
+/// Largest submission accepted; a real initiative's record is a few kilobytes.
+pub const SUBMISSION_LIMIT: usize = 64 * 1024;
+/// Largest record a curator may send.
+pub const RECORD_LIMIT: usize = 256 * 1024;
+/// Longest rejection reason kept.
+const MAX_REASON_CHARS: usize = 2000;
+
+/// How many submissions one address may make, with governor's keyed token buckets.
+pub type SubmissionLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
+
+pub fn submission_limiter(per_hour: u32, burst: u32) -> SubmissionLimiter {
+    let one = std::num::NonZeroU32::MIN;
+    let quota = governor::Quota::per_hour(std::num::NonZeroU32::new(per_hour).unwrap_or(one))
+        .allow_burst(std::num::NonZeroU32::new(burst).unwrap_or(one));
+    governor::RateLimiter::keyed(quota)
+}
+
+fn store(state: &AppState) -> Result<&Arc<Curation>, ApiError> {
+    state.curation.as_ref().ok_or(ApiError::ReadOnly)
+}
+
+/// The body, or 413 when it is over the route's limit.
+fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::invalid("body", rejection.body_text())
+        }
+    })
+}
+
+/// Accepts JSON (GeoJSON, merge patches) only, so that a form post from another site
+/// cannot pass for an API call.
+fn require_json(headers: &HeaderMap, expected: &'static str) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = given.split(';').next().unwrap_or("").trim();
+    let json = essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("application/geo+json")
+        || essence.eq_ignore_ascii_case("application/merge-patch+json");
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(given.to_string(), expected))
+    }
+}
+
+fn client_address(request_client: Option<SocketAddr>) -> IpAddr {
+    request_client.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
+}
+
+/// The peer's address when the server was started with connection info.
+pub struct ClientAddress(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    id: String,
+    status: SubmissionStatus,
+    initiative_id: String,
+    message: &'static str,
+}
+
+/// `POST /submissions`: anyone may propose an initiative; it waits for a curator.
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let curation = store(&state)?;
+    let address = client_address(peer);
+    if let Err(not_until) = state.submission_limiter.check_key(&address) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
+    }
+    if state.submission_limiter.len() > 100_000 {
+        state.submission_limiter.retain_recent();
+    }
+    require_json(&headers, "application/geo+json")?;
+    let raw = body(raw, SUBMISSION_LIMIT)?;
+    let value = with_id(&raw)?;
+    let stamp = Stamp {
+        id: None,
+        default_source: "proposed through skillsmap",
+        now: jiff::Timestamp::now(),
+    };
+    let initiative = curation::prepare_value(value, &stamp).map_err(ApiError::InvalidRecord)?;
+    let submission_id = format!("s-{:016x}", rand::random::<u64>());
+    let client = address.to_string();
+    let stored = canonical_json(&initiative);
+    let id = submission_id.clone();
+    curation
+        .read(move |store| store.submit(&id, &stored, &client))
+        .await?;
+    tracing::info!(submission = %submission_id, %address, "submission received");
+    let location = format!("{}/submissions/{submission_id}", base_url(&state, &headers));
+    let mut response = (
+        StatusCode::ACCEPTED,
+        axum::Json(Accepted {
+            id: submission_id,
+            status: SubmissionStatus::Pending,
+            initiative_id: initiative.id.to_string(),
+            message: "Thank you: a curator will review the proposal before it appears on the map.",
+        }),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// `GET /submissions?status=pending&limit=N` (curators).
+pub async fn submissions(
+    State(state): State<AppState>,
+    Curator(_): Curator,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::accepting(&uri, &[&["status", "limit"]])?;
+    let status = params
+        .get("status")?
+        .map(|s| {
+            SubmissionStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "expected pending, approved or rejected")
+            })
+        })
+        .transpose()?;
+    let limit = params.limit()?;
+    let list = store(&state)?
+        .read(move |store| store.submissions(status, limit))
+        .await?;
+    Ok(private_json(&serde_json::json!({ "submissions": list })))
+}
+
+/// `GET /submissions/{id}` (curators).
+pub async fn submission(
+    State(state): State<AppState>,
+    Curator(_): Curator,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let wanted = id.clone();
+    let found = store(&state)?
+        .read(move |store| store.submission(&wanted))
+        .await?
+        .ok_or(ApiError::NoSuchSubmission(id))?;
+    Ok(private_json(&found))
+}
+
+/// `POST /submissions/{id}/approve` (curators): publishes it, with corrections if the body
+/// holds a corrected Feature.
+pub async fn approve(
+    State(state): State<AppState>,
+    Curator(curator): Curator,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let raw = body(raw, RECORD_LIMIT)?;
+    let correction = if raw.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        require_json(&headers, "application/geo+json")?;
+        Some(raw)
+    };
+    let initiative = store(&state)?
+        .write(move |store| {
+            store.approve(&id, &curator, |submitted| {
+                let text = correction.as_deref().unwrap_or(submitted.as_bytes());
+                curation::prepare(text, &curator_stamp(None)).map_err(StoreError::Invalid)
+            })
+        })
+        .await?;
+    Ok(item_response(
+        &state,
+        &headers,
+        StatusCode::CREATED,
+        &initiative,
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rejection {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /submissions/{id}/reject` (curators), with an optional `{"reason": "..."}`.
+pub async fn reject(
+    State(state): State<AppState>,
+    Curator(curator): Curator,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let raw = body(raw, RECORD_LIMIT)?;
+    let rejection: Rejection = if raw.iter().all(u8::is_ascii_whitespace) {
+        Rejection::default()
+    } else {
+        require_json(&headers, "application/json")?;
+        serde_json::from_slice(&raw).map_err(|e| {
+            ApiError::invalid("body", format!("expected {{\"reason\": \"...\"}}: {e}"))
+        })?
+    };
+    if rejection.reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::invalid(
+            "reason",
+            format!("longer than {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    let wanted = id.clone();
+    store(&state)?
+        .read(move |store| store.reject(&wanted, &curator, &rejection.reason))
+        .await?;
+    Ok(private_json(
+        &serde_json::json!({ "id": id, "status": SubmissionStatus::Rejected }),
+    ))
+}
+
+/// `POST /collections/initiatives/items` (curators): adds an initiative.
+pub async fn create(
+    State(state): State<AppState>,
+    Curator(curator): Curator,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require_json(&headers, "application/geo+json")?;
+    let raw = body(raw, RECORD_LIMIT)?;
+    let value = with_id(&raw)?;
+    let initiative =
+        curation::prepare_value(value, &curator_stamp(None)).map_err(ApiError::InvalidRecord)?;
+    let stored = initiative.clone();
+    store(&state)?
+        .write(move |store| Ok(((), store.create(&stored, &curator)?)))
+        .await?;
+    Ok(item_response(
+        &state,
+        &headers,
+        StatusCode::CREATED,
+        &initiative,
+    ))
+}
+
+/// `PUT /collections/initiatives/items/{id}` (curators): replaces an initiative.
+pub async fn replace(
+    State(state): State<AppState>,
+    Curator(curator): Curator,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require_json(&headers, "application/geo+json")?;
+    let raw = body(raw, RECORD_LIMIT)?;
+    let initiative =
+        curation::prepare(&raw, &curator_stamp(Some(&id))).map_err(ApiError::InvalidRecord)?;
+    change(&state, &headers, (curator, "replace"), id, move |_| {
+        Ok(Some(initiative))
+    })
+    .await
+}
+
+/// `PATCH /collections/initiatives/items/{id}` (curators): a JSON Merge Patch (RFC 7396)
+/// applied to the current record, which must still validate afterwards.
+pub async fn patch(
+    State(state): State<AppState>,
+    Curator(curator): Curator,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require_json(&headers, "application/merge-patch+json")?;
+    let raw = body(raw, RECORD_LIMIT)?;
+    let patch: Value = serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::invalid("body", format!("not a JSON merge patch: {e}")))?;
+    if !patch.is_object() {
+        return Err(ApiError::invalid("body", "a merge patch must be an object"));
+    }
+    let url_id = id.clone();
+    change(&state, &headers, (curator, "patch"), id, move |current| {
+        let mut value: Value = serde_json::from_str(&canonical_json(&current))
+            .map_err(|e| StoreError::Corrupt(current.id.to_string(), e.to_string()))?;
+        json_patch::merge(&mut value, &patch);
+        curation::prepare_value(value, &curator_stamp(Some(&url_id)))
+            .map(Some)
+            .map_err(StoreError::Invalid)
+    })
+    .await
+}
+
+/// `DELETE /collections/initiatives/items/{id}` (curators): retires it, leaving a tombstone.
+pub async fn delete(
+    State(state): State<AppState>,
+    Curator(curator): Curator,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    change(&state, &headers, (curator, "delete"), id, |_| Ok(None)).await
+}
+
+/// Applies `edit` to the current record if the client's `If-Match` still holds for it.
+async fn change(
+    state: &AppState,
+    headers: &HeaderMap,
+    (curator, action): (String, &'static str),
+    id: String,
+    edit: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let conditions = headers.clone();
+    let after = store(state)?
+        .write(move |store| {
+            store.change(
+                &id,
+                &curator,
+                action,
+                |current| caching::if_match_allows(&conditions, &caching::item_etag(current)),
+                edit,
+            )
+        })
+        .await?;
+    Ok(match after {
+        Some(initiative) => item_response(state, headers, StatusCode::OK, &initiative),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// The record sent, given a fresh id if it has none (the server names new records).
+fn with_id(raw: &[u8]) -> Result<Value, ApiError> {
+    let mut value: Value = serde_json::from_slice(raw).map_err(|e| {
+        ApiError::InvalidRecord(vec![crate::dataset::FieldProblem::new(
+            "body",
+            format!("not valid JSON: {e}"),
+        )])
+    })?;
+    if let Some(feature) = value.as_object_mut()
+        && !feature.contains_key("id")
+    {
+        let name = feature
+            .get("properties")
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str);
+        feature.insert("id".into(), Value::String(curation::new_id(name)));
+    }
+    Ok(value)
+}
+
+fn curator_stamp(id: Option<&str>) -> Stamp<'_> {
+    Stamp {
+        id,
+        default_source: "skillsmap curators",
+        now: jiff::Timestamp::now(),
+    }
+}
+
+/// The changed initiative with its new ETag (and its address, when created).
+fn item_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    initiative: &Initiative,
+) -> Response {
+    let base = base_url(state, headers);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, GEOJSON)],
+        feature_document(initiative, &base),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if let Ok(tag) = HeaderValue::from_str(&caching::item_etag(initiative)) {
+        headers.insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) =
+            HeaderValue::from_str(&format!("{base}{ITEMS_PATH}/{}", initiative.id))
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Curator-only answers must never be stored by shared caches.
+fn private_json(value: &impl Serialize) -> Response {
+    let mut response = axum::Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    entries: Vec<AuditView>,
+    /// Pass as `after` to read on.
+    next_after: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct AuditView {
+    #[serde(flatten)]
+    entry: crate::store::AuditEntry,
+    /// The fields whose values differ between `before` and `after`.
+    changed: Vec<String>,
+}
+
+/// `GET /audit?after=SEQ&limit=N` (curators): every change, oldest first.
+pub async fn audit(
+    State(state): State<AppState>,
+    Curator(_): Curator,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::accepting(&uri, &[&["after", "limit"]])?;
+    let after = params.count("after", 0, 0, i64::MAX as usize)? as i64;
+    let limit = params.limit()?;
+    let entries = store(&state)?
+        .read(move |store| store.audit_log(after, limit))
+        .await?;
+    let next_after = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    let entries = entries
+        .into_iter()
+        .map(|entry| AuditView {
+            changed: changed_fields(entry.before.as_deref(), entry.after.as_deref()),
+            entry,
+        })
+        .collect();
+    Ok(private_json(&AuditPage {
+        entries,
+        next_after,
+    }))
+}
+
+/// Names of the members (`properties.*` one by one) that differ between two features.
+fn changed_fields(
+    before: Option<&serde_json::value::RawValue>,
+    after: Option<&serde_json::value::RawValue>,
+) -> Vec<String> {
+    let parse = |raw: Option<&serde_json::value::RawValue>| {
+        raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+            .unwrap_or(Value::Null)
+    };
+    let (before, after) = (parse(before), parse(after));
+    let mut changed = Vec::new();
+    for key in ["id", "geometry"] {
+        if before.get(key) != after.get(key) {
+            changed.push(key.to_string());
+        }
+    }
+    let empty = serde_json::Map::new();
+    let properties = |v: &Value| v.get("properties").and_then(Value::as_object).cloned();
+    let (old, new) = (
+        properties(&before).unwrap_or_else(|| empty.clone()),
+        properties(&after).unwrap_or(empty),
+    );
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        if old.get(key) != new.get(key) {
+            changed.push(format!("properties.{key}"));
+        }
+    }
+    changed
+}
+
+#[derive(Serialize)]
+struct Deletions<'a> {
+    deletions: Vec<&'a crate::store::Tombstone>,
+    #[serde(rename = "timeStamp")]
+    time_stamp: String,
+}
+
+/// `GET /collections/initiatives/deletions?datetime=...`: initiatives deleted in the interval
+/// (all by default), so partners pulling changes since a date can drop them too.
+pub async fn deletions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::accepting(&uri, &[&["datetime", "f"]])?;
+    crate::api::check_format(&params)?;
+    let interval = params.get("datetime")?.map(parse_datetime).transpose()?;
+    let snapshot = state.snapshot.load_full();
+    let etag = caching::query_etag(&snapshot.version, "", &uri);
+    Ok(caching::respond(
+        &headers,
+        &etag,
+        "application/json",
+        || {
+            let deletions = snapshot
+                .tombstones
+                .iter()
+                .filter(|t| interval.is_none_or(|i| i.contains(t.deleted_at)))
+                .collect();
+            serde_json::to_vec(&Deletions {
+                deletions,
+                time_stamp: jiff::Timestamp::now().to_string(),
+            })
+            .unwrap_or_default()
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_fields_name_each_property() {
+        let raw = |v: Value| serde_json::value::RawValue::from_string(v.to_string()).unwrap();
+        let before = raw(
+            serde_json::json!({"id": "a", "geometry": {"coordinates": [1, 2]},
+            "properties": {"name": "A", "city": "X"}}),
+        );
+        let after = raw(
+            serde_json::json!({"id": "a", "geometry": {"coordinates": [1, 3]},
+            "properties": {"name": "B", "city": "X", "end": "2027-01-01"}}),
+        );
+        assert_eq!(
+            changed_fields(Some(&before), Some(&after)),
+            vec!["geometry", "properties.end", "properties.name"]
+        );
+        assert_eq!(
+            changed_fields(Some(&before), None),
+            vec!["id", "geometry", "properties.city", "properties.name"]
+        );
+    }
+
+    #[test]
+    fn only_json_bodies_are_accepted() {
+        let with = |t: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, t.parse().unwrap());
+            require_json(&h, "application/json")
+        };
+        assert!(with("application/geo+json; charset=utf-8").is_ok());
+        assert!(with("Application/JSON").is_ok());
+        assert!(with("text/plain").is_err());
+        assert!(with("application/x-www-form-urlencoded").is_err());
+        assert!(require_json(&HeaderMap::new(), "application/json").is_err());
+    }
+}

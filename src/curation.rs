@@ -1,0 +1,288 @@
+//! Changing the data: incoming records validated and stamped, written to the store, and a
+//! fresh snapshot swapped in after every commit so that readers never wait for writers.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use crate::cluster::ClusterOptions;
+use crate::dataset::{self, FieldProblem};
+use crate::model::Initiative;
+use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
+use crate::store::{Contents, Store, StoreError};
+
+/// The store and the published snapshot, kept in step.
+pub struct Curation {
+    store: Arc<Mutex<Store>>,
+    snapshot: SharedSnapshot,
+    clustering: ClusterOptions,
+    /// The store revision the current snapshot was built from; held while rebuilding so
+    /// that concurrent writers share one rebuild instead of queueing one each.
+    published: tokio::sync::Mutex<u64>,
+}
+
+impl Curation {
+    /// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never
+    /// held anything, and builds the first snapshot.
+    pub fn open(
+        path: &Path,
+        seed: &str,
+        clustering: ClusterOptions,
+    ) -> Result<(Store, Snapshot), CurationError> {
+        let mut store = Store::open(path)?;
+        if store.is_empty()? {
+            let dataset = dataset::parse(seed).map_err(CurationError::Seed)?;
+            store.seed(&dataset.initiatives, "seed")?;
+            tracing::info!(
+                initiatives = dataset.initiatives.len(),
+                path = %path.display(),
+                "new store seeded"
+            );
+        }
+        let snapshot = build_snapshot(store.contents()?, clustering);
+        Ok((store, snapshot))
+    }
+
+    /// Wraps an opened store whose contents `snapshot` was built from.
+    pub fn new(
+        store: Store,
+        snapshot: SharedSnapshot,
+        revision: u64,
+        clustering: ClusterOptions,
+    ) -> Self {
+        Curation {
+            store: Arc::new(Mutex::new(store)),
+            snapshot,
+            clustering,
+            published: tokio::sync::Mutex::new(revision),
+        }
+    }
+
+    /// Runs `task` on the store off the async threads, without publishing anything.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic mid-transaction rolls the transaction back, so the store stays usable.
+            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+            task(&mut store)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt("task".into(), e.to_string()))?
+    }
+
+    /// Runs a committing `task` that returns its revision, then publishes a snapshot that
+    /// includes it before answering, so the writer reads its own write.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut Store) -> Result<(T, u64), StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (value, revision) = self.read(task).await?;
+        self.publish(revision).await?;
+        Ok(value)
+    }
+
+    /// Makes sure the published snapshot is at least as new as `revision`.
+    pub async fn publish(&self, revision: u64) -> Result<(), StoreError> {
+        let mut published = self.published.lock().await;
+        if *published >= revision {
+            return Ok(());
+        }
+        let clustering = self.clustering;
+        let snapshot = self
+            .read(move |store| Ok(build_snapshot(store.contents()?, clustering)))
+            .await?;
+        *published = snapshot.revision;
+        self.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+}
+
+/// Why the store could not be opened or seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum CurationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the seed dataset is invalid:\n{0}")]
+    Seed(dataset::Report),
+}
+
+/// The read model of the store's contents, versioned by the store's instance and revision.
+pub fn build_snapshot(contents: Contents, clustering: ClusterOptions) -> Snapshot {
+    let version =
+        content_version(format!("{}:{}", contents.instance, contents.revision).as_bytes());
+    let mut snapshot = Snapshot::build(contents.initiatives, version, clustering);
+    snapshot.tombstones = contents.tombstones;
+    snapshot.tombstones.sort_by_key(|t| t.deleted_at);
+    snapshot.revision = contents.revision;
+    snapshot
+}
+
+/// What the server decides about an incoming record, whatever the client sent.
+pub struct Stamp<'a> {
+    /// The id the record must have (from the URL), if any.
+    pub id: Option<&'a str>,
+    /// Used when the record names no `source`.
+    pub default_source: &'a str,
+    pub now: Timestamp,
+}
+
+/// Turns a client's GeoJSON Feature into a valid initiative: `updated_at` is set to now, the
+/// id is checked against the URL's, and everything is validated like `skillsmap check`.
+pub fn prepare(body: &[u8], stamp: &Stamp<'_>) -> Result<Initiative, Vec<FieldProblem>> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        vec![FieldProblem::new(
+            "body",
+            format!(
+                "not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+        )]
+    })?;
+    prepare_value(value, stamp)
+}
+
+/// Like [`prepare`], for a record already read as JSON.
+pub fn prepare_value(mut value: Value, stamp: &Stamp<'_>) -> Result<Initiative, Vec<FieldProblem>> {
+    let Some(feature) = value.as_object_mut() else {
+        return Err(vec![FieldProblem::new(
+            "body",
+            "must be a GeoJSON Feature object",
+        )]);
+    };
+    if let Some(id) = stamp.id {
+        match feature.get("id") {
+            Some(Value::String(given)) if given != id => {
+                return Err(vec![FieldProblem::new(
+                    "id",
+                    format!("\"{given}\" does not match the id in the URL (\"{id}\")"),
+                )]);
+            }
+            _ => {
+                feature.insert("id".into(), Value::String(id.into()));
+            }
+        }
+    }
+    let properties = feature
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(properties) = properties.as_object_mut() {
+        properties.insert("updated_at".into(), Value::String(stamp.now.to_string()));
+        let has_source = properties
+            .get("source")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty());
+        if !has_source {
+            properties.insert("source".into(), Value::String(stamp.default_source.into()));
+        }
+    }
+    let text = value.to_string();
+    dataset::parse_feature(&text).map(|(initiative, _warnings)| initiative)
+}
+
+/// A fresh id for a proposed initiative that has none: a slug of its name and a random tail.
+pub fn new_id(name: Option<&str>) -> String {
+    let mut slug = String::new();
+    for c in deunicode::deunicode(name.unwrap_or("")).chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let tail: u32 = rand::random();
+    if slug.is_empty() {
+        format!("proposal-{tail:08x}")
+    } else {
+        format!("{slug}-{tail:08x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record() -> Value {
+        json!({
+            "type": "Feature",
+            "id": "x-1",
+            "geometry": {"type": "Point", "coordinates": [13.4, 52.5]},
+            "properties": {
+                "name": "<b>Bold</b> name", "description": "d", "organisation": "o",
+                "url": "https://example.org", "country": "DE", "city": "Berlin",
+                "skill_areas": ["cloud"], "target_groups": ["smes"], "kind": "training",
+                "languages": ["de"], "updated_at": "2001-01-01T00:00:00Z"
+            }
+        })
+    }
+
+    fn stamp(id: Option<&str>) -> Stamp<'_> {
+        Stamp {
+            id,
+            default_source: "curated",
+            now: "2026-11-25T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_server_sets_the_time_and_a_missing_source() {
+        let initiative = prepare_value(record(), &stamp(None)).unwrap();
+        assert_eq!(initiative.updated_at.to_string(), "2026-11-25T10:00:00Z");
+        assert_eq!(&*initiative.source, "curated");
+        // Text is kept as text: escaping is the job of whatever displays it.
+        assert_eq!(&*initiative.name, "<b>Bold</b> name");
+    }
+
+    #[test]
+    fn the_url_decides_the_id() {
+        let mut without_id = record();
+        without_id.as_object_mut().unwrap().remove("id");
+        assert_eq!(
+            &*prepare_value(without_id, &stamp(Some("x-9"))).unwrap().id,
+            "x-9"
+        );
+        let problems = prepare_value(record(), &stamp(Some("other"))).unwrap_err();
+        assert_eq!(problems[0].field, "id");
+    }
+
+    #[test]
+    fn unsafe_links_and_bad_bodies_are_refused() {
+        let mut bad = record();
+        bad["properties"]["url"] = json!("javascript:alert(1)");
+        let problems = prepare_value(bad, &stamp(None)).unwrap_err();
+        assert_eq!(problems[0].field, "properties.url");
+        assert_eq!(
+            prepare(b"[1,2]", &stamp(None)).unwrap_err()[0].field,
+            "body"
+        );
+        assert!(
+            prepare(b"{\"type\":", &stamp(None)).unwrap_err()[0]
+                .message
+                .contains("line 1")
+        );
+    }
+
+    #[test]
+    fn new_ids_are_valid_slugs() {
+        for name in [
+            Some("Café Numérique — Lyon!"),
+            Some("   "),
+            None,
+            Some("ÅÅÅ"),
+        ] {
+            let id = new_id(name);
+            assert!(dataset::valid_id(&id).is_ok(), "{id}");
+        }
+        assert!(new_id(Some("Café Numérique")).starts_with("cafe-numerique-"));
+    }
+}
