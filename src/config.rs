@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use crate::cluster::ClusterOptions;
 
+/// Highest submission rate or burst that can be configured (the limiter's arithmetic
+/// overflows far above it).
+pub const MAX_RATE: u32 = 1_000_000;
+
 /// How `skillsmap serve` runs.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeConfig {
@@ -31,11 +35,11 @@ pub struct ServeConfig {
     pub curator_tokens_file: Option<PathBuf>,
 
     /// Submissions accepted from one client address per hour (after the burst).
-    #[arg(long, env = "SKILLSMAP_SUBMISSIONS_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "SKILLSMAP_SUBMISSIONS_PER_HOUR", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=MAX_RATE as i64))]
     pub submissions_per_hour: u32,
 
     /// Submissions one client address may send in quick succession.
-    #[arg(long, env = "SKILLSMAP_SUBMISSION_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "SKILLSMAP_SUBMISSION_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=MAX_RATE as i64))]
     pub submission_burst: u32,
 
     /// The public base URL used in links (e.g. https://skillsmap.example.org); by default

@@ -812,3 +812,118 @@ fn audit(tx: &Transaction<'_>, record: &AuditRecord<'_>) -> Result<(), StoreErro
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn initiative(id: &str, city: &str) -> Initiative {
+        let text = format!(
+            r#"{{"type":"Feature","id":"{id}","geometry":{{"type":"Point","coordinates":[2.35,48.85]}},
+            "properties":{{"name":"N","description":"D","organisation":"O","url":"https://e.org",
+            "country":"FR","city":"{city}","skill_areas":["iot"],"target_groups":["smes"],
+            "kind":"hub","languages":["fr"],"updated_at":"2026-01-01T00:00:00Z","source":"S"}}}}"#
+        );
+        dataset::parse_feature(&text).unwrap().0
+    }
+
+    fn temp_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        (dir, path, store)
+    }
+
+    #[test]
+    fn migrations_run_once_and_a_newer_schema_is_refused() {
+        let (_dir, path, mut store) = temp_store();
+        store.seed(&[initiative("a", "Paris")], "seed").unwrap();
+        drop(store);
+        let mut again = Store::open(&path).unwrap();
+        assert_eq!(again.contents().unwrap().initiatives.len(), 1);
+        again.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(again);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn every_change_bumps_the_revision_and_deletes_leave_tombstones() {
+        let (_dir, _path, mut store) = temp_store();
+        let r1 = store.seed(&[initiative("a", "Paris")], "seed").unwrap();
+        let r2 = store.create(&initiative("b", "Lyon"), "alice").unwrap();
+        assert!(r2 > r1);
+        let (_, r3) = store
+            .change("a", "alice", "delete", |_| true, |_| Ok(None))
+            .unwrap();
+        assert!(r3 > r2);
+        let contents = store.contents().unwrap();
+        assert_eq!(contents.revision, r3);
+        assert_eq!(contents.initiatives.len(), 1);
+        assert_eq!(&*contents.tombstones[0].id, "a");
+        assert!(matches!(
+            store.change("a", "alice", "delete", |_| true, |_| Ok(None)),
+            Err(StoreError::NoSuchInitiative(_))
+        ));
+        assert!(matches!(
+            store.change("b", "bob", "replace", |_| false, |i| Ok(Some(i))),
+            Err(StoreError::PreconditionFailed(_))
+        ));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_failed_change_leaves_no_trace() {
+        let (_dir, _path, mut store) = temp_store();
+        store.seed(&[initiative("a", "Paris")], "seed").unwrap();
+        let before = store.contents().unwrap().revision;
+        let result = store.change(
+            "a",
+            "alice",
+            "replace",
+            |_| true,
+            |_| Err(StoreError::Invalid(Vec::new())),
+        );
+        assert!(matches!(result, Err(StoreError::Invalid(_))));
+        assert_eq!(store.contents().unwrap().revision, before);
+        assert_eq!(store.audit_log(0, 100).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn harvests_upsert_by_origin_and_retire_what_vanished() {
+        let (_dir, _path, mut store) = temp_store();
+        store
+            .create(&initiative("curated", "Paris"), "alice")
+            .unwrap();
+        let origin = |id| Origin {
+            source: "feed",
+            source_id: id,
+        };
+        let ((first, _), _) = store
+            .harvest(|h| {
+                let a = h.upsert(&initiative("f-1", "Lille"), origin("1"), "harvest")?;
+                let b = h.upsert(&initiative("f-2", "Nice"), origin("2"), "harvest")?;
+                Ok(((a, b), ()))
+            })
+            .unwrap();
+        assert_eq!(first, (Upserted::Added, Upserted::Added));
+        let ((outcomes, retired), _) = store
+            .harvest(|h| {
+                let mut bumped = initiative("f-1", "Lille");
+                bumped.updated_at = "2026-06-01T00:00:00Z".parse().unwrap();
+                let same = h.upsert(&bumped, origin("1"), "harvest")?;
+                let clash = h.upsert(&initiative("curated", "Paris"), origin("9"), "harvest");
+                let kept = ["1".to_string()].into_iter().collect();
+                let retired = h.retire_missing("feed", &kept, "harvest")?;
+                Ok(((same, clash.is_err()), retired))
+            })
+            .unwrap();
+        assert_eq!(outcomes, (Upserted::Unchanged, true));
+        assert_eq!(retired, ["f-2"]);
+        let contents = store.contents().unwrap();
+        let live: Vec<&str> = contents.initiatives.iter().map(|i| &*i.id).collect();
+        assert_eq!(live, ["curated", "f-1"]);
+    }
+}

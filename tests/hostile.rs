@@ -112,4 +112,143 @@ proptest! {
 
 thread_local! {
     static APP: axum::Router = app();
+    static CURATED: axum::Router = curated_app();
+}
+
+const TOKEN: &str = "hostile-test-token-0123456789";
+
+/// The full service on an in-memory store, with a curator and no practical rate limit.
+fn curated_app() -> axum::Router {
+    let mut config = ServeConfig::local(None);
+    config.curator_tokens = Some(skillsmap::config::Secret(format!("t:{TOKEN}")));
+    config.submission_burst = skillsmap::config::MAX_RATE;
+    router(skillsmap::server::app_state(config).expect("the store opens"))
+}
+
+/// JSON values that have broken validators elsewhere.
+fn hostile_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    let leaf = prop_oneof![
+        Just(json!(null)),
+        Just(json!(true)),
+        Just(json!(1e308)),
+        Just(json!(-0.0)),
+        Just(json!(u64::MAX)),
+        Just(json!(i64::MIN)),
+        Just(json!("javascript:alert(1)")),
+        Just(json!("<img src=x onerror=alert(1)>")),
+        Just(json!("\u{0}\u{202e}")),
+        Just(json!("x".repeat(5000))),
+        "\\PC{0,30}".prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(
+            |f| serde_json::Number::from_f64(f).map_or(json!(null), serde_json::Value::Number)
+        ),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A valid proposal with some members replaced by hostile values.
+fn hostile_record() -> impl Strategy<Value = serde_json::Value> {
+    const FIELDS: &[&str] = &[
+        "/type",
+        "/id",
+        "/geometry",
+        "/geometry/type",
+        "/geometry/coordinates",
+        "/geometry/coordinates/0",
+        "/properties",
+        "/properties/name",
+        "/properties/url",
+        "/properties/country",
+        "/properties/skill_areas",
+        "/properties/kind",
+        "/properties/languages",
+        "/properties/start",
+        "/properties/end",
+        "/properties/source",
+    ];
+    proptest::collection::vec((prop::sample::select(FIELDS), hostile_json()), 0..4).prop_map(
+        |changes| {
+            let mut record = serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [4.35, 50.85]},
+                "properties": {
+                    "name": "Hub", "description": "d", "organisation": "o",
+                    "url": "https://example.org", "country": "BE", "city": "Brussels",
+                    "skill_areas": ["iot"], "target_groups": ["smes"], "kind": "hub",
+                    "languages": ["fr"], "start": "2024-01-01"
+                }
+            });
+            for (pointer, value) in changes {
+                if let Some(slot) = record.pointer_mut(pointer) {
+                    *slot = value;
+                }
+            }
+            record
+        },
+    )
+}
+
+fn send(app: &axum::Router, request: Request<Body>) -> axum::response::Response {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async { app.clone().oneshot(request).await.unwrap() })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_submission_yields_a_server_error(record in hostile_record()) {
+        let app = CURATED.with(|app| app.clone());
+        let request = Request::post("/submissions")
+            .header("content-type", "application/geo+json")
+            .body(Body::from(record.to_string()))
+            .unwrap();
+        let response = send(&app, request);
+        let status = response.status();
+        prop_assert!(
+            status == StatusCode::ACCEPTED || status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE,
+            "{record} gave {status}"
+        );
+        if status != StatusCode::ACCEPTED {
+            prop_assert_eq!(&response.headers()["content-type"], "application/problem+json");
+        }
+    }
+
+    #[test]
+    fn no_curator_write_yields_a_server_error(
+        record in hostile_record(),
+        method in prop::sample::select(&["POST", "PUT", "PATCH"][..]),
+        raw in proptest::option::of("\\PC{0,40}"),
+    ) {
+        let app = CURATED.with(|app| app.clone());
+        let path = if method == "POST" {
+            "/collections/initiatives/items".to_string()
+        } else {
+            "/collections/initiatives/items/digital-innovation-hub-vienna".to_string()
+        };
+        let body = raw.unwrap_or_else(|| record.to_string());
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", if method == "PATCH" { "application/merge-patch+json" } else { "application/geo+json" })
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let response = send(&app, request);
+        let status = response.status();
+        prop_assert!(!status.is_server_error(), "{method} {path} {body} gave {status}");
+        if status.is_client_error() {
+            prop_assert_eq!(&response.headers()["content-type"], "application/problem+json");
+        }
+    }
 }

@@ -35,9 +35,11 @@ const MAX_REASON_CHARS: usize = 2000;
 pub type SubmissionLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
 
 pub fn submission_limiter(per_hour: u32, burst: u32) -> SubmissionLimiter {
-    let one = std::num::NonZeroU32::MIN;
-    let quota = governor::Quota::per_hour(std::num::NonZeroU32::new(per_hour).unwrap_or(one))
-        .allow_burst(std::num::NonZeroU32::new(burst).unwrap_or(one));
+    let bounded = |n: u32| {
+        std::num::NonZeroU32::new(n.min(crate::config::MAX_RATE))
+            .unwrap_or(std::num::NonZeroU32::MIN)
+    };
+    let quota = governor::Quota::per_hour(bounded(per_hour)).allow_burst(bounded(burst));
     governor::RateLimiter::keyed(quota)
 }
 
