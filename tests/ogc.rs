@@ -215,7 +215,25 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
     ] {
         assert!(paths.contains_key(expected), "{expected} missing");
     }
-    for (path, item) in paths {
+    let secured = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter(|operation| operation.get("security").is_some())
+        .count();
+    assert_eq!(
+        secured, 9,
+        "the curator endpoints declare their bearer token"
+    );
+    assert_eq!(
+        api["components"]["securitySchemes"]["curator"]["scheme"],
+        "bearer"
+    );
+    // Every public read is tried with every parameter it documents.
+    let public_reads = paths.iter().filter(|(_, item)| {
+        item.get("get")
+            .is_some_and(|get| get.get("security").is_none())
+    });
+    for (path, item) in public_reads {
         let parameters = item["get"]["parameters"]
             .as_array()
             .cloned()

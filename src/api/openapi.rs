@@ -110,10 +110,36 @@ pub struct FormatParams {
         crate::api::tiles::leaves,
         crate::api::site::facet_counts,
         crate::api::site::vocabularies,
+        crate::api::curation::submit,
+        crate::api::curation::submissions,
+        crate::api::curation::submission,
+        crate::api::curation::approve,
+        crate::api::curation::reject,
+        crate::api::curation::create,
+        crate::api::curation::replace,
+        crate::api::curation::patch,
+        crate::api::curation::delete,
+        crate::api::curation::audit,
+        crate::api::curation::deletions,
         api_document,
-    )
+    ),
+    modifiers(&CuratorToken)
 )]
 pub struct ApiDoc;
+
+/// Declares the curators' bearer token scheme that the write endpoints require.
+struct CuratorToken;
+
+impl utoipa::Modify for CuratorToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "curator",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The OpenAPI document of this service.
 #[utoipa::path(get, path = "/api", responses((status = 200, description = "This OpenAPI 3.0 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
