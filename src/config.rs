@@ -25,6 +25,11 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_DATA")]
     pub data: Option<PathBuf>,
 
+    /// A TOML file of partner feeds to harvest on a schedule (`[[feed]]` with `source`,
+    /// `mapping`, `every`); see the README.
+    #[arg(long, env = "SKILLSMAP_HARVEST")]
+    pub harvest: Option<PathBuf>,
+
     /// Curator tokens as `name:token` entries separated by commas. Prefer the environment
     /// variable or `--curator-tokens-file`: other users of the machine can read command lines.
     #[arg(long, env = "SKILLSMAP_CURATOR_TOKENS", hide_env_values = true, value_parser = secret)]
@@ -72,6 +77,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             db: PathBuf::from(":memory:"),
             data,
+            harvest: None,
             curator_tokens: None,
             curator_tokens_file: None,
             submissions_per_hour: 30,

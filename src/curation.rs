@@ -31,16 +31,7 @@ impl Curation {
         seed: &str,
         clustering: ClusterOptions,
     ) -> Result<(Store, Snapshot), CurationError> {
-        let mut store = Store::open(path)?;
-        if store.is_empty()? {
-            let dataset = dataset::parse(seed).map_err(CurationError::Seed)?;
-            store.seed(&dataset.initiatives, "seed")?;
-            tracing::info!(
-                initiatives = dataset.initiatives.len(),
-                path = %path.display(),
-                "new store seeded"
-            );
-        }
+        let mut store = open_store(path, seed)?;
         let snapshot = build_snapshot(store.contents()?, clustering);
         Ok((store, snapshot))
     }
@@ -100,6 +91,44 @@ impl Curation {
         self.snapshot.store(Arc::new(snapshot));
         Ok(())
     }
+}
+
+impl Curation {
+    /// Publishes changes other processes commit to the store (such as `skillsmap import`
+    /// into the file this server uses), checking every `period`.
+    pub async fn follow_store(self: Arc<Self>, period: std::time::Duration) {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let revision = match self.read(Store::revision).await {
+                Ok(revision) => revision,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the store's revision");
+                    continue;
+                }
+            };
+            if let Err(e) = self.publish(revision).await {
+                tracing::warn!(error = %e, "cannot publish the store's changes");
+            }
+        }
+    }
+}
+
+/// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never held
+/// anything.
+pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
+    let mut store = Store::open(path)?;
+    if store.is_empty()? {
+        let dataset = dataset::parse(seed).map_err(CurationError::Seed)?;
+        store.seed(&dataset.initiatives, "seed")?;
+        tracing::info!(
+            initiatives = dataset.initiatives.len(),
+            path = %path.display(),
+            "new store seeded"
+        );
+    }
+    Ok(store)
 }
 
 /// Why the store could not be opened or seeded.
@@ -187,18 +216,7 @@ pub fn prepare_value(mut value: Value, stamp: &Stamp<'_>) -> Result<Initiative, 
 
 /// A fresh id for a proposed initiative that has none: a slug of its name and a random tail.
 pub fn new_id(name: Option<&str>) -> String {
-    let mut slug = String::new();
-    for c in deunicode::deunicode(name.unwrap_or("")).chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-        if slug.len() >= 40 {
-            break;
-        }
-    }
-    let slug = slug.trim_end_matches('-');
+    let slug = dataset::slug(name.unwrap_or(""), 40);
     let tail: u32 = rand::random();
     if slug.is_empty() {
         format!("proposal-{tail:08x}")

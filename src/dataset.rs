@@ -595,6 +595,23 @@ fn text(
     check(checked, field, problems)
 }
 
+/// `text` as slug material: lowercase ASCII letters and digits, every other run of
+/// characters one `-`, accents dropped; at most `max` bytes, no `-` at either end.
+pub fn slug(text: &str, max: usize) -> String {
+    let mut slug = String::new();
+    for c in deunicode::deunicode(text).chars() {
+        if slug.len() >= max {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
 /// A slug: lowercase ASCII letters and digits, with `-` or `_` between them.
 pub fn valid_id(id: &str) -> Result<&str, String> {
     let bytes = id.as_bytes();

@@ -11,6 +11,7 @@
 //! - [`snapshot`]: the immutable read model and its version.
 //! - [`store`]: the embedded SQLite store: initiatives, tombstones, submissions, audit log.
 //! - [`curation`]: validating incoming records, writing them, publishing new snapshots.
+//! - [`harvest`]: fetching partners' feeds, mapping and validating them into the store.
 //! - [`api`]: the HTTP API (axum), its errors as problem+json, caching.
 //! - [`config`]: the service configuration.
 //! - [`server`]: start-up and graceful shutdown.
@@ -26,6 +27,7 @@ pub mod facets;
 pub mod feature;
 pub mod filter;
 pub mod generate;
+pub mod harvest;
 pub mod geodesy;
 pub mod index;
 pub mod model;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use skillsmap::config::ServeConfig;
-use skillsmap::dataset;
+use skillsmap::{dataset, harvest};
 use skillsmap::server::{Server, shutdown_signal};
 
 #[derive(Parser)]
@@ -29,6 +29,27 @@ enum Command {
         /// The GeoJSON FeatureCollection to check.
         file: PathBuf,
     },
+    /// Harvest a partner's feed (a file or an http(s) URL: GeoJSON, OGC API items, CSV) into
+    /// the store; exits 1 if the source is unusable (bad records are reported and skipped).
+    Import {
+        /// A file path or an http(s) URL.
+        source: String,
+        /// A TOML file mapping the partner's fields and terms onto ours.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// The feed's name (default: the mapping's `source`, else the host or file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The store to write into (created and seeded if new).
+        #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
+        db: PathBuf,
+        /// Longest time for one HTTP response, e.g. 60s or 2m.
+        #[arg(long, default_value = "60s")]
+        timeout: String,
+        /// Largest response accepted, in bytes.
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        max_bytes: usize,
+    },
     /// Write a synthetic dataset spread like real initiatives, for scale tests.
     Generate {
         /// How many initiatives.
@@ -49,6 +70,14 @@ fn main() -> ExitCode {
         Command::Serve(config) => serve(*config),
         Command::Check { file } => check(&file),
         Command::Generate { count, seed, out } => generate(count, seed, &out),
+        Command::Import {
+            source,
+            mapping,
+            name,
+            db,
+            timeout,
+            max_bytes,
+        } => import(&source, mapping.as_deref(), name, &db, &timeout, max_bytes),
     }
 }
 
@@ -117,6 +146,66 @@ fn generate(count: usize, seed: u64, out: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn import(
+    source: &str,
+    mapping: Option<&std::path::Path>,
+    name: Option<String>,
+    db: &std::path::Path,
+    timeout: &str,
+    max_bytes: usize,
+) -> ExitCode {
+    init_logging();
+    match run_import(source, mapping, name, db, timeout, max_bytes) {
+        Ok(summary) => {
+            for rejected in &summary.rejected {
+                let id = rejected.source_id.as_deref().unwrap_or("?");
+                println!("rejected {} (id {id}): {}", rejected.position, rejected.reason);
+            }
+            println!("{source}: {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_import(
+    source: &str,
+    mapping: Option<&std::path::Path>,
+    name: Option<String>,
+    db: &std::path::Path,
+    timeout: &str,
+    max_bytes: usize,
+) -> Result<harvest::Summary, harvest::HarvestError> {
+    let mapping = match mapping {
+        Some(path) => harvest::schedule::read_mapping(path)?,
+        None => harvest::mapping::Mapping::default(),
+    };
+    let feed = harvest::Feed::new(harvest::source::Location::parse(source)?, mapping, name)?;
+    let limits = harvest::source::Limits {
+        timeout: harvest::schedule::duration(timeout, "--timeout")?,
+        max_bytes,
+        ..harvest::source::Limits::default()
+    };
+    let fetcher = harvest::source::Fetcher::new(limits)?;
+    let mut store = skillsmap::curation::open_store(db, skillsmap::server::SEED_DATASET)
+        .map_err(|e| harvest::HarvestError::Source(format!("{}: {e}", db.display())))?;
+    let validators = harvest::last_validators(&store, &feed)?;
+    let progress = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(0).with_message(format!("harvesting {}", feed.name))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| harvest::HarvestError::Source(format!("cannot start the runtime: {e}")))?;
+    let outcome = runtime.block_on(harvest::collect(&feed, &fetcher, validators.as_ref(), &progress))?;
+    progress.finish_and_clear();
+    let (summary, _) = harvest::apply(&mut store, &feed, outcome)?;
+    Ok(summary)
 }
 
 fn init_logging() {

@@ -16,6 +16,7 @@ use crate::config::Secret;
 use crate::config::ServeConfig;
 use crate::curation::{Curation, CurationError};
 use crate::dataset::{self, DatasetError};
+use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
@@ -133,16 +134,29 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     Ok(state)
 }
 
+/// How often the server looks for changes other processes made to its store.
+const STORE_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    feeds: Vec<ScheduledFeed>,
 }
 
 impl Server {
     /// Loads the data and binds the listening socket; fails before serving anything if either fails.
     pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
         let listen = config.listen;
+        let feeds = match &config.harvest {
+            Some(path) => read_feeds(path).map_err(|e| ServeError::Config(e.to_string()))?,
+            None => Vec::new(),
+        };
+        if !feeds.is_empty() && config.data.is_some() {
+            return Err(ServeError::Config(
+                "--harvest needs the store: it cannot be used with --data".into(),
+            ));
+        }
         let state = app_state(config)?;
         let listener = TcpListener::bind(listen)
             .await
@@ -150,7 +164,11 @@ impl Server {
                 addr: listen,
                 source,
             })?;
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state,
+            feeds,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -163,6 +181,12 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         tracing::info!(addr = %self.local_addr()?, "listening");
+        if let Some(curation) = &self.state.curation {
+            tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            for feed in self.feeds {
+                tokio::spawn(run_forever(feed, curation.clone()));
+            }
+        }
         // Connection info gives submissions' rate limit its key: the client's address.
         let app = api::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)

@@ -78,6 +78,14 @@ const MIGRATIONS: &[&str] = &[
          detail TEXT
      ) STRICT;
      INSERT INTO meta (key, value) VALUES ('revision', 0), ('instance', lower(hex(randomblob(8))));",
+    // 2: harvested feeds and the validators of their last fetch.
+    "CREATE TABLE feeds (
+         source TEXT PRIMARY KEY,
+         location TEXT NOT NULL,
+         etag TEXT,
+         last_modified TEXT,
+         harvested_at TEXT NOT NULL
+     ) STRICT;",
 ];
 
 /// An initiative that was deleted, kept so that incremental pulls learn of the deletion.
@@ -169,6 +177,9 @@ pub struct Origin<'a> {
     pub source: &'a str,
     pub source_id: &'a str,
 }
+
+/// A feed's last `ETag` and `Last-Modified`.
+pub type FeedValidators = (Option<String>, Option<String>);
 
 /// What an upsert did to the record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -513,6 +524,30 @@ impl Store {
         Ok((result, revision))
     }
 
+    /// The ETag and Last-Modified of `source`'s last harvest from `location`.
+    pub fn feed_validators(
+        &self,
+        source: &str,
+        location: &str,
+    ) -> Result<Option<FeedValidators>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM feeds WHERE source = ?1 AND location = ?2",
+                [source, location],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The number of committed changes so far.
+    pub fn revision(&mut self) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let value = revision(&tx)?;
+        tx.finish()?;
+        Ok(value)
+    }
+
     /// `PRAGMA integrity_check`: `ok`, or what is wrong.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         Ok(self
@@ -597,6 +632,25 @@ impl Harvest<'_> {
             },
         )?;
         Ok(outcome)
+    }
+
+    /// Remembers where `source` was harvested from and its validators, for the next run's
+    /// conditional request.
+    pub fn remember_feed(
+        &mut self,
+        source: &str,
+        location: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO feeds (source, location, etag, last_modified, harvested_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (source) DO UPDATE SET location = ?2, etag = ?3, last_modified = ?4,
+                 harvested_at = ?5",
+            params![source, location, etag, last_modified, Timestamp::now().to_string()],
+        )?;
+        Ok(())
     }
 
     /// Tombstones every live record of `source` whose source id is not in `kept`.

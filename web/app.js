@@ -8,6 +8,7 @@ import { Panel, showMessage } from './panel.js';
 import { labeller, popupContent, loadingContent, errorContent } from './popup.js';
 import { Near } from './near.js';
 import { legendControl } from './legend.js';
+import { setupPropose } from './propose.js';
 
 const LIST_LIMIT = 200;
 const SIDEBAR_DELAY_MS = 200;
@@ -38,6 +39,7 @@ async function start() {
 
   const map = createMap(document.getElementById('map'), state, config, report);
   legendControl(vocabularies.kinds || []).addTo(map);
+  setupPropose(map, vocabularies);
 
   const popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'initiative-popup' });
   let popupController = null;

@@ -19,12 +19,18 @@ export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** Starts `skillsmap serve` on an ephemeral port; resolves to {url, stop()}. */
-export function startServer(extraArgs = []) {
+/**
+ * Starts `skillsmap serve` on an ephemeral port; resolves to {url, stop()}. The store is in memory
+ * (`--db :memory:`) unless `extraArgs` names its own `--db`; `env` adds environment variables,
+ * e.g. {SKILLSMAP_CURATOR_TOKENS: 'alice:alice-token-0123456789'}.
+ */
+export function startServer(extraArgs = [], { env = {} } = {}) {
+  const ownDb = extraArgs.some((arg) => arg === '--db' || String(arg).startsWith('--db='));
+  const args = ['serve', '--listen', '127.0.0.1:0', '--web-dir', WEB_DIR, ...(ownDb ? [] : ['--db', ':memory:']), ...extraArgs];
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--web-dir', WEB_DIR, ...extraArgs], {
+    const child = spawn(BIN, args, {
       cwd: REPO_DIR,
-      env: { ...process.env, SKILLSMAP_LOG: 'info' },
+      env: { ...process.env, SKILLSMAP_LOG: 'info', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
@@ -116,10 +122,17 @@ export async function watchedPage(browser, options = {}, csp = CSP) {
   return { context, page, problems };
 }
 
-/** Fails unless the page behaved: no foreign requests, console errors, page errors or dialogs. */
-export function assertClean(assert, problems) {
+/**
+ * Fails unless the page behaved: no foreign requests, console errors, page errors or dialogs.
+ * `expectedStatuses` lists HTTP error statuses a test provoked on purpose (e.g. [400, 401]): the
+ * browser's "Failed to load resource" console line for those is not counted; anything else is.
+ */
+export function assertClean(assert, problems, expectedStatuses = []) {
   assert.deepEqual(problems.foreignRequests, [], 'every request stays on 127.0.0.1');
-  assert.deepEqual(problems.consoleErrors, [], `no console errors (failed responses: ${problems.failedResponses.join(', ')})`);
+  const expected = (text) =>
+    expectedStatuses.some((status) => text.startsWith(`Failed to load resource: the server responded with a status of ${status} `));
+  const consoleErrors = problems.consoleErrors.filter((text) => !expected(text));
+  assert.deepEqual(consoleErrors, [], `no console errors (failed responses: ${problems.failedResponses.join(', ')})`);
   assert.deepEqual(problems.pageErrors, [], 'no uncaught page errors');
   assert.deepEqual(problems.dialogs, [], 'no dialogs');
 }

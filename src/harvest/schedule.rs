@@ -1,0 +1,175 @@
+//! Feeds harvested by the running service on a schedule (`serve --harvest FEEDS.toml`), with
+//! backoff on failure; a failing feed is logged and retried, never fatal, never removes data.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use serde::Deserialize;
+
+use super::mapping::Mapping;
+use super::source::{Fetcher, Limits, Location};
+use super::{Feed, HarvestError, Summary, apply, collect, last_validators};
+use crate::curation::Curation;
+
+/// First wait after a failure; it doubles with each further failure, up to the feed's period.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedsFile {
+    #[serde(default)]
+    feed: Vec<FeedEntry>,
+}
+
+/// One `[[feed]]` of the feeds file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedEntry {
+    name: Option<String>,
+    /// A file path or an http(s) URL.
+    source: String,
+    /// A mapping file, relative to the feeds file.
+    mapping: Option<String>,
+    /// How often, e.g. `6h`, `30m` (default 6h).
+    every: Option<String>,
+    /// Per request, e.g. `60s`.
+    timeout: Option<String>,
+    max_bytes: Option<usize>,
+}
+
+/// A feed and how often to harvest it.
+pub struct ScheduledFeed {
+    pub feed: Feed,
+    pub every: Duration,
+    pub limits: Limits,
+}
+
+/// Reads a feeds file, with every mapping it names; any mistake stops start-up with a message.
+pub fn read_feeds(path: &Path) -> Result<Vec<ScheduledFeed>, HarvestError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| HarvestError::Source(format!("cannot read {}: {e}", path.display())))?;
+    let file: FeedsFile = toml::from_str(&text)
+        .map_err(|e| HarvestError::Source(format!("{}: {e}", path.display())))?;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    file.feed
+        .into_iter()
+        .map(|entry| {
+            let mapping = match &entry.mapping {
+                Some(file) => read_mapping(&folder.join(file))?,
+                None => Mapping::default(),
+            };
+            let mut limits = Limits::default();
+            if let Some(timeout) = &entry.timeout {
+                limits.timeout = duration(timeout, "timeout")?;
+            }
+            if let Some(max) = entry.max_bytes {
+                limits.max_bytes = max;
+            }
+            let every = duration(entry.every.as_deref().unwrap_or("6h"), "every")?;
+            let feed = Feed::new(Location::parse(&entry.source)?, mapping, entry.name)?;
+            Ok(ScheduledFeed {
+                feed,
+                every,
+                limits,
+            })
+        })
+        .collect()
+}
+
+/// Reads a mapping file, naming the file in any error.
+pub fn read_mapping(path: &Path) -> Result<Mapping, HarvestError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| HarvestError::Mapping(format!("cannot read {}: {e}", path.display())))?;
+    Mapping::parse(&text).map_err(|e| HarvestError::Mapping(format!("{}: {e}", path.display())))
+}
+
+/// A duration such as `6h`, `90s` or `1h 30m`, at least one second.
+pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
+    let parsed: jiff::SignedDuration = text.parse().map_err(|e| {
+        HarvestError::Source(format!("{what}: \"{text}\" is not a duration such as 6h or 90s ({e})"))
+    })?;
+    Duration::try_from(parsed)
+        .ok()
+        .filter(|d| *d >= Duration::from_secs(1))
+        .ok_or_else(|| HarvestError::Source(format!("{what}: \"{text}\" must be at least 1s")))
+}
+
+/// One run of `feed` into the live store; the snapshot swaps once, at the end.
+pub async fn run_once(
+    feed: &Feed,
+    curation: &Curation,
+    fetcher: &Fetcher,
+) -> Result<Summary, HarvestError> {
+    let probe = feed.clone();
+    let validators = curation
+        .read(move |store| last_validators(store, &probe))
+        .await?;
+    let outcome = collect(feed, fetcher, validators.as_ref(), &ProgressBar::hidden()).await?;
+    let feed = feed.clone();
+    Ok(curation
+        .write(move |store| apply(store, &feed, outcome))
+        .await?)
+}
+
+/// Harvests `scheduled` now and then every period, until the process ends.
+pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
+    let name = scheduled.feed.name.clone();
+    let fetcher = match Fetcher::new(scheduled.limits) {
+        Ok(fetcher) => fetcher,
+        Err(e) => {
+            tracing::error!(feed = %name, error = %e, "feed disabled");
+            return;
+        }
+    };
+    let mut failures = 0u32;
+    loop {
+        let wait = match run_once(&scheduled.feed, &curation, &fetcher).await {
+            Ok(summary) => {
+                failures = 0;
+                tracing::info!(feed = %name, %summary, "feed harvested");
+                for rejected in &summary.rejected {
+                    tracing::warn!(feed = %name, position = %rejected.position, reason = %rejected.reason, "record rejected");
+                }
+                scheduled.every
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let backoff = FIRST_RETRY.saturating_mul(1 << failures.min(16).saturating_sub(1));
+                let wait = backoff.min(scheduled.every);
+                tracing::warn!(feed = %name, error = %e, retry_in_s = wait.as_secs(), "harvest failed; the data is unchanged");
+                wait
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeds_files_name_their_mistakes() {
+        let dir = tempfile::tempdir().unwrap();
+        let feeds = dir.path().join("feeds.toml");
+        std::fs::write(dir.path().join("m.toml"), "source = \"partner\"\n").unwrap();
+        std::fs::write(
+            &feeds,
+            "[[feed]]\nsource = \"https://example.org/items\"\nmapping = \"m.toml\"\nevery = \"1h 30m\"\n",
+        )
+        .unwrap();
+        let read = read_feeds(&feeds).unwrap();
+        assert_eq!(read[0].feed.name, "partner");
+        assert_eq!(read[0].every, Duration::from_secs(5400));
+
+        std::fs::write(&feeds, "[[feed]]\nsource = \"x.csv\"\nevery = \"soon\"\n").unwrap();
+        let error = read_feeds(&feeds).err().unwrap().to_string();
+        assert!(error.contains("every"), "{error}");
+        std::fs::write(&feeds, "[[feed]]\nsource = \"x.csv\"\nmapping = \"none.toml\"\n").unwrap();
+        let error = read_feeds(&feeds).err().unwrap().to_string();
+        assert!(error.contains("none.toml"), "{error}");
+        assert!(duration("0s", "every").is_err());
+    }
+}

@@ -1,0 +1,452 @@
+//! Fetching a partner's feed (a file or an http(s) URL, with limits) and reading its records:
+//! GeoJSON FeatureCollections, OGC API – Features pages linked by `next`, and CSV.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::HarvestError;
+use super::mapping::CsvLayout;
+
+/// How far a fetch may go before it is abandoned.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The whole of one response, from the request to the last byte.
+    pub timeout: Duration,
+    /// Largest body accepted (after decompression).
+    pub max_bytes: usize,
+    pub max_redirects: usize,
+    /// Most `next` pages followed in one run.
+    pub max_pages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(60),
+            max_bytes: 256 * 1024 * 1024,
+            max_redirects: 5,
+            max_pages: 10_000,
+        }
+    }
+}
+
+/// Where the records come from.
+#[derive(Clone, Debug)]
+pub enum Location {
+    File(PathBuf),
+    Web(Url),
+}
+
+impl Location {
+    pub fn parse(text: &str) -> Result<Location, HarvestError> {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Url::parse(text)
+                .map(Location::Web)
+                .map_err(|e| HarvestError::Source(format!("\"{text}\" is not a URL: {e}")))
+        } else if text.contains("://") {
+            Err(HarvestError::Source(format!(
+                "\"{text}\": only files and http(s) URLs can be harvested"
+            )))
+        } else {
+            Ok(Location::File(PathBuf::from(text)))
+        }
+    }
+
+    /// A default name for the feed: the host, or the file's stem.
+    pub fn default_name(&self) -> String {
+        match self {
+            Location::Web(url) => url.host_str().unwrap_or("feed").to_string(),
+            Location::File(path) => path
+                .file_stem()
+                .map_or("file".into(), |s| s.to_string_lossy().into_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Web(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// The validators of the last successful fetch, for a conditional GET.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// One response body and what describes it.
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+    /// Where the body came from after redirects, to resolve relative links.
+    pub url: Option<Url>,
+}
+
+/// What a fetch found.
+pub enum Fetched {
+    NotModified,
+    Body(Body),
+}
+
+/// Fetches over HTTP with reqwest (rustls, gzip), within `Limits`.
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl Fetcher {
+    pub fn new(limits: Limits) -> Result<Fetcher, HarvestError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("skillsmap/", env!("CARGO_PKG_VERSION"), " (harvest)"))
+            .connect_timeout(Duration::from_secs(10).min(limits.timeout))
+            .timeout(limits.timeout)
+            .redirect(reqwest::redirect::Policy::limited(limits.max_redirects))
+            .gzip(true)
+            .build()
+            .map_err(|e| HarvestError::Source(format!("cannot make an HTTP client: {e}")))?;
+        Ok(Fetcher { client, limits })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Reads `location`; a URL is fetched conditionally when `validators` are given.
+    pub async fn fetch(
+        &self,
+        location: &Location,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, HarvestError> {
+        match location {
+            Location::File(path) => {
+                let bytes = tokio::fs::read(path).await.map_err(|e| {
+                    HarvestError::Source(format!("cannot read {}: {e}", path.display()))
+                })?;
+                if bytes.len() > self.limits.max_bytes {
+                    return Err(HarvestError::TooLarge {
+                        origin: location.to_string(),
+                        limit: self.limits.max_bytes,
+                    });
+                }
+                Ok(Fetched::Body(Body {
+                    bytes,
+                    content_type: None,
+                    validators: Validators::default(),
+                    url: None,
+                }))
+            }
+            Location::Web(url) => self.get(url, validators).await,
+        }
+    }
+
+    async fn get(&self, url: &Url, validators: Option<&Validators>) -> Result<Fetched, HarvestError> {
+        let failed = |reason: String| HarvestError::Fetch {
+            url: url.to_string(),
+            reason,
+        };
+        let mut request = self.client.get(url.clone()).header(
+            reqwest::header::ACCEPT,
+            "application/geo+json, application/json;q=0.9, text/csv;q=0.8",
+        );
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &v.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+            }
+        }
+        let response = request.send().await.map_err(|e| failed(describe(&e)))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(failed(format!("the server answered {status}")));
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let final_url = response.url().clone();
+        let too_large = || HarvestError::TooLarge {
+            origin: url.to_string(),
+            limit: self.limits.max_bytes,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.limits.max_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        // Counted as it arrives: a server may lie about the length, or send none.
+        let mut bytes = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| failed(describe(&e)))?;
+            if bytes.len() + chunk.len() > self.limits.max_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body(Body {
+            bytes,
+            content_type,
+            validators,
+            url: Some(final_url),
+        }))
+    }
+}
+
+/// reqwest's error with its causes, which hold the useful part ("too many redirects", ...).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_string()
+    } else {
+        error.to_string()
+    };
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// One record as the partner wrote it.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// Where it is in the feed, for reports: `feature 12 (page 2)`, `line 7`.
+    pub position: String,
+    pub feature_id: Option<Value>,
+    pub geometry: Option<Value>,
+    pub properties: Map<String, Value>,
+}
+
+/// A record that could not even be read as a record.
+#[derive(Clone, Debug)]
+pub struct Unreadable {
+    pub position: String,
+    pub reason: String,
+}
+
+/// The records of one page, and the next page's URL if the feed is paged.
+pub struct Page {
+    pub records: Vec<Result<Record, Unreadable>>,
+    pub next: Option<Url>,
+}
+
+/// Reads a body as CSV or as GeoJSON (a FeatureCollection or an OGC API items page).
+pub fn read_page(body: &Body, csv: &CsvLayout, page: usize) -> Result<Page, HarvestError> {
+    let looks_csv = body
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("text/csv"))
+        || body.url.as_ref().is_some_and(|u| u.path().ends_with(".csv"))
+        || !body
+            .bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{' || *b == b'[');
+    if looks_csv {
+        read_csv(&body.bytes, csv)
+    } else {
+        read_geojson(&body.bytes, body.url.as_ref(), page)
+    }
+}
+
+fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, HarvestError> {
+    let malformed = |reason: String| HarvestError::Malformed(reason);
+    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
+        malformed(format!(
+            "not JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if document.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(malformed("not a GeoJSON FeatureCollection".into()));
+    }
+    let features = document
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("\"features\" is not an array".into()))?;
+    let position = |n: usize| {
+        if page > 1 {
+            format!("feature {n} (page {page})")
+        } else {
+            format!("feature {n}")
+        }
+    };
+    let records = features
+        .iter()
+        .enumerate()
+        .map(|(n, feature)| {
+            let Some(object) = feature.as_object() else {
+                return Err(Unreadable {
+                    position: position(n),
+                    reason: "not a JSON object".into(),
+                });
+            };
+            Ok(Record {
+                position: position(n),
+                feature_id: object.get("id").cloned(),
+                geometry: object.get("geometry").cloned(),
+                properties: match object.get("properties") {
+                    Some(Value::Object(p)) => p.clone(),
+                    _ => Map::new(),
+                },
+            })
+        })
+        .collect();
+    Ok(Page {
+        records,
+        next: next_link(&document, url),
+    })
+}
+
+/// The `next` link of an OGC API items page, resolved against the page's URL.
+fn next_link(document: &Value, base: Option<&Url>) -> Option<Url> {
+    let href = document
+        .get("links")?
+        .as_array()?
+        .iter()
+        .find(|link| link.get("rel").and_then(Value::as_str) == Some("next"))?
+        .get("href")?
+        .as_str()?;
+    match base {
+        Some(base) => base.join(href).ok(),
+        None => Url::parse(href).ok(),
+    }
+}
+
+fn read_csv(bytes: &[u8], layout: &CsvLayout) -> Result<Page, HarvestError> {
+    let delimiter = u8::try_from(layout.delimiter)
+        .map_err(|_| HarvestError::Mapping("the CSV delimiter must be one ASCII character".into()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| HarvestError::Malformed(format!("unreadable CSV header: {e}")))?
+        .clone();
+    for column in [&layout.lon, &layout.lat] {
+        if !headers.iter().any(|h| h == column) {
+            return Err(HarvestError::Malformed(format!(
+                "the CSV has no \"{column}\" column (set [csv] lon/lat in the mapping)"
+            )));
+        }
+    }
+    let records = reader
+        .records()
+        .enumerate()
+        .map(|(n, row)| {
+            let row = row.map_err(|e| Unreadable {
+                position: format!("row {}", n + 1),
+                reason: e.to_string(),
+            })?;
+            let line = row.position().map_or(n + 2, |p| p.line() as usize);
+            let mut properties = Map::new();
+            for (name, cell) in headers.iter().zip(row.iter()) {
+                if !cell.trim().is_empty() {
+                    properties.insert(name.to_string(), Value::String(cell.trim().to_string()));
+                }
+            }
+            let coordinate = |column: &str| {
+                properties
+                    .get(column)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<f64>().ok())
+            };
+            let geometry = match (coordinate(&layout.lon), coordinate(&layout.lat)) {
+                (Some(lon), Some(lat)) => Some(serde_json::json!({
+                    "type": "Point", "coordinates": [lon, lat]
+                })),
+                _ => None,
+            };
+            Ok(Record {
+                position: format!("line {line}"),
+                feature_id: None,
+                geometry,
+                properties,
+            })
+        })
+        .collect();
+    Ok(Page {
+        records,
+        next: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(text: &str, url: Option<&str>) -> Body {
+        Body {
+            bytes: text.as_bytes().to_vec(),
+            content_type: None,
+            validators: Validators::default(),
+            url: url.map(|u| Url::parse(u).unwrap()),
+        }
+    }
+
+    #[test]
+    fn ogc_pages_link_to_the_next_page_relative_or_absolute() {
+        let page = r#"{"type":"FeatureCollection","features":[{"id":"a","properties":{"x":1}}, 5],
+            "links":[{"rel":"self","href":"?offset=0"},{"rel":"next","href":"items?offset=10"}]}"#;
+        let read = read_page(
+            &body(page, Some("http://h/c/items?offset=0")),
+            &CsvLayout::default(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(read.next.unwrap().as_str(), "http://h/c/items?offset=10");
+        assert_eq!(read.records.len(), 2);
+        assert!(read.records[1].is_err(), "a number is not a feature");
+    }
+
+    #[test]
+    fn csv_rows_get_points_from_their_columns_and_line_numbers() {
+        let layout = CsvLayout {
+            lon: "x".into(),
+            ..CsvLayout::default()
+        };
+        let text = "id,name,x,lat\n1,A,4.3,50.8\n2,\"B, with comma\",,50\n";
+        let read = read_page(&body(text, None), &layout, 1).unwrap();
+        let rows: Vec<Record> = read.records.into_iter().map(Result::unwrap).collect();
+        assert_eq!(rows[0].position, "line 2");
+        assert_eq!(rows[0].geometry.as_ref().unwrap()["coordinates"][0], 4.3);
+        assert!(rows[1].geometry.is_none());
+        assert_eq!(rows[1].properties["name"], "B, with comma");
+        let missing = read_page(&body("a,b\n1,2\n", None), &CsvLayout::default(), 1);
+        assert!(matches!(missing, Err(HarvestError::Malformed(_))));
+    }
+
+    #[test]
+    fn only_files_and_web_urls_are_sources() {
+        assert!(matches!(Location::parse("https://x.org/f"), Ok(Location::Web(_))));
+        assert!(matches!(Location::parse("data/f.csv"), Ok(Location::File(_))));
+        assert!(Location::parse("ftp://x.org/f").is_err());
+    }
+}
