@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use skillsmap::config::ServeConfig;
-use skillsmap::{dataset, harvest};
 use skillsmap::server::{Server, shutdown_signal};
+use skillsmap::{dataset, harvest};
 
 #[derive(Parser)]
 #[command(
@@ -161,7 +161,10 @@ fn import(
         Ok(summary) => {
             for rejected in &summary.rejected {
                 let id = rejected.source_id.as_deref().unwrap_or("?");
-                println!("rejected {} (id {id}): {}", rejected.position, rejected.reason);
+                println!(
+                    "rejected {} (id {id}): {}",
+                    rejected.position, rejected.reason
+                );
             }
             println!("{source}: {summary}");
             ExitCode::SUCCESS
@@ -202,7 +205,12 @@ fn run_import(
     };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| harvest::HarvestError::Source(format!("cannot start the runtime: {e}")))?;
-    let outcome = runtime.block_on(harvest::collect(&feed, &fetcher, validators.as_ref(), &progress))?;
+    let outcome = runtime.block_on(harvest::collect(
+        &feed,
+        &fetcher,
+        validators.as_ref(),
+        &progress,
+    ))?;
     progress.finish_and_clear();
     let (summary, _) = harvest::apply(&mut store, &feed, outcome)?;
     Ok(summary)

@@ -648,7 +648,13 @@ impl Harvest<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (source) DO UPDATE SET location = ?2, etag = ?3, last_modified = ?4,
                  harvested_at = ?5",
-            params![source, location, etag, last_modified, Timestamp::now().to_string()],
+            params![
+                source,
+                location,
+                etag,
+                last_modified,
+                Timestamp::now().to_string()
+            ],
         )?;
         Ok(())
     }

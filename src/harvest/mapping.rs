@@ -102,7 +102,11 @@ impl Mapping {
     }
 
     /// The record's id in the partner's data.
-    pub fn source_id(&self, feature_id: Option<&Value>, properties: &Map<String, Value>) -> Option<String> {
+    pub fn source_id(
+        &self,
+        feature_id: Option<&Value>,
+        properties: &Map<String, Value>,
+    ) -> Option<String> {
         let value = match &self.id {
             Some(field) => properties.get(field),
             None => feature_id.or_else(|| properties.get("id")),
@@ -116,7 +120,11 @@ impl Mapping {
 
     /// Our properties from the partner's: renamed, terms translated, lists split, defaults
     /// filled in. Values are otherwise passed on as they are, for validation to judge.
-    pub fn properties(&self, theirs: &Map<String, Value>, list_separator: char) -> Map<String, Value> {
+    pub fn properties(
+        &self,
+        theirs: &Map<String, Value>,
+        list_separator: char,
+    ) -> Map<String, Value> {
         let mut ours = Map::new();
         for field in OUR_FIELDS {
             let value = theirs
@@ -209,7 +217,10 @@ mod tests {
     #[test]
     fn mistakes_in_the_mapping_are_named() {
         let unknown = Mapping::parse("[fields]\ntitle = \"name\"").unwrap_err();
-        assert!(unknown.contains("\"title\" is not one of our fields"), "{unknown}");
+        assert!(
+            unknown.contains("\"title\" is not one of our fields"),
+            "{unknown}"
+        );
         let typo = Mapping::parse("sorce = \"x\"").unwrap_err();
         assert!(typo.contains("line 1"), "{typo}");
     }

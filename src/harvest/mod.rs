@@ -47,7 +47,11 @@ pub struct Feed {
 
 impl Feed {
     /// A feed whose name comes from `name`, else the mapping, else the location.
-    pub fn new(location: Location, mapping: Mapping, name: Option<String>) -> Result<Feed, HarvestError> {
+    pub fn new(
+        location: Location,
+        mapping: Mapping,
+        name: Option<String>,
+    ) -> Result<Feed, HarvestError> {
         let name = name
             .or_else(|| mapping.source.clone())
             .unwrap_or_else(|| crate::dataset::slug(&location.default_name(), 60));
@@ -216,7 +220,11 @@ fn admit(feed: &Feed, record: source::Record, now: jiff::Timestamp, collected: &
 
 /// Writes a run's records into the store in one transaction; returns what happened and the
 /// store revision to publish.
-pub fn apply(store: &mut Store, feed: &Feed, outcome: Outcome) -> Result<(Summary, u64), StoreError> {
+pub fn apply(
+    store: &mut Store,
+    feed: &Feed,
+    outcome: Outcome,
+) -> Result<(Summary, u64), StoreError> {
     let Outcome::Collected(collected) = outcome else {
         let summary = Summary {
             not_modified: true,

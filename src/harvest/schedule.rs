@@ -88,7 +88,9 @@ pub fn read_mapping(path: &Path) -> Result<Mapping, HarvestError> {
 /// A duration such as `6h`, `90s` or `1h 30m`, at least one second.
 pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
     let parsed: jiff::SignedDuration = text.parse().map_err(|e| {
-        HarvestError::Source(format!("{what}: \"{text}\" is not a duration such as 6h or 90s ({e})"))
+        HarvestError::Source(format!(
+            "{what}: \"{text}\" is not a duration such as 6h or 90s ({e})"
+        ))
     })?;
     Duration::try_from(parsed)
         .ok()
@@ -167,7 +169,11 @@ mod tests {
         std::fs::write(&feeds, "[[feed]]\nsource = \"x.csv\"\nevery = \"soon\"\n").unwrap();
         let error = read_feeds(&feeds).err().unwrap().to_string();
         assert!(error.contains("every"), "{error}");
-        std::fs::write(&feeds, "[[feed]]\nsource = \"x.csv\"\nmapping = \"none.toml\"\n").unwrap();
+        std::fs::write(
+            &feeds,
+            "[[feed]]\nsource = \"x.csv\"\nmapping = \"none.toml\"\n",
+        )
+        .unwrap();
         let error = read_feeds(&feeds).err().unwrap().to_string();
         assert!(error.contains("none.toml"), "{error}");
         assert!(duration("0s", "every").is_err());

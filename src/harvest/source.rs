@@ -107,7 +107,11 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(limits: Limits) -> Result<Fetcher, HarvestError> {
         let client = reqwest::Client::builder()
-            .user_agent(concat!("skillsmap/", env!("CARGO_PKG_VERSION"), " (harvest)"))
+            .user_agent(concat!(
+                "skillsmap/",
+                env!("CARGO_PKG_VERSION"),
+                " (harvest)"
+            ))
             .connect_timeout(Duration::from_secs(10).min(limits.timeout))
             .timeout(limits.timeout)
             .redirect(reqwest::redirect::Policy::limited(limits.max_redirects))
@@ -149,7 +153,11 @@ impl Fetcher {
         }
     }
 
-    async fn get(&self, url: &Url, validators: Option<&Validators>) -> Result<Fetched, HarvestError> {
+    async fn get(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, HarvestError> {
         let failed = |reason: String| HarvestError::Fetch {
             url: url.to_string(),
             reason,
@@ -261,7 +269,10 @@ pub fn read_page(body: &Body, csv: &CsvLayout, page: usize) -> Result<Page, Harv
         .content_type
         .as_deref()
         .is_some_and(|t| t.starts_with("text/csv"))
-        || body.url.as_ref().is_some_and(|u| u.path().ends_with(".csv"))
+        || body
+            .url
+            .as_ref()
+            .is_some_and(|u| u.path().ends_with(".csv"))
         || !body
             .bytes
             .iter()
@@ -340,8 +351,9 @@ fn next_link(document: &Value, base: Option<&Url>) -> Option<Url> {
 }
 
 fn read_csv(bytes: &[u8], layout: &CsvLayout) -> Result<Page, HarvestError> {
-    let delimiter = u8::try_from(layout.delimiter)
-        .map_err(|_| HarvestError::Mapping("the CSV delimiter must be one ASCII character".into()))?;
+    let delimiter = u8::try_from(layout.delimiter).map_err(|_| {
+        HarvestError::Mapping("the CSV delimiter must be one ASCII character".into())
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -445,8 +457,14 @@ mod tests {
 
     #[test]
     fn only_files_and_web_urls_are_sources() {
-        assert!(matches!(Location::parse("https://x.org/f"), Ok(Location::Web(_))));
-        assert!(matches!(Location::parse("data/f.csv"), Ok(Location::File(_))));
+        assert!(matches!(
+            Location::parse("https://x.org/f"),
+            Ok(Location::Web(_))
+        ));
+        assert!(matches!(
+            Location::parse("data/f.csv"),
+            Ok(Location::File(_))
+        ));
         assert!(Location::parse("ftp://x.org/f").is_err());
     }
 }
