@@ -1,0 +1,750 @@
+// moderate.js – the curators' page: sign in with a token (kept in sessionStorage only), review proposals
+// (approve, correct then approve, reject with a reason), read the audit log, edit or delete a published
+// initiative (PATCH/DELETE with If-Match). Everything from the data goes into the page as text.
+
+import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import { api } from './api.js';
+import { planarOutlines } from './map.js';
+import { labeller } from './popup.js';
+import { InitiativeForm, h, httpUrl } from './initiative-form.js';
+import { send } from './requests.js';
+
+const TOKEN_KEY = 'skillsmap.curator-token';
+const PAGE = 50;
+const AUDIT_PAGE = 200;
+const AUDIT_PAGES_PER_LOAD = 10;
+const REASON_MAX = 2000;
+const EMPTY_VOCABULARIES = { skill_areas: [], target_groups: [], kinds: [], countries: [] };
+
+const $ = (id) => document.getElementById(id);
+
+let token = null;
+let vocabularies = EMPTY_VOCABULARIES;
+let label = labeller(EMPTY_VOCABULARIES);
+let view = 'submissions';
+let status = 'pending';
+let limit = PAGE;
+let listRequest = 0; // the newest list request; older answers are dropped
+const maps = new Set(); // preview maps, removed on sign-out and re-rendering
+
+// ---------- token and requests ----------
+
+function storedToken() {
+  try {
+    return window.sessionStorage.getItem(TOKEN_KEY);
+  } catch (_) {
+    return null;
+  }
+}
+
+function storeToken(value) {
+  try {
+    if (value) window.sessionStorage.setItem(TOKEN_KEY, value);
+    else window.sessionStorage.removeItem(TOKEN_KEY);
+  } catch (_) {
+    // Storage unavailable: the token then lives in this page only.
+  }
+}
+
+/** A curator request; a 401 signs out (the token is wrong or was revoked). */
+async function call(method, path, options = {}) {
+  try {
+    return await send(method, path, { ...options, token });
+  } catch (err) {
+    if (err.status === 401 && token) signOut('The server no longer accepts your token. Please sign in again.');
+    throw err;
+  }
+}
+
+function notice(text) {
+  const box = $('notice');
+  box.textContent = text || '';
+  box.hidden = !text;
+}
+
+// ---------- small display helpers ----------
+
+function formatTime(iso) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return String(iso ?? '');
+  return date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function timeNode(iso) {
+  return h('time', { datetime: String(iso ?? '') }, formatTime(iso));
+}
+
+function safeId(text) {
+  return String(text).toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+}
+
+/** A link to the map, centred on the point with the initiative's popup open. */
+function mapLink(id, coordinates, text) {
+  const [lon, lat] = Array.isArray(coordinates) ? coordinates.map(Number) : [NaN, NaN];
+  const centre = Number.isFinite(lat) && Number.isFinite(lon) ? `c=${lat.toFixed(4)},${lon.toFixed(4)}&z=10&` : '';
+  const link = h('a', { href: `/#${centre}sel=${encodeURIComponent(id)}` }, text);
+  link.target = '_blank';
+  link.rel = 'noopener';
+  return link;
+}
+
+function websiteNode(url) {
+  const href = httpUrl(url);
+  if (href) {
+    const link = h('a', { href, class: 'website' }, String(url));
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer nofollow';
+    return link;
+  }
+  return h('span', { class: 'unsafe-url' }, `${String(url ?? '')} (not an http(s) link)`);
+}
+
+function facts(rows) {
+  const dl = h('dl', { class: 'facts' });
+  for (const [term, value] of rows) {
+    if (value == null || value === '' || (Array.isArray(value) && !value.length)) continue;
+    const dd = h('dd');
+    if (Array.isArray(value)) dd.append(h('ul', { class: 'tags' }, value.map((v) => h('li', { class: 'tag' }, v))));
+    else if (value instanceof Node) dd.append(value);
+    else dd.textContent = String(value);
+    dl.append(h('dt', {}, term), dd);
+  }
+  return dl;
+}
+
+function terms(values, key) {
+  return Array.isArray(values) ? values.map((v) => label(key, v)) : [];
+}
+
+// ---------- small maps ----------
+
+let outlinesPromise = null;
+function outlines() {
+  if (!outlinesPromise) outlinesPromise = api.countries().then(planarOutlines, () => null);
+  return outlinesPromise;
+}
+
+/** A small map of one point; with `onMove(lon, lat)` the point can be clicked or dragged elsewhere. */
+function pointMap(container, coordinates, onMove = null) {
+  const [lon, lat] = Array.isArray(coordinates) ? coordinates.map(Number) : [NaN, NaN];
+  const known = Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
+  const map = L.map(container, {
+    center: known ? [lat, lon] : [51, 10],
+    zoom: known ? 6 : 3,
+    minZoom: 2,
+    maxZoom: 16,
+    scrollWheelZoom: false,
+    attributionControl: false,
+  });
+  maps.add(map);
+  outlines().then((geojson) => {
+    if (geojson && maps.has(map)) {
+      L.geoJSON(geojson, { interactive: false, style: { color: '#a3aab0', weight: 0.8, fillColor: '#f6f4ef', fillOpacity: 1 } }).addTo(map);
+    }
+  });
+  const marker = L.marker(known ? [lat, lon] : [51, 10], {
+    draggable: Boolean(onMove),
+    keyboard: false,
+    title: onMove ? 'The location (drag to move, or click the map)' : 'The location',
+    icon: L.divIcon({ className: 'point-pin', html: '', iconSize: [22, 22], iconAnchor: [11, 22] }),
+  });
+  if (known) marker.addTo(map);
+  if (onMove) {
+    const moved = (at) => {
+      const w = at.wrap();
+      marker.setLatLng(w);
+      if (!map.hasLayer(marker)) marker.addTo(map);
+      onMove(w.lng, w.lat);
+    };
+    marker.on('dragend', () => moved(marker.getLatLng()));
+    map.on('click', (event) => moved(event.latlng));
+  }
+  return {
+    map,
+    move(x, y) {
+      marker.setLatLng([y, x]);
+      if (!map.hasLayer(marker)) marker.addTo(map);
+      map.panTo([y, x]);
+    },
+  };
+}
+
+function removeMaps(root = null) {
+  for (const map of [...maps]) {
+    if (root && !root.contains(map.getContainer())) continue;
+    map.remove();
+    maps.delete(map);
+  }
+}
+
+/** A correction form for a feature, with a small map to move the point. */
+function correctionForm(feature, prefix, submitLabel) {
+  let mini = null;
+  const form = new InitiativeForm(vocabularies, {
+    prefix,
+    submitLabel,
+    onLocation: (lon, lat) => mini && mini.move(lon, lat),
+  });
+  form.fill(feature);
+  const box = h('div', { class: 'mini-map' });
+  form.locationTools.append(box);
+  // The map needs its container in the page to measure it.
+  form.attachMap = () => {
+    mini = pointMap(box, feature && feature.geometry && feature.geometry.coordinates, (lon, lat) => form.setLocation(lon, lat));
+  };
+  return form;
+}
+
+// ---------- sign in and out ----------
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = $('token');
+  const error = $('signin-error');
+  const offered = input.value.trim();
+  error.hidden = true;
+  input.removeAttribute('aria-invalid');
+  if (!offered) {
+    error.textContent = 'Enter your curator token.';
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+    return;
+  }
+  const button = $('signin-form').querySelector('button[type="submit"]');
+  button.disabled = true;
+  try {
+    await send('GET', '/submissions?status=pending&limit=1', { token: offered });
+    token = offered;
+    storeToken(offered);
+    input.value = '';
+    notice('');
+    enterWorkspace();
+  } catch (err) {
+    error.textContent =
+      err.status === 401 ? 'Wrong token: the server did not accept it. Check it and try again.' : `Could not sign in: ${err.message}`;
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+    input.select();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function signOut(message = 'You have signed out.') {
+  token = null;
+  storeToken(null);
+  listRequest += 1;
+  removeMaps();
+  $('submissions').replaceChildren();
+  $('audit-rows').replaceChildren();
+  $('edit-area').replaceChildren();
+  audit.entries = [];
+  audit.after = 0;
+  $('workspace').hidden = true;
+  $('session').hidden = true;
+  $('signin').hidden = false;
+  notice(message);
+  $('token').focus();
+}
+
+function enterWorkspace() {
+  $('signin').hidden = true;
+  $('session').hidden = false;
+  $('workspace').hidden = false;
+  showView('submissions', 'pending');
+}
+
+// ---------- tabs ----------
+
+function tabs() {
+  return [...document.querySelectorAll('.tabs [role="tab"]')];
+}
+
+function showView(nextView, nextStatus = status, focus = false) {
+  view = nextView;
+  if (nextView === 'submissions') status = nextStatus;
+  for (const tab of tabs()) {
+    const selected = tab.dataset.view === view && (view !== 'submissions' || tab.dataset.status === status);
+    tab.setAttribute('aria-selected', selected ? 'true' : 'false');
+    tab.tabIndex = selected ? 0 : -1;
+    if (selected && focus) tab.focus();
+    if (selected && view === 'submissions') $('view-submissions').setAttribute('aria-labelledby', tab.id);
+  }
+  $('view-submissions').hidden = view !== 'submissions';
+  $('view-audit').hidden = view !== 'audit';
+  $('view-edit').hidden = view !== 'edit';
+  if (view === 'submissions') {
+    limit = PAGE;
+    loadSubmissions();
+  } else if (view === 'audit' && !audit.entries.length) {
+    loadAudit();
+  } else if (view === 'edit' && !$('edit-area').childElementCount) {
+    $('edit-id').focus();
+  }
+}
+
+function bindTabs() {
+  for (const tab of tabs()) {
+    tab.addEventListener('click', () => showView(tab.dataset.view, tab.dataset.status || status));
+    tab.addEventListener('keydown', (event) => {
+      const all = tabs();
+      const i = all.indexOf(tab);
+      let next = null;
+      if (event.key === 'ArrowRight') next = all[(i + 1) % all.length];
+      else if (event.key === 'ArrowLeft') next = all[(i - 1 + all.length) % all.length];
+      else if (event.key === 'Home') next = all[0];
+      else if (event.key === 'End') next = all[all.length - 1];
+      if (!next) return;
+      event.preventDefault();
+      showView(next.dataset.view, next.dataset.status || status, true);
+    });
+  }
+}
+
+// ---------- submissions ----------
+
+const STATUS_WORDS = { pending: 'pending', approved: 'approved', rejected: 'rejected' };
+
+async function loadSubmissions() {
+  const mine = ++listRequest;
+  const summary = $('submissions-summary');
+  const list = $('submissions');
+  summary.textContent = 'Loading…';
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const { data } = await call('GET', `/submissions?status=${encodeURIComponent(status)}&limit=${limit + 1}`);
+    if (mine !== listRequest) return;
+    const all = (data && Array.isArray(data.submissions) ? data.submissions : []).filter((s) => s && typeof s === 'object');
+    const shown = all.slice(0, limit);
+    removeMaps(list);
+    list.replaceChildren(...shown.map(submissionItem));
+    $('submissions-more').hidden = all.length <= limit;
+    const word = STATUS_WORDS[status];
+    const n = shown.length;
+    summary.textContent = n
+      ? `${n}${all.length > limit ? '+' : ''} ${word} proposal${n === 1 ? '' : 's'}, newest first.`
+      : `No ${word} proposals.`;
+    if (status === 'pending') setPendingCount(all.length > limit ? `${limit}+` : String(n));
+  } catch (err) {
+    if (mine !== listRequest) return;
+    summary.textContent = `The proposals could not be loaded: ${err.message}`;
+  } finally {
+    if (mine === listRequest) list.setAttribute('aria-busy', 'false');
+  }
+}
+
+function setPendingCount(text) {
+  const badge = $('pending-count');
+  badge.textContent = text === '0' ? '' : text;
+}
+
+function bumpPending() {
+  const badge = $('pending-count');
+  const n = Number(badge.textContent);
+  if (Number.isFinite(n) && n > 0) setPendingCount(String(n - 1));
+}
+
+function submissionItem(s) {
+  const feature = s.feature && typeof s.feature === 'object' ? s.feature : {};
+  const p = feature.properties && typeof feature.properties === 'object' ? feature.properties : {};
+  const coordinates = feature.geometry && Array.isArray(feature.geometry.coordinates) ? feature.geometry.coordinates : null;
+  const item = h('li', { class: 'submission', 'data-id': String(s.id ?? ''), 'data-status': String(s.status ?? '') });
+  const details = h('details');
+  const where = [p.city, p.country ? `${label('countries', p.country)} (${p.country})` : null].filter(Boolean).join(', ');
+  const summary = h(
+    'summary',
+    {},
+    h('span', { class: 'sub-name' }, String(p.name ?? '(no name)')),
+    h('span', { class: 'sub-meta' }, [p.organisation, where, p.kind ? label('kinds', p.kind) : null].filter(Boolean).join(' · ')),
+    h('span', { class: 'sub-when' }, 'Proposed ', timeNode(s.submitted_at), ` from ${String(s.client ?? 'unknown')}`),
+  );
+  details.append(summary);
+
+  const body = h('div', { class: 'sub-body' });
+  const info = h('div', { class: 'sub-info' });
+  info.append(
+    facts([
+      ['Name', p.name],
+      ['Organisation', p.organisation],
+      ['Description', p.description],
+      ['Website', p.url != null ? websiteNode(p.url) : null],
+      ['Kind', p.kind ? label('kinds', p.kind) : null],
+      ['Skill areas', terms(p.skill_areas, 'skill_areas')],
+      ['Target groups', terms(p.target_groups, 'target_groups')],
+      ['Languages', Array.isArray(p.languages) ? p.languages.map((c) => String(c).toUpperCase()) : null],
+      ['Country', where ? `${label('countries', p.country)} (${p.country})` : null],
+      ['City', p.city],
+      ['Coordinates', coordinates ? `latitude ${coordinates[1]}, longitude ${coordinates[0]}` : 'none'],
+      ['Runs', p.start || p.end ? `${p.start || '…'} – ${p.end || 'ongoing'}` : null],
+      ['Proposed id', feature.id],
+      ['Proposal', s.id],
+      ['Status', s.status],
+      ['Decided by', s.decided_by],
+      ['Decided', s.decided_at ? timeNode(s.decided_at) : null],
+      ['Reason', s.reason],
+      ['Published as', s.initiative_id && s.status === 'approved' ? mapLink(s.initiative_id, coordinates, String(s.initiative_id)) : null],
+    ]),
+  );
+  const mapBox = h('div', { class: 'mini-map', 'aria-label': 'Map of the proposed location', role: 'img' });
+  body.append(h('div', { class: 'sub-columns' }, info, mapBox));
+  let mapped = false;
+  details.addEventListener('toggle', () => {
+    if (details.open && !mapped && coordinates) {
+      mapped = true;
+      pointMap(mapBox, coordinates);
+    }
+  });
+  if (!coordinates) mapBox.hidden = true;
+
+  const result = h('div', { class: 'sub-result', role: 'status' });
+  const work = h('div', { class: 'sub-work' });
+  body.append(result, work);
+  if (s.status === 'pending') body.append(pendingActions(s, feature, item, result, work));
+  details.append(body);
+  item.append(details);
+  return item;
+}
+
+/** The Approve / Edit then approve / Reject buttons of a pending proposal. */
+function pendingActions(s, feature, item, result, work) {
+  const approve = h('button', { type: 'button', class: 'button primary', 'data-action': 'approve' }, 'Approve');
+  const edit = h('button', { type: 'button', class: 'button', 'data-action': 'edit' }, 'Edit, then approve');
+  const reject = h('button', { type: 'button', class: 'button danger', 'data-action': 'reject' }, 'Reject…');
+  const actions = h('div', { class: 'form-actions sub-actions' }, approve, edit, reject);
+  const path = `/submissions/${encodeURIComponent(s.id)}`;
+
+  const decided = (text, link = null) => {
+    removeMaps(work);
+    work.replaceChildren();
+    actions.remove();
+    item.dataset.status = 'decided';
+    item.classList.add('decided');
+    result.replaceChildren(h('p', { class: 'ok' }, text, link ? ' ' : null, link));
+    bumpPending();
+  };
+  const failed = (err) => {
+    result.replaceChildren(h('p', { class: 'error' }, err.message));
+    if (err.status === 409) actions.remove();
+  };
+  const busy = (on) => {
+    for (const b of actions.querySelectorAll('button')) b.disabled = on;
+  };
+
+  approve.addEventListener('click', async () => {
+    busy(true);
+    result.replaceChildren();
+    try {
+      const { data } = await call('POST', `${path}/approve`);
+      const id = data && data.id != null ? String(data.id) : String(s.initiative_id ?? '');
+      decided('Approved and published as', mapLink(id, data && data.geometry && data.geometry.coordinates, id));
+    } catch (err) {
+      if (err.status === 400 && err.errors.length) {
+        result.replaceChildren(h('p', { class: 'error' }, `${err.message} Use “Edit, then approve” to correct it.`));
+      } else failed(err);
+    } finally {
+      busy(false);
+    }
+  });
+
+  edit.addEventListener('click', () => {
+    result.replaceChildren();
+    removeMaps(work);
+    const form = correctionForm(feature, `fix-${safeId(s.id)}`, 'Approve with these changes');
+    const cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
+    cancel.addEventListener('click', () => {
+      removeMaps(work);
+      work.replaceChildren();
+      edit.focus();
+    });
+    form.actions.append(cancel);
+    form.form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (!form.check()) return;
+      form.setBusy(true);
+      try {
+        const { data } = await call('POST', `${path}/approve`, { body: form.feature(feature), contentType: 'application/geo+json' });
+        const id = data && data.id != null ? String(data.id) : String(feature.id ?? '');
+        decided('Corrected, approved and published as', mapLink(id, data && data.geometry && data.geometry.coordinates, id));
+      } catch (err) {
+        if (err.status === 400 && err.errors.length) form.showErrors(err.errors, 'The server found problems with the correction:');
+        else form.showMessage(err.message);
+        if (err.status === 409) actions.remove();
+      } finally {
+        form.setBusy(false);
+      }
+    });
+    work.replaceChildren(h('h3', {}, 'Correct the proposal'), form.form);
+    form.attachMap();
+    form.focusField('name');
+  });
+
+  reject.addEventListener('click', () => {
+    result.replaceChildren();
+    removeMaps(work);
+    const fieldId = `reason-${safeId(s.id)}`;
+    const reason = h('textarea', { id: fieldId, rows: '3', maxlength: String(REASON_MAX), class: 'text-input', 'aria-describedby': `${fieldId}-error` });
+    const error = h('p', { class: 'field-error', id: `${fieldId}-error`, hidden: true });
+    const confirm = h('button', { type: 'submit', class: 'button danger confirm' }, 'Reject the proposal');
+    const cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
+    const form = h(
+      'form',
+      { class: 'reject-form', novalidate: true },
+      h('label', { for: fieldId }, 'Why is it rejected? (kept in the audit log)'),
+      reason,
+      error,
+      h('div', { class: 'form-actions' }, confirm, cancel),
+    );
+    cancel.addEventListener('click', () => {
+      work.replaceChildren();
+      reject.focus();
+    });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const text = reason.value.trim();
+      if (!text) {
+        error.textContent = 'Please give a reason.';
+        error.hidden = false;
+        reason.setAttribute('aria-invalid', 'true');
+        reason.focus();
+        return;
+      }
+      confirm.disabled = true;
+      try {
+        await call('POST', `${path}/reject`, { body: { reason: text }, contentType: 'application/json' });
+        decided('Rejected.');
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+        if (err.status === 409) actions.remove();
+      } finally {
+        confirm.disabled = false;
+      }
+    });
+    work.replaceChildren(form);
+    reason.focus();
+  });
+  return actions;
+}
+
+// ---------- audit log ----------
+
+const audit = { entries: [], after: 0, loading: false };
+
+async function loadAudit() {
+  if (audit.loading) return;
+  audit.loading = true;
+  const summary = $('audit-summary');
+  const button = $('audit-more');
+  button.disabled = true;
+  summary.textContent = 'Loading…';
+  let more = false;
+  try {
+    for (let page = 0; page < AUDIT_PAGES_PER_LOAD; page += 1) {
+      const { data } = await call('GET', `/audit?after=${audit.after}&limit=${AUDIT_PAGE}`);
+      const entries = (data && Array.isArray(data.entries) ? data.entries : []).filter((e) => e && typeof e === 'object');
+      audit.entries.push(...entries);
+      for (const e of entries) if (Number(e.seq) > audit.after) audit.after = Number(e.seq);
+      more = data && data.next_after != null;
+      if (!more) break;
+      audit.after = Math.max(audit.after, Number(data.next_after));
+    }
+    renderAudit();
+    const n = audit.entries.length;
+    summary.textContent = `${n} entr${n === 1 ? 'y' : 'ies'}, newest first.${more ? ' There are more.' : ''}`;
+    button.textContent = more ? 'Load more' : 'Load newer entries';
+  } catch (err) {
+    summary.textContent = `The audit log could not be loaded: ${err.message}`;
+  } finally {
+    audit.loading = false;
+    button.disabled = false;
+  }
+}
+
+/** The value at a path such as "properties.name" or "geometry" of a feature, as short text. */
+function valueAt(feature, path) {
+  let v = feature;
+  for (const key of path.split('.')) v = v && typeof v === 'object' ? v[key] : undefined;
+  if (v === undefined) return '—';
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function renderAudit() {
+  const rows = [...audit.entries].sort((a, b) => Number(b.seq) - Number(a.seq)).map((e) => {
+    const changed = Array.isArray(e.changed) ? e.changed.map(String) : [];
+    const ids = h('td', { class: 'ids' });
+    if (e.initiative_id) ids.append(h('span', { class: 'id' }, String(e.initiative_id)));
+    if (e.submission_id) ids.append(h('span', { class: 'id muted' }, String(e.submission_id)));
+    const what = h('td', { class: 'changed' });
+    if (changed.length) {
+      // A whole new (or removed) record changes every field: say so instead of listing them all.
+      const names = !e.before && e.after ? ['new record'] : e.before && !e.after ? ['removed'] : changed.map((c) => c.replace(/^properties\./, ''));
+      what.append(h('ul', { class: 'tags' }, names.map((c) => h('li', { class: 'tag' }, c))));
+      if (e.before || e.after) {
+        const diff = h('dl', { class: 'diff' });
+        for (const path of changed) {
+          diff.append(
+            h('dt', {}, path),
+            h('dd', {}, h('del', {}, valueAt(e.before, path)), ' → ', h('ins', {}, valueAt(e.after, path))),
+          );
+        }
+        what.append(h('details', {}, h('summary', {}, 'Show the changes'), diff));
+      }
+    }
+    if (e.detail) what.append(h('p', { class: 'detail' }, String(e.detail)));
+    return h(
+      'tr',
+      { 'data-seq': String(e.seq ?? '') },
+      h('td', { class: 'num' }, String(e.seq ?? '')),
+      h('td', {}, timeNode(e.at)),
+      h('td', {}, String(e.actor ?? '')),
+      h('td', {}, String(e.action ?? '')),
+      ids,
+      what,
+    );
+  });
+  $('audit-rows').replaceChildren(...rows);
+}
+
+// ---------- edit a published initiative ----------
+
+/** A JSON Merge Patch (RFC 7396) of geometry and properties from `before` to `after`. */
+export function mergePatch(before, after) {
+  const patch = {};
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(before.geometry, after.geometry)) patch.geometry = after.geometry;
+  const old = before.properties || {};
+  const now = after.properties || {};
+  const properties = {};
+  for (const key of new Set([...Object.keys(old), ...Object.keys(now)])) {
+    if (key === 'updated_at') continue;
+    if (!(key in now)) properties[key] = null;
+    else if (!same(old[key], now[key])) properties[key] = now[key];
+  }
+  if (Object.keys(properties).length) patch.properties = properties;
+  return patch;
+}
+
+async function openInitiative(event) {
+  if (event) event.preventDefault();
+  const input = $('edit-id');
+  const error = $('edit-find-error');
+  const id = input.value.trim();
+  error.hidden = true;
+  if (!id) {
+    error.textContent = 'Enter the id of an initiative (it is in the map address after “sel=”).';
+    error.hidden = false;
+    input.focus();
+    return;
+  }
+  const area = $('edit-area');
+  removeMaps(area);
+  area.replaceChildren(h('p', { class: 'summary' }, 'Loading…'));
+  try {
+    const { data, etag } = await send('GET', `/collections/initiatives/items/${encodeURIComponent(id)}`);
+    showEditor(data, etag);
+  } catch (err) {
+    area.replaceChildren();
+    error.textContent = err.status === 404 ? `There is no initiative with the id “${id}”.` : err.message;
+    error.hidden = false;
+    input.focus();
+  }
+}
+
+function showEditor(feature, etag) {
+  const area = $('edit-area');
+  removeMaps(area);
+  const state = { feature, etag };
+  const id = String(feature.id ?? '');
+  const p = feature.properties || {};
+  const form = correctionForm(feature, 'edit', 'Save the changes');
+  const result = h('div', { class: 'sub-result', role: 'status' });
+  const reload = h('button', { type: 'button', class: 'button' }, 'Reload');
+  reload.addEventListener('click', () => {
+    $('edit-id').value = id;
+    openInitiative();
+  });
+  const remove = h('button', { type: 'button', class: 'button danger' }, 'Delete…');
+  form.actions.append(remove);
+  remove.addEventListener('click', async () => {
+    if (!remove.classList.contains('confirm')) {
+      remove.classList.add('confirm');
+      remove.textContent = 'Really delete it? Click again';
+      return;
+    }
+    remove.disabled = true;
+    try {
+      await call('DELETE', `/collections/initiatives/items/${encodeURIComponent(id)}`, { ifMatch: state.etag });
+      removeMaps(area);
+      area.replaceChildren(h('p', { class: 'ok', role: 'status' }, `Deleted “${String(p.name ?? id)}” (${id}).`));
+    } catch (err) {
+      result.replaceChildren(h('p', { class: 'error' }, err.message), err.status === 412 ? reload : '');
+      remove.classList.remove('confirm');
+      remove.textContent = 'Delete…';
+    } finally {
+      remove.disabled = false;
+    }
+  });
+  form.form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    result.replaceChildren();
+    if (!form.check()) return;
+    const patch = mergePatch(state.feature, form.feature(state.feature));
+    if (!Object.keys(patch).length) {
+      result.replaceChildren(h('p', {}, 'Nothing has changed.'));
+      return;
+    }
+    form.setBusy(true);
+    try {
+      const { data, etag: next } = await call('PATCH', `/collections/initiatives/items/${encodeURIComponent(id)}`, {
+        body: patch,
+        contentType: 'application/merge-patch+json',
+        ifMatch: state.etag,
+      });
+      state.feature = data;
+      state.etag = next;
+      const changed = Object.keys(patch.properties || {}).concat(patch.geometry ? ['location'] : []);
+      result.replaceChildren(h('p', { class: 'ok' }, `Saved (${changed.join(', ')}).`));
+    } catch (err) {
+      if (err.status === 400 && err.errors.length) form.showErrors(err.errors, 'The server found problems with the changes:');
+      else result.replaceChildren(h('p', { class: 'error' }, err.message), err.status === 412 ? reload : '');
+    } finally {
+      form.setBusy(false);
+    }
+  });
+  area.replaceChildren(
+    h('h2', { class: 'edit-title' }, String(p.name ?? id)),
+    h('p', { class: 'summary' }, 'Id ', h('code', {}, id), ' · last updated ', timeNode(p.updated_at), ' · ', mapLink(id, feature.geometry && feature.geometry.coordinates, 'show on the map')),
+    form.form,
+    result,
+  );
+  form.attachMap();
+}
+
+// ---------- start ----------
+
+async function start() {
+  $('signin-form').addEventListener('submit', signIn);
+  $('sign-out').addEventListener('click', () => signOut());
+  $('submissions-refresh').addEventListener('click', () => loadSubmissions());
+  $('submissions-more').addEventListener('click', () => {
+    limit += PAGE;
+    loadSubmissions();
+  });
+  $('audit-more').addEventListener('click', () => loadAudit());
+  $('edit-find').addEventListener('submit', openInitiative);
+  bindTabs();
+  try {
+    vocabularies = { ...EMPTY_VOCABULARIES, ...((await api.vocabularies()) || {}) };
+    label = labeller(vocabularies);
+  } catch (err) {
+    notice(`The vocabularies could not be loaded (${err.message}); labels show as codes.`);
+  }
+  token = storedToken();
+  if (token) enterWorkspace();
+  else $('token').focus();
+}
+
+start();
