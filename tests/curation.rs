@@ -571,3 +571,69 @@ async fn a_file_served_read_only_takes_no_changes() {
     assert_eq!(status, 405, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("read-only"));
 }
+
+#[tokio::test]
+async fn oversized_headers_and_bodies_are_refused() {
+    let server = curated().await;
+    let address = server.base.trim_start_matches("http://").to_string();
+    let many = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut socket = std::net::TcpStream::connect(address).unwrap();
+        let headers: String = (0..300)
+            .map(|i| format!("X-Filler-{i}: {}\r\n", "y".repeat(100)))
+            .collect();
+        write!(socket, "GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}\r\n").unwrap();
+        let mut answer = vec![0; 64];
+        let n = socket.read(&mut answer).unwrap();
+        String::from_utf8_lossy(&answer[..n]).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(many.starts_with("HTTP/1.1 431"), "{many}");
+
+    let mut record = proposal("Big");
+    record["properties"]["description"] = json!("z".repeat(300 * 1024));
+    let (status, headers, problem) = send(
+        Method::POST,
+        &format!("{}/collections/initiatives/items", server.base),
+        Some(ALICE),
+        &[],
+        Some(&record),
+    )
+    .await;
+    assert_eq!(status, 413, "{problem}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn a_curator_corrects_a_proposal_while_approving_it() {
+    let server = curated().await;
+    let base = &server.base;
+    let (_, _, accepted) = send(
+        Method::POST,
+        &format!("{base}/submissions"),
+        None,
+        &[],
+        Some(&proposal("Clod skils")),
+    )
+    .await;
+    let submission = accepted["id"].as_str().unwrap();
+    let approve = format!("{base}/submissions/{submission}/approve");
+    let mut corrected = proposal("Cloud skills");
+    corrected["properties"]["kind"] = json!("party");
+    let (status, _, problem) =
+        send(Method::POST, &approve, Some(ALICE), &[], Some(&corrected)).await;
+    assert_eq!(
+        status, 400,
+        "an invalid correction publishes nothing: {problem}"
+    );
+    corrected["properties"]["kind"] = json!("training");
+    let (status, _, created) =
+        send(Method::POST, &approve, Some(ALICE), &[], Some(&corrected)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["id"], accepted["initiative_id"],
+        "the proposal's id is kept"
+    );
+    assert_eq!(created["properties"]["name"], "Cloud skills");
+}

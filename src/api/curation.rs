@@ -218,8 +218,24 @@ pub async fn approve(
     let initiative = store(&state)?
         .write(move |store| {
             store.approve(&id, &curator, |submitted| {
-                let text = correction.as_deref().unwrap_or(submitted.as_bytes());
-                curation::prepare(text, &curator_stamp(None)).map_err(StoreError::Invalid)
+                let submitted: Value = serde_json::from_str(submitted)
+                    .map_err(|e| StoreError::Corrupt(id.clone(), e.to_string()))?;
+                let mut record = match &correction {
+                    Some(raw) => serde_json::from_slice(raw).map_err(|e| {
+                        StoreError::Invalid(vec![crate::dataset::FieldProblem::new(
+                            "body",
+                            format!("not valid JSON: {e}"),
+                        )])
+                    })?,
+                    None => submitted.clone(),
+                };
+                // A correction keeps the proposal's id unless it names another.
+                if let (Some(fields), Some(proposed)) =
+                    (record.as_object_mut(), submitted.get("id"))
+                {
+                    fields.entry("id").or_insert_with(|| proposed.clone());
+                }
+                curation::prepare_value(record, &curator_stamp(None)).map_err(StoreError::Invalid)
             })
         })
         .await?;
