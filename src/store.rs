@@ -398,18 +398,33 @@ impl Store {
         &self,
         status: Option<SubmissionStatus>,
         limit: usize,
+        offset: usize,
     ) -> Result<Vec<Submission>, StoreError> {
         let mut statement = self.conn.prepare(
             "SELECT id, status, submitted_at, client, feature, decided_by, decided_at, reason,
                     initiative_id
              FROM submissions WHERE ?1 IS NULL OR status = ?1
-             ORDER BY submitted_at DESC, id LIMIT ?2",
+             ORDER BY submitted_at DESC, id LIMIT ?2 OFFSET ?3",
         )?;
         let rows = statement.query_map(
-            params![status.map(SubmissionStatus::as_str), limit as i64],
+            params![
+                status.map(SubmissionStatus::as_str),
+                limit as i64,
+                offset as i64
+            ],
             submission_row,
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// How many submissions have `status` (all, without one).
+    pub fn count_submissions(&self, status: Option<SubmissionStatus>) -> Result<u64, StoreError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM submissions WHERE ?1 IS NULL OR status = ?1",
+            [status.map(SubmissionStatus::as_str)],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
     }
 
     pub fn submission(&self, id: &str) -> Result<Option<Submission>, StoreError> {
@@ -487,14 +502,32 @@ impl Store {
 
     /// Audit entries after `after` (a sequence number), oldest first.
     pub fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut statement = self.conn.prepare(
+        self.audit_page("seq > ?1 ORDER BY seq", after, limit)
+    }
+
+    /// Audit entries before `before` (a sequence number), newest first.
+    pub fn audit_log_before(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page("seq < ?1 ORDER BY seq DESC", before, limit)
+    }
+
+    fn audit_page(
+        &self,
+        condition: &str,
+        bound: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut statement = self.conn.prepare(&format!(
             "SELECT seq, at, actor, action, initiative_id, submission_id, before, after, detail
-             FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
+             FROM audit WHERE {condition} LIMIT ?2"
+        ))?;
         let raw = |text: Option<String>| {
             text.and_then(|t| serde_json::value::RawValue::from_string(t).ok())
         };
-        let rows = statement.query_map(params![after, limit as i64], |r| {
+        let rows = statement.query_map(params![bound, limit as i64], |r| {
             Ok(AuditEntry {
                 seq: r.get(0)?,
                 at: r.get(1)?,

@@ -188,6 +188,24 @@ async fn a_rejected_submission_never_appears() {
     .await;
     assert_eq!(one["status"], "rejected");
     assert_eq!(one["decided_by"], "bob");
+    let (_, _, who) = send(
+        Method::GET,
+        &format!("{base}/curator"),
+        Some(BOB),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(who["name"], "bob");
+    let (_, _, rejected) = send(
+        Method::GET,
+        &format!("{base}/submissions?status=rejected&offset=0&limit=1"),
+        Some(ALICE),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(rejected["numberMatched"], 1);
     assert_eq!(matched(base).await, before);
 }
 
@@ -272,6 +290,7 @@ fn curator_endpoints(submission: &str, id: &str) -> Vec<(Method, String, Option<
         ),
         (Method::DELETE, format!("{items}/{id}"), None),
         (Method::GET, "/audit".into(), None),
+        (Method::GET, "/curator".into(), None),
     ]
 }
 
@@ -518,6 +537,32 @@ async fn curators_create_replace_patch_and_delete_with_tombstones() {
         .map(|c| c.as_str().unwrap())
         .collect();
     assert!(changed.contains(&"properties.city") && changed.contains(&"geometry"));
+
+    let (_, _, latest) = send(
+        Method::GET,
+        &format!("{base}/audit?before=1000000&limit=2"),
+        Some(ALICE),
+        &[],
+        None,
+    )
+    .await;
+    let newest: Vec<&str> = latest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(newest, ["delete", "replace"], "newest first");
+    let older = latest["next_before"].as_i64().unwrap();
+    let (_, _, rest) = send(
+        Method::GET,
+        &format!("{base}/audit?before={older}"),
+        Some(ALICE),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(rest["entries"][0]["action"], "create");
 
     // A deleted id may be used again.
     let (status, _, _) = send(Method::POST, &items, Some(ALICE), &[], Some(&record)).await;

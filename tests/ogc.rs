@@ -221,7 +221,7 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
         .filter(|operation| operation.get("security").is_some())
         .count();
     assert_eq!(
-        secured, 9,
+        secured, 10,
         "the curator endpoints declare their bearer token"
     );
     assert_eq!(

@@ -161,13 +161,13 @@ pub async fn submit(
 }
 
 /// `GET /submissions?status=pending&limit=N` (curators).
-#[utoipa::path(get, path = "/submissions", security(("curator" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("limit" = Option<u64>, Query, description = "At most this many, newest first (default 100)")), responses((status = 200, description = "Submissions", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/submissions", security(("curator" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("limit" = Option<u64>, Query, description = "At most this many, newest first (default 100)"), ("offset" = Option<u64>, Query, description = "How many to skip")), responses((status = 200, description = "Submissions and numberMatched", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn submissions(
     State(state): State<AppState>,
     Curator(_): Curator,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::accepting(&uri, &[&["status", "limit"]])?;
+    let params = QueryParams::accepting(&uri, &[&["status", "limit", "offset"]])?;
     let status = params
         .get("status")?
         .map(|s| {
@@ -177,10 +177,24 @@ pub async fn submissions(
         })
         .transpose()?;
     let limit = params.limit()?;
-    let list = store(&state)?
-        .read(move |store| store.submissions(status, limit))
+    let offset = params.offset()?;
+    let (list, total) = store(&state)?
+        .read(move |store| {
+            Ok((
+                store.submissions(status, limit, offset)?,
+                store.count_submissions(status)?,
+            ))
+        })
         .await?;
-    Ok(private_json(&serde_json::json!({ "submissions": list })))
+    Ok(private_json(
+        &serde_json::json!({ "submissions": list, "numberMatched": total }),
+    ))
+}
+
+/// `GET /curator` (curators): who the token belongs to, for pages to show.
+#[utoipa::path(get, path = "/curator", security(("curator" = [])), responses((status = 200, description = "The signed-in curator's name", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
+pub async fn whoami(Curator(name): Curator) -> Response {
+    private_json(&serde_json::json!({ "name": name }))
 }
 
 /// `GET /submissions/{id}` (curators).
@@ -464,8 +478,12 @@ fn private_json(value: &impl Serialize) -> Response {
 #[derive(Serialize)]
 struct AuditPage {
     entries: Vec<AuditView>,
-    /// Pass as `after` to read on.
+    /// Pass as `after` to read on (oldest-first pages).
+    #[serde(skip_serializing_if = "Option::is_none")]
     next_after: Option<i64>,
+    /// Pass as `before` to read further back (newest-first pages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -477,19 +495,39 @@ struct AuditView {
 }
 
 /// `GET /audit?after=SEQ&limit=N` (curators): every change, oldest first.
-#[utoipa::path(get, path = "/audit", security(("curator" = [])), params(("after" = Option<u64>, Query, description = "Entries after this sequence number"), ("limit" = Option<u64>, Query, description = "At most this many (default 100)")), responses((status = 200, description = "Audit entries, oldest first, with before/after and the changed fields", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/audit", security(("curator" = [])), params(("after" = Option<u64>, Query, description = "Entries after this sequence number, oldest first (the default, from the start)"), ("before" = Option<u64>, Query, description = "Entries before this sequence number, newest first (a large number gives the latest)"), ("limit" = Option<u64>, Query, description = "At most this many (default 100)")), responses((status = 200, description = "Audit entries, oldest first, with before/after and the changed fields", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn audit(
     State(state): State<AppState>,
     Curator(_): Curator,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::accepting(&uri, &[&["after", "limit"]])?;
-    let after = params.count("after", 0, 0, i64::MAX as usize)? as i64;
+    let params = QueryParams::accepting(&uri, &[&["after", "before", "limit"]])?;
     let limit = params.limit()?;
+    let before = params.get("before")?.is_some();
+    if before && params.get("after")?.is_some() {
+        return Err(ApiError::invalid(
+            "before",
+            "give either after or before, not both",
+        ));
+    }
+    let bound = if before {
+        params.count("before", 0, 0, i64::MAX as usize)? as i64
+    } else {
+        params.count("after", 0, 0, i64::MAX as usize)? as i64
+    };
     let entries = store(&state)?
-        .read(move |store| store.audit_log(after, limit))
+        .read(move |store| {
+            if before {
+                store.audit_log_before(bound, limit)
+            } else {
+                store.audit_log(bound, limit)
+            }
+        })
         .await?;
-    let next_after = (entries.len() == limit)
+    let next_after = (!before && entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    let next_before = (before && entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
     let entries = entries
@@ -502,6 +540,7 @@ pub async fn audit(
     Ok(private_json(&AuditPage {
         entries,
         next_after,
+        next_before,
     }))
 }
 

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/submissions/{id}/approve", post(curation::approve))
         .route("/submissions/{id}/reject", post(curation::reject))
         .route("/audit", get(curation::audit))
+        .route("/curator", get(curation::whoami))
         .route("/near", get(near::near))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))

@@ -120,6 +120,7 @@ pub struct FormatParams {
         crate::api::curation::patch,
         crate::api::curation::delete,
         crate::api::curation::audit,
+        crate::api::curation::whoami,
         crate::api::curation::deletions,
         api_document,
     ),
