@@ -8,6 +8,7 @@
 //! - [`filter`]: attribute and free-text filters.
 //! - [`index`]: `SpatialIndex`, the R-tree answering box, radius and nearest-k queries.
 //! - [`feature`]: initiatives as GeoJSON Features.
+//! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
 //! - [`snapshot`]: the immutable read model and its version.
 //! - [`api`]: the HTTP API (axum), its errors as problem+json, caching.
 //! - [`config`]: the service configuration.
@@ -26,6 +27,7 @@ pub mod generate;
 pub mod geodesy;
 pub mod index;
 pub mod model;
+pub mod regions;
 pub mod server;
 pub mod snapshot;
 pub mod tile;

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (and the map) over HTTP.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Validate a dataset file and report every problem; exits 1 if there are errors.
     Check {
         /// The GeoJSON FeatureCollection to check.
@@ -46,7 +46,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(config) => serve(config),
+        Command::Serve(config) => serve(*config),
         Command::Check { file } => check(&file),
         Command::Generate { count, seed, out } => generate(count, seed, &out),
     }
@@ -64,6 +64,7 @@ fn serve(config: ServeConfig) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let server = Server::bind(config).await?;
+        server.warm_up_regions();
         server.run(shutdown_signal()).await
     });
     match result {

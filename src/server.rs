@@ -12,6 +12,7 @@ use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::ServeConfig;
 use crate::dataset::{self, DatasetError};
+use crate::regions::{Regions, RegionsError};
 use crate::snapshot::{Snapshot, content_version};
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
@@ -22,6 +23,8 @@ pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
 pub enum ServeError {
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Regions(#[from] RegionsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -36,6 +39,7 @@ pub enum ServeError {
 /// Reads and validates the configured dataset (or the seed data) into a snapshot.
 pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
+    let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
     let text: Cow<str> = match &config.data {
         Some(path) => {
             Cow::Owned(
@@ -59,7 +63,12 @@ pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
     let version = content_version(text.as_bytes());
     // The text can be as large as the parsed records: free it before building the indexes.
     drop(text);
-    Ok(Snapshot::build(dataset.initiatives, version, clustering))
+    Ok(Snapshot::build(
+        dataset.initiatives,
+        version,
+        clustering,
+        regions,
+    ))
 }
 
 /// A bound, ready-to-run server.
@@ -94,6 +103,13 @@ impl Server {
             basemap: Arc::new(basemap),
         };
         Ok(Server { listener, state })
+    }
+
+    /// Prepares the regions' sampling grids and outlines on a thread of their own, so that
+    /// the first coverage query need not wait for them.
+    pub fn warm_up_regions(&self) {
+        let regions = self.state.snapshot.load().regions.clone();
+        std::thread::spawn(move || regions.warm_up());
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use crate::cluster::{ClusterOptions, ClusterTree};
 use crate::index::SpatialIndex;
 use crate::model::Initiative;
+use crate::regions::{RegionIds, SharedRegions};
 
 /// One consistent version of everything the read endpoints serve.
 pub struct Snapshot {
@@ -18,6 +19,9 @@ pub struct Snapshot {
     pub last_modified: Option<jiff::Timestamp>,
     /// Earliest `updated_at`, for the collection's temporal extent.
     pub first_modified: Option<jiff::Timestamp>,
+    /// The region layers (the same for every snapshot) and each slot's regions in them.
+    pub regions: SharedRegions,
+    pub placement: Vec<RegionIds>,
 }
 
 impl Snapshot {
@@ -26,17 +30,26 @@ impl Snapshot {
         initiatives: Vec<Initiative>,
         version: String,
         clustering: ClusterOptions,
+        regions: SharedRegions,
     ) -> Self {
         let last_modified = initiatives.iter().map(|i| i.updated_at).max();
         let first_modified = initiatives.iter().map(|i| i.updated_at).min();
         // The cluster hierarchy needs only positions and skill areas, so it is built on one
         // core while the spatial index is built on the other.
         let started = std::time::Instant::now();
-        let (clusters, index) = rayon::join(
+        let (clusters, (index, (placement, nuts))) = rayon::join(
             || ClusterTree::build(&initiatives, clustering, &version),
-            || SpatialIndex::prepare(&initiatives),
+            || {
+                rayon::join(
+                    || SpatialIndex::prepare(&initiatives),
+                    || {
+                        let positions: Vec<_> = initiatives.iter().map(|i| i.location).collect();
+                        regions.assign(&positions)
+                    },
+                )
+            },
         );
-        let index = SpatialIndex::from_parts(initiatives, index);
+        let index = SpatialIndex::from_parts(initiatives, index).with_nuts(nuts);
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "spatial index and clusters built"
@@ -47,6 +60,8 @@ impl Snapshot {
             version,
             last_modified,
             first_modified,
+            regions,
+            placement,
         }
     }
 }

@@ -57,7 +57,7 @@ pub async fn list(
                 .iter()
                 .skip(offset)
                 .take(limit)
-                .map(|slot| Feature::new(snapshot.index.get(*slot)))
+                .map(|slot| snapshot.index.feature(*slot))
                 .collect();
             let mut links = vec![Link {
                 href: format!("{base}{uri}"),
@@ -86,10 +86,11 @@ pub async fn one(
     let params = QueryParams::accepting(&uri, &[&["f"]])?;
     check_format(&params)?;
     let snapshot = state.snapshot.load_full();
-    let initiative = snapshot
+    let slot = snapshot
         .index
-        .by_id(&id)
+        .slot_of(&id)
         .ok_or_else(|| ApiError::NoSuchInitiative(id.clone()))?;
+    let initiative = snapshot.index.get(slot);
     let base = base_url(&state, &headers);
     #[derive(serde::Serialize)]
     struct FeatureWithLinks<'a> {
@@ -98,7 +99,7 @@ pub async fn one(
         links: [Link; 2],
     }
     let body = serde_json::to_vec(&FeatureWithLinks {
-        feature: Feature::new(initiative),
+        feature: snapshot.index.feature(slot),
         links: [
             Link {
                 href: format!("{base}{ITEMS_PATH}/{id}"),

@@ -2,6 +2,7 @@
 
 pub mod caching;
 pub mod collection;
+pub mod coverage;
 pub mod export;
 pub mod items;
 pub mod near;
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route(items::ITEMS_PATH, get(items::list))
         .route("/collections/initiatives/items/{id}", get(items::one))
         .route("/near", get(near::near))
+        .route("/coverage", get(coverage::coverage))
+        .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
         .route("/clusters/{id}/leaves", get(tiles::leaves))
