@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use crate::cluster::{ClusterOptions, ClusterTree};
 use crate::index::SpatialIndex;
 use crate::model::Initiative;
+use crate::regions::coverage::NearbyCache;
 use crate::regions::{RegionIds, SharedRegions};
 
 /// One consistent version of everything the read endpoints serve.
@@ -22,6 +23,8 @@ pub struct Snapshot {
     /// The region layers (the same for every snapshot) and each slot's regions in them.
     pub regions: SharedRegions,
     pub placement: Vec<RegionIds>,
+    /// Matching positions of recent coverage filters, for gap distances.
+    pub nearby: NearbyCache,
 }
 
 impl Snapshot {
@@ -62,6 +65,7 @@ impl Snapshot {
             first_modified,
             regions,
             placement,
+            nearby: NearbyCache::default(),
         }
     }
 }

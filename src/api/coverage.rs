@@ -93,14 +93,13 @@ async fn figures(
 ) -> Result<Vec<u8>, ApiError> {
     tokio::task::spawn_blocking(move || {
         let layer = layer(&snapshot, query.level)?;
-        let figures = coverage::compute(
-            &snapshot.index,
-            &snapshot.placement,
-            layer,
-            &snapshot.regions.population,
-            &query.filter,
-            query.gap_km * 1000.0,
-        );
+        let inputs = coverage::Inputs {
+            index: &snapshot.index,
+            placement: &snapshot.placement,
+            nearby: &snapshot.nearby,
+            population: &snapshot.regions.population,
+        };
+        let figures = coverage::compute(&inputs, layer, &query.filter, query.gap_km * 1000.0);
         Ok(render(&snapshot, &query, &figures, &base))
     })
     .await

@@ -2,6 +2,9 @@
 //! inhabitant and per skill area, and the share of the region's area farther than a gap
 //! distance from any of them.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use rayon::prelude::*;
 use rstar::RTree;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -72,16 +75,57 @@ pub struct Coverage<'a> {
     pub rows: Vec<CoverageRow<'a>>,
 }
 
-/// The coverage of `layer` by the initiatives of `index` that pass `filter`; `placement`
-/// holds the regions of each slot, `gap_m` is the gap distance in metres.
+/// How many filters keep their tree of matching positions (up to 24 bytes an initiative plus
+/// the tree's nodes each).
+const NEARBY_CACHE_SIZE: usize = 4;
+
+/// The trees of matching positions of recent filters, kept with one snapshot: another level
+/// or gap distance with the same filter reuses its tree.
+#[derive(Default)]
+pub struct NearbyCache(Mutex<VecDeque<(String, Arc<Nearby>)>>);
+
+impl NearbyCache {
+    fn get_or_build(&self, key: String, build: impl FnOnce() -> Nearby) -> Arc<Nearby> {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
+            let entry = cache
+                .remove(at)
+                .unwrap_or_else(|| unreachable!("found above"));
+            let nearby = entry.1.clone();
+            cache.push_front(entry);
+            return nearby;
+        }
+        // Built under the lock: two requests for the same new filter build it once.
+        let nearby = Arc::new(build());
+        cache.push_front((key, nearby.clone()));
+        cache.truncate(NEARBY_CACHE_SIZE);
+        nearby
+    }
+}
+
+/// What a coverage computation reads: the snapshot's index, each slot's regions, the level
+/// and the population figures.
+pub struct Inputs<'a> {
+    pub index: &'a SpatialIndex,
+    pub placement: &'a [RegionIds],
+    pub nearby: &'a NearbyCache,
+    pub population: &'a Population,
+}
+
+/// The coverage of `layer` by the initiatives that pass `filter`, with the gap distance
+/// `gap_m` in metres.
 pub fn compute<'a>(
-    index: &SpatialIndex,
-    placement: &[RegionIds],
+    inputs: &Inputs,
     layer: &'a RegionLayer,
-    population: &Population,
     filter: &Filter,
     gap_m: f64,
 ) -> Coverage<'a> {
+    let Inputs {
+        index,
+        placement,
+        nearby,
+        population,
+    } = *inputs;
     let slots = index.matching(None, filter);
     let regions = layer.regions();
     let mut counts = vec![0u32; regions.len()];
@@ -98,12 +142,14 @@ pub fn compute<'a>(
             None => outside_regions += 1,
         }
     }
-    let nearby = Nearby::new(
-        slots
-            .iter()
-            .map(|s| unit_vector(index.get(*s).location))
-            .collect(),
-    );
+    let nearby = nearby.get_or_build(format!("{filter:?}"), || {
+        Nearby::new(
+            slots
+                .iter()
+                .map(|s| unit_vector(index.get(*s).location))
+                .collect(),
+        )
+    });
     let samples = layer.samples();
     let distances: Vec<(f64, Option<f64>)> = (0..regions.len())
         .into_par_iter()
@@ -149,7 +195,7 @@ fn round(value: f64, decimals: i32) -> f64 {
 /// The matching initiatives as points on the unit sphere, where straight-line (chord)
 /// distance orders points as great-circle distance does, so the R-tree's own nearest and
 /// within-distance searches are exact.
-struct Nearby {
+pub struct Nearby {
     tree: RTree<[f64; 3]>,
 }
 
@@ -212,6 +258,19 @@ mod tests {
     use crate::regions::tests::square;
     use crate::regions::{Level, Regions};
 
+    fn inputs<'a>(
+        index: &'a SpatialIndex,
+        placement: &'a [RegionIds],
+        regions: &'a Regions,
+    ) -> Inputs<'a> {
+        Inputs {
+            index,
+            placement,
+            nearby: Box::leak(Box::default()),
+            population: &regions.population,
+        }
+    }
+
     fn layer() -> RegionLayer {
         RegionLayer::new(
             Level::Nuts2,
@@ -239,10 +298,8 @@ mod tests {
         let (placement, _) = regions.assign(&positions);
         let layer = regions.layer(Level::Nuts2).unwrap();
         let coverage = compute(
-            &index,
-            &placement,
+            &inputs(&index, &placement, &regions),
             layer,
-            &regions.population,
             &Filter::default(),
             100_000.0,
         );
@@ -287,10 +344,8 @@ mod tests {
         let layer = regions.layer(Level::Nuts2).unwrap();
         let share = |km: f64| {
             compute(
-                &index,
-                &placement,
+                &inputs(&index, &placement, &regions),
                 layer,
-                &regions.population,
                 &Filter::default(),
                 km * 1000.0,
             )
@@ -326,10 +381,8 @@ mod tests {
             ..Filter::default()
         };
         let none = compute(
-            &index,
-            &placement,
+            &inputs(&index, &placement, &regions),
             layer,
-            &regions.population,
             &nothing,
             50_000.0,
         );

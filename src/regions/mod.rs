@@ -194,6 +194,43 @@ impl RegionIds {
 pub struct Regions {
     layers: [Result<RegionLayer, String>; 5],
     pub population: Population,
+    /// For each region of the finest NUTS level, its regions at every level (by code prefix).
+    ancestors: Vec<RegionIds>,
+}
+
+/// The finest NUTS level loaded.
+fn finest_nuts(layers: &[Result<RegionLayer, String>; 5]) -> Option<&RegionLayer> {
+    [Level::Nuts3, Level::Nuts2, Level::Nuts1, Level::Nuts0]
+        .iter()
+        .find_map(|l| layers[l.position()].as_ref().ok())
+}
+
+/// Each finest region's coarser regions, found by the prefixes of its code.
+fn ancestors(layers: &[Result<RegionLayer, String>; 5]) -> Vec<RegionIds> {
+    let Some(finest) = finest_nuts(layers) else {
+        return Vec::new();
+    };
+    finest
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(id, region)| {
+            let mut ids = RegionIds::OUTSIDE;
+            ids.0[finest.level.position()] = id as RegionId;
+            for coarser in Level::ALL
+                .iter()
+                .filter(|l| l.nuts().is_some() && **l < finest.level)
+            {
+                if let Ok(layer) = &layers[coarser.position()] {
+                    let prefix = coarser.code_len().and_then(|n| region.code.get(..n));
+                    ids.0[coarser.position()] = prefix
+                        .and_then(|p| layer.by_code(p))
+                        .unwrap_or(RegionIds::NONE);
+                }
+            }
+            ids
+        })
+        .collect()
 }
 
 /// Why the regions configured by an operator could not be loaded.
@@ -280,7 +317,11 @@ impl Regions {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "regions ready"
         );
-        Ok(Regions { layers, population })
+        Ok(Regions {
+            ancestors: ancestors(&layers),
+            layers,
+            population,
+        })
     }
 
     /// Regions made of the given layers only (tests and embedding).
@@ -292,6 +333,7 @@ impl Regions {
             slots[at] = Ok(layer);
         }
         Regions {
+            ancestors: ancestors(&slots),
             layers: slots,
             population: Population::builtin(),
         }
@@ -318,7 +360,14 @@ impl Regions {
 
     /// The regions holding each position, and each one's NUTS code (the finest level found).
     pub fn assign(&self, positions: &[Location]) -> (Vec<RegionIds>, Vec<NutsCode>) {
-        positions.par_iter().map(|at| self.place(*at)).unzip()
+        let started = std::time::Instant::now();
+        let placed = positions.par_iter().map(|at| self.place(*at)).unzip();
+        tracing::info!(
+            initiatives = positions.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "initiatives placed in regions"
+        );
+        placed
     }
 
     /// The regions of every level holding `at`. The finest NUTS level decides and the coarser
@@ -329,29 +378,21 @@ impl Regions {
         if let Ok(countries) = self.layer(Level::Country) {
             ids.0[0] = countries.locate(at).unwrap_or(RegionIds::NONE);
         }
-        let nuts_levels = [Level::Nuts3, Level::Nuts2, Level::Nuts1, Level::Nuts0];
-        let Some((finest, layer)) = nuts_levels
-            .iter()
-            .find_map(|l| self.layer(*l).ok().map(|layer| (*l, layer)))
-        else {
+        let Some(finest) = finest_nuts(&self.layers) else {
             return (ids, NutsCode::NONE);
         };
-        let Some(id) = layer.locate(at) else {
+        let Some(id) = finest.locate(at) else {
             return (ids, NutsCode::NONE);
         };
-        ids.0[finest.position()] = id;
-        let code = layer.get(id).code.clone();
-        for coarser in nuts_levels.iter().filter(|l| **l < finest) {
-            let Ok(layer) = self.layer(*coarser) else {
+        let found = self.ancestors[id as usize];
+        for level in &Level::ALL[1..] {
+            let Ok(layer) = self.layer(*level) else {
                 continue;
             };
-            let prefix = coarser.code_len().and_then(|n| code.get(..n));
-            let id = prefix
-                .and_then(|p| layer.by_code(p))
-                .or_else(|| layer.locate(at));
-            ids.0[coarser.position()] = id.unwrap_or(RegionIds::NONE);
+            let at_level = found.get(*level).or_else(|| layer.locate(at));
+            ids.0[level.position()] = at_level.unwrap_or(RegionIds::NONE);
         }
-        (ids, NutsCode::new(&code))
+        (ids, NutsCode::new(&finest.get(id).code))
     }
 }
 

@@ -113,7 +113,16 @@ fn fetch(url: &str) -> Result<String, String> {
             .build()
             .map_err(|e| e.to_string())?;
         runtime.block_on(async {
-            let unreachable = |e: reqwest::Error| format!("cannot fetch {url}: {e}");
+            let unreachable = |e: reqwest::Error| {
+                // reqwest's own message is generic; its sources say what went wrong.
+                let mut reason = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    reason = format!("{reason}: {cause}");
+                    source = cause.source();
+                }
+                format!("cannot fetch {url}: {reason}")
+            };
             let client = reqwest::Client::builder()
                 .timeout(FETCH_TIMEOUT)
                 .build()
