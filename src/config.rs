@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::cluster::ClusterOptions;
+use crate::regions::RegionArgs;
 
 /// Highest submission rate or burst that can be configured (the limiter's arithmetic
 /// overflows far above it).
@@ -64,6 +65,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub clustering: ClusteringArgs,
 
+    #[command(flatten)]
+    pub regions: RegionArgs,
+
     /// Attribution shown for `--basemap-url` (required by most tile providers).
     #[arg(long, env = "SKILLSMAP_BASEMAP_ATTRIBUTION", requires = "basemap_url")]
     pub basemap_attribution: Option<String>,
@@ -87,6 +91,7 @@ impl ServeConfig {
             basemap_url: None,
             basemap_attribution: None,
             clustering: ClusteringArgs::default(),
+            regions: RegionArgs::default(),
         }
     }
 }

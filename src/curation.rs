@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::cluster::ClusterOptions;
 use crate::dataset::{self, FieldProblem};
 use crate::model::Initiative;
+use crate::regions::SharedRegions;
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
 use crate::store::{Contents, Store, StoreError};
 
@@ -18,6 +19,7 @@ pub struct Curation {
     store: Arc<Mutex<Store>>,
     snapshot: SharedSnapshot,
     clustering: ClusterOptions,
+    regions: SharedRegions,
     /// The store revision the current snapshot was built from; held while rebuilding so
     /// that concurrent writers share one rebuild instead of queueing one each.
     published: tokio::sync::Mutex<u64>,
@@ -30,23 +32,26 @@ impl Curation {
         path: &Path,
         seed: &str,
         clustering: ClusterOptions,
+        regions: SharedRegions,
     ) -> Result<(Store, Snapshot), CurationError> {
         let mut store = open_store(path, seed)?;
-        let snapshot = build_snapshot(store.contents()?, clustering);
+        let snapshot = build_snapshot(store.contents()?, clustering, regions);
         Ok((store, snapshot))
     }
 
-    /// Wraps an opened store whose contents `snapshot` was built from.
+    /// Wraps an opened store whose contents `snapshot` was built from; later snapshots are
+    /// built with the same clustering and regions.
     pub fn new(
         store: Store,
         snapshot: SharedSnapshot,
         revision: u64,
-        clustering: ClusterOptions,
+        (clustering, regions): (ClusterOptions, SharedRegions),
     ) -> Self {
         Curation {
             store: Arc::new(Mutex::new(store)),
             snapshot,
             clustering,
+            regions,
             published: tokio::sync::Mutex::new(revision),
         }
     }
@@ -83,9 +88,9 @@ impl Curation {
         if *published >= revision {
             return Ok(());
         }
-        let clustering = self.clustering;
+        let (clustering, regions) = (self.clustering, self.regions.clone());
         let snapshot = self
-            .read(move |store| Ok(build_snapshot(store.contents()?, clustering)))
+            .read(move |store| Ok(build_snapshot(store.contents()?, clustering, regions)))
             .await?;
         *published = snapshot.revision;
         self.snapshot.store(Arc::new(snapshot));
@@ -141,10 +146,14 @@ pub enum CurationError {
 }
 
 /// The read model of the store's contents, versioned by the store's instance and revision.
-pub fn build_snapshot(contents: Contents, clustering: ClusterOptions) -> Snapshot {
+pub fn build_snapshot(
+    contents: Contents,
+    clustering: ClusterOptions,
+    regions: SharedRegions,
+) -> Snapshot {
     let version =
         content_version(format!("{}:{}", contents.instance, contents.revision).as_bytes());
-    let mut snapshot = Snapshot::build(contents.initiatives, version, clustering);
+    let mut snapshot = Snapshot::build(contents.initiatives, version, clustering, regions);
     snapshot.tombstones = contents.tombstones;
     snapshot.tombstones.sort_by_key(|t| t.deleted_at);
     snapshot.revision = contents.revision;

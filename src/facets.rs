@@ -30,6 +30,7 @@ pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) ->
     let common = Filter {
         words: filter.words.clone(),
         updated: filter.updated,
+        nuts: filter.nuts.clone(),
         ..Filter::default()
     };
     let candidates = index.matching(area, &common);

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::cluster::ClusterSummary;
 use crate::country::Country;
 use crate::model::{Initiative, Kind, Language, SkillArea, TargetGroup, TermSet};
+use crate::regions::code::NutsCode;
 
 /// An initiative as a GeoJSON Feature, its id the Feature's own `id` member.
 #[derive(Serialize)]
@@ -41,6 +42,13 @@ struct Properties<'a> {
     end: Option<jiff::civil::Date>,
     updated_at: jiff::Timestamp,
     source: &'a str,
+    /// The NUTS regions (levels 1–3) the initiative lies in, assigned from its position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nuts1: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nuts2: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nuts3: Option<&'a str>,
     /// Great-circle metres from the query point, on distance queries only.
     #[serde(skip_serializing_if = "Option::is_none")]
     distance_m: Option<f64>,
@@ -70,9 +78,20 @@ impl<'a> Feature<'a> {
                 end: initiative.end,
                 updated_at: initiative.updated_at,
                 source: &initiative.source,
+                nuts1: None,
+                nuts2: None,
+                nuts3: None,
                 distance_m: None,
             },
         }
+    }
+
+    /// Adds the NUTS regions the initiative lies in.
+    pub fn with_nuts(mut self, code: &'a NutsCode) -> Self {
+        self.properties.nuts1 = code.at_level(1);
+        self.properties.nuts2 = code.at_level(2);
+        self.properties.nuts3 = code.at_level(3);
+        self
     }
 
     /// Adds the distance from the query point, rounded to the centimetre.

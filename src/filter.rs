@@ -2,6 +2,7 @@
 
 use crate::country::CountrySet;
 use crate::model::{Initiative, Kind, SkillArea, TargetGroup, TermSet};
+use crate::regions::code::NutsFilter;
 
 /// What an initiative must match. Within one attribute any listed value matches; across
 /// attributes all must match. `None` means the attribute is not filtered.
@@ -15,6 +16,9 @@ pub struct Filter {
     pub words: Vec<String>,
     /// Only initiatives whose `updated_at` lies in this interval (either end may be open).
     pub updated: Option<TimeInterval>,
+    /// NUTS codes (prefixes) of the regions the initiative must lie in; the index checks it,
+    /// since the regions of an initiative belong to the snapshot, not to the record.
+    pub nuts: Option<NutsFilter>,
 }
 
 /// An interval of time, inclusive at both ends; `None` is an open end.
@@ -38,6 +42,7 @@ impl Filter {
             && self.kinds.is_none()
             && self.words.is_empty()
             && self.updated.is_none()
+            && self.nuts.is_none()
     }
 
     /// Sets the free-text query from what a user typed.

@@ -4,9 +4,11 @@ use rayon::prelude::*;
 use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
 
+use crate::feature::Feature;
 use crate::filter::{Filter, searchable_text};
 use crate::geodesy::{Cap, LonLatBox, max_distance_m, radius_box, unit_vector};
 use crate::model::{Initiative, Location};
+use crate::regions::code::NutsCode;
 
 /// Position of an initiative in the index; stable for the life of one index.
 pub type Slot = u32;
@@ -35,6 +37,8 @@ pub struct SpatialIndex {
     /// Slots ordered by id, for lookups by id without a second copy of every id.
     by_id: Vec<Slot>,
     tree: RTree<Entry>,
+    /// Each slot's NUTS code (empty when no regions were assigned).
+    nuts: Vec<NutsCode>,
 }
 
 /// What [`SpatialIndex::prepare`] derives from the initiatives.
@@ -98,7 +102,25 @@ impl SpatialIndex {
             searchable: parts.searchable,
             by_id: parts.by_id,
             tree: parts.tree,
+            nuts: Vec::new(),
         }
+    }
+
+    /// The index with each slot's NUTS code (in slot order), for the `nuts` filter and features.
+    pub fn with_nuts(mut self, codes: Vec<NutsCode>) -> Self {
+        assert_eq!(codes.len(), self.len(), "one NUTS code per initiative");
+        self.nuts = codes;
+        self
+    }
+
+    /// The NUTS code of a slot (`NONE` outside every region, or without regions).
+    pub fn nuts(&self, slot: Slot) -> &NutsCode {
+        self.nuts.get(slot as usize).unwrap_or(&NutsCode::NONE)
+    }
+
+    /// The initiative in a slot as a GeoJSON Feature, with its regions.
+    pub fn feature(&self, slot: Slot) -> Feature<'_> {
+        Feature::new(self.get(slot)).with_nuts(self.nuts(slot))
     }
 
     pub fn len(&self) -> usize {
@@ -118,14 +140,22 @@ impl SpatialIndex {
     }
 
     pub fn by_id(&self, id: &str) -> Option<&Initiative> {
+        self.slot_of(id).map(|slot| self.get(slot))
+    }
+
+    pub fn slot_of(&self, id: &str) -> Option<Slot> {
         self.by_id
             .binary_search_by(|slot| (*self.get(*slot).id).cmp(id))
             .ok()
-            .map(|at| self.get(self.by_id[at]))
+            .map(|at| self.by_id[at])
     }
 
     pub fn matches(&self, slot: Slot, filter: &Filter) -> bool {
         filter.matches(self.get(slot), &self.searchable[slot as usize])
+            && filter
+                .nuts
+                .as_ref()
+                .is_none_or(|nuts| nuts.matches(*self.nuts(slot)))
     }
 
     /// Slots of the initiatives inside `area` (everywhere when `None`) that pass `filter`,

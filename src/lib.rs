@@ -8,6 +8,7 @@
 //! - [`filter`]: attribute and free-text filters.
 //! - [`index`]: `SpatialIndex`, the R-tree answering box, radius and nearest-k queries.
 //! - [`feature`]: initiatives as GeoJSON Features.
+//! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
 //! - [`snapshot`]: the immutable read model and its version.
 //! - [`store`]: the embedded SQLite store: initiatives, tombstones, submissions, audit log.
 //! - [`curation`]: validating incoming records, writing them, publishing new snapshots.
@@ -31,6 +32,7 @@ pub mod geodesy;
 pub mod harvest;
 pub mod index;
 pub mod model;
+pub mod regions;
 pub mod server;
 pub mod snapshot;
 pub mod store;

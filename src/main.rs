@@ -93,6 +93,7 @@ fn serve(config: ServeConfig) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let server = Server::bind(config).await?;
+        server.warm_up_regions();
         server.run(shutdown_signal()).await
     });
     match result {

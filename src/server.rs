@@ -17,6 +17,7 @@ use crate::config::ServeConfig;
 use crate::curation::{Curation, CurationError};
 use crate::dataset::{self, DatasetError};
 use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
+use crate::regions::{Regions, RegionsError, SharedRegions};
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
@@ -27,6 +28,8 @@ pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
 pub enum ServeError {
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Regions(#[from] RegionsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -43,6 +46,11 @@ pub enum ServeError {
 /// Reads and validates the configured dataset file (or the seed data) into a read-only
 /// snapshot, without a store.
 pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
+    let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
+    load_snapshot_in(config, regions)
+}
+
+fn load_snapshot_in(config: &ServeConfig, regions: SharedRegions) -> Result<Snapshot, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let text: Cow<str> = match &config.data {
         Some(path) => {
@@ -67,7 +75,12 @@ pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
     let version = content_version(text.as_bytes());
     // The text can be as large as the parsed records: free it before building the indexes.
     drop(text);
-    Ok(Snapshot::build(dataset.initiatives, version, clustering))
+    Ok(Snapshot::build(
+        dataset.initiatives,
+        version,
+        clustering,
+        regions,
+    ))
 }
 
 /// The curators from `SKILLSMAP_CURATOR_TOKENS` / `--curator-tokens` and the tokens file.
@@ -97,18 +110,21 @@ fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
 pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
-    let (snapshot, store) =
-        match &config.data {
-            Some(_) => (load_snapshot(&config)?, None),
-            None => {
-                let (store, snapshot) = Curation::open(&config.db, SEED_DATASET, clustering)
-                    .map_err(|source| ServeError::Store {
+    // Regions do not change with the data: loaded once, shared by every snapshot.
+    let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
+    let (snapshot, store) = match &config.data {
+        Some(_) => (load_snapshot_in(&config, regions.clone())?, None),
+        None => {
+            let (store, snapshot) =
+                Curation::open(&config.db, SEED_DATASET, clustering, regions.clone()).map_err(
+                    |source| ServeError::Store {
                         path: config.db.display().to_string(),
                         source,
-                    })?;
-                (snapshot, Some(store))
-            }
-        };
+                    },
+                )?;
+            (snapshot, Some(store))
+        }
+    };
     tracing::info!(
         initiatives = snapshot.index.len(),
         version = %snapshot.version,
@@ -120,8 +136,14 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     });
     let revision = snapshot.revision;
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
-    let curation =
-        store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), revision, clustering)));
+    let curation = store.map(|store| {
+        Arc::new(Curation::new(
+            store,
+            snapshot.clone(),
+            revision,
+            (clustering, regions),
+        ))
+    });
     let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
@@ -169,6 +191,13 @@ impl Server {
             state,
             feeds,
         })
+    }
+
+    /// Prepares the regions' sampling grids and outlines on a thread of their own, so that
+    /// the first coverage query need not wait for them.
+    pub fn warm_up_regions(&self) {
+        let regions = self.state.snapshot.load().regions.clone();
+        std::thread::spawn(move || regions.warm_up());
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

@@ -7,6 +7,8 @@ use arc_swap::ArcSwap;
 use crate::cluster::{ClusterOptions, ClusterTree};
 use crate::index::SpatialIndex;
 use crate::model::Initiative;
+use crate::regions::coverage::NearbyCache;
+use crate::regions::{RegionIds, SharedRegions};
 use crate::store::Tombstone;
 
 /// One consistent version of everything the read endpoints serve.
@@ -23,6 +25,11 @@ pub struct Snapshot {
     pub tombstones: Vec<Tombstone>,
     /// The store revision this was built from (0 when serving a file).
     pub revision: u64,
+    /// The region layers (the same for every snapshot) and each slot's regions in them.
+    pub regions: SharedRegions,
+    pub placement: Vec<RegionIds>,
+    /// Matching positions of recent coverage filters, for gap distances.
+    pub nearby: NearbyCache,
 }
 
 impl Snapshot {
@@ -31,17 +38,26 @@ impl Snapshot {
         initiatives: Vec<Initiative>,
         version: String,
         clustering: ClusterOptions,
+        regions: SharedRegions,
     ) -> Self {
         let last_modified = initiatives.iter().map(|i| i.updated_at).max();
         let first_modified = initiatives.iter().map(|i| i.updated_at).min();
         // The cluster hierarchy needs only positions and skill areas, so it is built on one
         // core while the spatial index is built on the other.
         let started = std::time::Instant::now();
-        let (clusters, index) = rayon::join(
+        let (clusters, (index, (placement, nuts))) = rayon::join(
             || ClusterTree::build(&initiatives, clustering, &version),
-            || SpatialIndex::prepare(&initiatives),
+            || {
+                rayon::join(
+                    || SpatialIndex::prepare(&initiatives),
+                    || {
+                        let positions: Vec<_> = initiatives.iter().map(|i| i.location).collect();
+                        regions.assign(&positions)
+                    },
+                )
+            },
         );
-        let index = SpatialIndex::from_parts(initiatives, index);
+        let index = SpatialIndex::from_parts(initiatives, index).with_nuts(nuts);
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "spatial index and clusters built"
@@ -54,6 +70,9 @@ impl Snapshot {
             first_modified,
             tombstones: Vec::new(),
             revision: 0,
+            regions,
+            placement,
+            nearby: NearbyCache::default(),
         }
     }
 }

@@ -172,6 +172,9 @@ fn sample(name: &str) -> &'static str {
         "lat" => "50",
         "lon" => "10",
         "radius_km" => "500",
+        "nuts" => "DE,FR1",
+        "level" => "nuts2",
+        "gap_km" => "50",
         other => panic!("no sample for documented parameter {other}"),
     }
 }
@@ -241,7 +244,8 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
         let concrete = path
             .replace("{id}", "t-00001")
             .replace("{z}/{x}/{y}", "0/0/0")
-            .replace("{cluster_id}", &cluster_id);
+            .replace("{cluster_id}", &cluster_id)
+            .replace("{level}", "nuts1");
         let query: Vec<String> = parameters
             .iter()
             .filter(|p| p["in"] == "query")

@@ -131,6 +131,10 @@ export const api = {
     return getJson('/collections/initiatives/items', params, signal);
   },
 
+  regions(level, params, signal) {
+    return getJson(`/regions/${encodeURIComponent(level)}.geojson`, params, signal);
+  },
+
   item(id, signal) {
     return getJson(`/collections/initiatives/items/${encodeURIComponent(id)}`, null, signal);
   },

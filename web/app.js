@@ -9,6 +9,7 @@ import { labeller, popupContent, loadingContent, errorContent } from './popup.js
 import { Near } from './near.js';
 import { legendControl } from './legend.js';
 import { setupPropose } from './propose.js';
+import { CoverageView } from './coverage.js';
 
 const LIST_LIMIT = 200;
 const SIDEBAR_DELAY_MS = 200;
@@ -53,6 +54,43 @@ async function start() {
     },
     onError: report,
   });
+
+  // The Coverage mode: a choropleth and table of regions instead of the clusters.
+  const coverage = new CoverageView(map, {
+    onChange: (partial, push) => {
+      Object.assign(state, partial);
+      writeUrl(state, push);
+      coverage.update(state);
+    },
+    onError: report,
+  });
+
+  /** Shows the clusters (map mode) or the choropleth (coverage mode) of the state. */
+  function showMode() {
+    const covering = state.mode === 'coverage';
+    document.body.classList.toggle('mode-coverage', covering);
+    document.getElementById('coverage').hidden = !covering;
+    document.getElementById('mode-map').setAttribute('aria-pressed', String(!covering));
+    document.getElementById('mode-coverage').setAttribute('aria-pressed', String(covering));
+    if (covering) {
+      map.removeLayer(tiles.layer);
+      coverage.update(state);
+    } else {
+      coverage.hide();
+      if (!map.hasLayer(tiles.layer)) tiles.layer.addTo(map);
+      tiles.update(state);
+    }
+  }
+
+  for (const mode of ['map', 'coverage']) {
+    document.getElementById(`mode-${mode}`).addEventListener('click', () => {
+      if (state.mode === mode) return;
+      state.mode = mode;
+      if (mode === 'coverage') closePopup();
+      writeUrl(state, true);
+      showMode();
+    });
+  }
 
   /** Opens the popup of initiative `id`; `push` records it in the history. */
   function select(id, { latlng = null, name = null, push = false, pan = true } = {}) {
@@ -196,7 +234,8 @@ async function start() {
   /** Filters or search changed: new history entry, reload everything that depends on them. */
   function filtersChanged() {
     writeUrl(state, true);
-    tiles.update(state);
+    if (state.mode === 'coverage') coverage.update(state);
+    else tiles.update(state);
     scheduleSidebar();
     if (state.near) near.update(state);
   }
@@ -235,7 +274,7 @@ async function start() {
     state.zoom = map.getZoom();
     if (!restoring) writeUrl(state, pushNextMove);
     pushNextMove = false;
-    tiles.update(state);
+    if (state.mode !== 'coverage') tiles.update(state);
     scheduleSidebar();
   });
 
@@ -246,7 +285,7 @@ async function start() {
       state = next;
       panel.setState(state);
       map.setView(state.center, state.zoom, { animate: false });
-      tiles.update(state);
+      showMode();
       scheduleSidebar();
       near.update(state);
       if (state.selected) select(state.selected, { pan: false });

@@ -9,6 +9,15 @@ export const MIN_RADIUS_KM = 5;
 export const MAX_RADIUS_KM = 500;
 export const MIN_ZOOM = 2;
 export const MAX_ZOOM = 18;
+// The Coverage mode: region level, measure the map is coloured by, gap distance, table order.
+export const LEVELS = ['country', 'nuts1', 'nuts2', 'nuts3'];
+export const MEASURES = ['count', 'per_100k', 'gap_share'];
+export const SORT_KEYS = ['name', 'count', 'per_100k', 'gap_share'];
+export const DEFAULT_LEVEL = 'nuts2';
+export const DEFAULT_MEASURE = 'count';
+export const DEFAULT_GAP_KM = 50;
+export const DEFAULT_SORT = '-count';
+const REGION_CODE = /^[A-Z]{2}[A-Z0-9]{0,3}$/;
 
 /** A fresh default state. */
 export function defaultState() {
@@ -20,6 +29,12 @@ export function defaultState() {
     selected: null,
     near: null, // {lat, lon} or null
     radius: DEFAULT_RADIUS_KM,
+    mode: 'map', // or 'coverage'
+    level: DEFAULT_LEVEL,
+    measure: DEFAULT_MEASURE,
+    gap: DEFAULT_GAP_KM,
+    sort: DEFAULT_SORT,
+    region: null, // the region code whose details are shown
   };
 }
 
@@ -76,6 +91,15 @@ export function parseState(hash) {
   if (near) state.near = { lat: near[0], lon: near[1] };
   const radius = parseNumber(params.get('r'), MIN_RADIUS_KM, MAX_RADIUS_KM);
   if (radius != null) state.radius = Math.round(radius);
+  if (params.get('mode') === 'coverage') state.mode = 'coverage';
+  if (LEVELS.includes(params.get('level'))) state.level = params.get('level');
+  if (MEASURES.includes(params.get('measure'))) state.measure = params.get('measure');
+  const gap = parseNumber(params.get('gap'), 1, 1000);
+  if (gap != null) state.gap = Math.round(gap);
+  const sort = params.get('sort') || '';
+  if (SORT_KEYS.includes(sort.replace(/^-/, ''))) state.sort = sort;
+  const region = params.get('region');
+  if (region && REGION_CODE.test(region)) state.region = region;
   return state;
 }
 
@@ -96,6 +120,12 @@ export function formatState(state) {
     params.set('near', `${state.near.lat.toFixed(4)},${state.near.lon.toFixed(4)}`);
   }
   if (state.near || state.radius !== DEFAULT_RADIUS_KM) params.set('r', String(state.radius));
+  if (state.mode === 'coverage') params.set('mode', 'coverage');
+  if (state.level !== DEFAULT_LEVEL) params.set('level', state.level);
+  if (state.measure !== DEFAULT_MEASURE) params.set('measure', state.measure);
+  if (state.gap !== DEFAULT_GAP_KM) params.set('gap', String(state.gap));
+  if (state.sort !== DEFAULT_SORT) params.set('sort', state.sort);
+  if (state.region) params.set('region', state.region);
   // Commas are safe in a fragment; keeping them readable makes links nicer.
   return `#${params.toString().replace(/%2C/g, ',')}`;
 }

@@ -447,10 +447,16 @@ fn item_response(
     initiative: &Initiative,
 ) -> Response {
     let base = base_url(state, headers);
+    // The published snapshot holds what the store derived, such as the regions.
+    let snapshot = state.snapshot.load_full();
+    let feature = match snapshot.index.slot_of(&initiative.id) {
+        Some(slot) => snapshot.index.feature(slot),
+        None => crate::feature::Feature::new(initiative),
+    };
     let mut response = (
         status,
         [(header::CONTENT_TYPE, GEOJSON)],
-        feature_document(initiative, &base),
+        feature_document(feature, &initiative.id, &base),
     )
         .into_response();
     let headers = response.headers_mut();

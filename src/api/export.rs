@@ -90,10 +90,9 @@ pub fn streamed(
     let chunks = stream::iter((0..slots.len().div_ceil(CHUNK).max(1)).map(move |chunk| {
         let batch =
             &slots[(chunk * CHUNK).min(slots.len())..((chunk + 1) * CHUNK).min(slots.len())];
-        let initiatives = batch.iter().map(|s| snapshot.index.get(*s));
         let bytes = match format {
-            Format::Csv => csv_rows(initiatives, chunk == 0),
-            _ => json_lines(initiatives),
+            Format::Csv => csv_rows(batch.iter().map(|s| snapshot.index.get(*s)), chunk == 0),
+            _ => json_lines(batch.iter().map(|s| snapshot.index.feature(*s))),
         };
         Ok::<Bytes, std::io::Error>(Bytes::from(bytes))
     }));
@@ -107,11 +106,11 @@ pub fn streamed(
     response
 }
 
-fn json_lines<'a>(initiatives: impl Iterator<Item = &'a Initiative>) -> Vec<u8> {
+fn json_lines<'a>(features: impl Iterator<Item = Feature<'a>>) -> Vec<u8> {
     let mut out = Vec::new();
-    for initiative in initiatives {
+    for feature in features {
         // Serialising our own types cannot fail; a line is skipped rather than the stream cut.
-        if serde_json::to_writer(&mut out, &Feature::new(initiative)).is_ok() {
+        if serde_json::to_writer(&mut out, &feature).is_ok() {
             out.push(b'\n');
         }
     }
@@ -171,7 +170,7 @@ fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: 
 
 /// Text that a spreadsheet would run as a formula gets a leading apostrophe, so an export
 /// opened in a spreadsheet stays data.
-fn inert(text: &str) -> String {
+pub(crate) fn inert(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
@@ -203,7 +202,7 @@ mod tests {
     fn json_lines_are_one_feature_each() {
         let a = initiative("a", 1.0, 2.0);
         let b = initiative("b", 3.0, 4.0);
-        let text = String::from_utf8(json_lines([&a, &b].into_iter())).unwrap();
+        let text = String::from_utf8(json_lines([&a, &b].into_iter().map(Feature::new))).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())

@@ -11,7 +11,6 @@ use crate::api::params::{FILTER_PARAMS, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
 use crate::feature::Feature;
-use crate::model::Initiative;
 
 pub const ITEMS_PATH: &str = "/collections/initiatives/items";
 const ITEMS_PARAMS: &[&str] = &["bbox", "limit", "offset", "f"];
@@ -58,7 +57,7 @@ pub async fn list(
                 .iter()
                 .skip(offset)
                 .take(limit)
-                .map(|slot| Feature::new(snapshot.index.get(*slot)))
+                .map(|slot| snapshot.index.feature(*slot))
                 .collect();
             let mut links = vec![Link {
                 href: format!("{base}{uri}"),
@@ -87,12 +86,13 @@ pub async fn one(
     let params = QueryParams::accepting(&uri, &[&["f"]])?;
     check_format(&params)?;
     let snapshot = state.snapshot.load_full();
-    let initiative = snapshot
+    let slot = snapshot
         .index
-        .by_id(&id)
+        .slot_of(&id)
         .ok_or_else(|| ApiError::NoSuchInitiative(id.clone()))?;
+    let initiative = snapshot.index.get(slot);
     let base = base_url(&state, &headers);
-    let body = feature_document(initiative, &base);
+    let body = feature_document(snapshot.index.feature(slot), &id, &base);
     let etag = caching::item_etag(initiative);
     Ok(caching::respond_dated(
         &headers,
@@ -104,17 +104,16 @@ pub async fn one(
 }
 
 /// One initiative as a GeoJSON Feature with its `self` and `collection` links.
-pub fn feature_document(initiative: &Initiative, base: &str) -> Vec<u8> {
+pub fn feature_document(feature: Feature<'_>, id: &str, base: &str) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct FeatureWithLinks<'a> {
         #[serde(flatten)]
         feature: Feature<'a>,
         links: [Link; 2],
     }
-    let id = &initiative.id;
     // Serialising plain strings and numbers cannot fail.
     serde_json::to_vec(&FeatureWithLinks {
-        feature: Feature::new(initiative),
+        feature,
         links: [
             Link {
                 href: format!("{base}{ITEMS_PATH}/{id}"),

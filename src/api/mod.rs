@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod caching;
 pub mod collection;
+pub mod coverage;
 pub mod curation;
 pub mod export;
 pub mod items;
@@ -106,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(curation::audit))
         .route("/curator", get(curation::whoami))
         .route("/near", get(near::near))
+        .route("/coverage", get(coverage::coverage))
+        .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
         .route("/clusters/{id}/leaves", get(tiles::leaves))

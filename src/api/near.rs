@@ -9,7 +9,6 @@ use crate::api::collection::{FeatureCollection, GEOJSON};
 use crate::api::params::{DEFAULT_LIMIT, FILTER_PARAMS, MAX_LIMIT, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
-use crate::feature::Feature;
 use crate::geodesy::max_distance_m;
 use crate::model::Location;
 
@@ -87,7 +86,12 @@ pub async fn near(
         let features = hits
             .iter()
             .take(query.limit)
-            .map(|hit| Feature::new(snapshot.index.get(hit.slot)).with_distance(hit.distance_m))
+            .map(|hit| {
+                snapshot
+                    .index
+                    .feature(hit.slot)
+                    .with_distance(hit.distance_m)
+            })
             .collect();
         FeatureCollection::new(features, matched, Vec::new()).to_bytes()
     }))

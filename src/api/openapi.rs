@@ -26,6 +26,8 @@ pub struct FilterParams {
     q: Option<String>,
     /// `updated_at` within an instant, a date, or an interval `start/end` (`..` open).
     datetime: Option<String>,
+    /// NUTS 2021 codes at any level, e.g. `DE21,FR1`; a code matches the regions under it.
+    nuts: Option<String>,
 }
 
 /// Paging and area of the items listing.
@@ -81,6 +83,30 @@ pub struct AreaParams {
     bbox: Option<String>,
 }
 
+/// The grouping and gap distance of a coverage table.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CoverageParams {
+    /// `country` (default), `nuts0`, `nuts1`, `nuts2` or `nuts3`.
+    level: Option<String>,
+    /// Distance in km beyond which a place counts as a gap (default 50, up to 1000).
+    gap_km: Option<f64>,
+    /// `json` (default) or `csv`.
+    f: Option<String>,
+}
+
+/// The gap distance of a choropleth.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RegionsParams {
+    /// Distance in km beyond which a place counts as a gap (default 50, up to 1000).
+    gap_km: Option<f64>,
+    /// `json` only.
+    f: Option<String>,
+}
+
 /// The representation of a JSON resource.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -122,6 +148,8 @@ pub struct FormatParams {
         crate::api::curation::audit,
         crate::api::curation::whoami,
         crate::api::curation::deletions,
+        crate::api::coverage::coverage,
+        crate::api::coverage::regions,
         api_document,
     ),
     modifiers(&CuratorToken)

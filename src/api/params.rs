@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use crate::filter::{Filter, TimeInterval};
 use crate::geodesy::LonLatBox;
 use crate::model::{Kind, SkillArea, TargetGroup, TermSet, Vocabulary};
+use crate::regions::code::NutsFilter;
 
 /// The filter parameters every query endpoint accepts.
 pub const FILTER_PARAMS: &[&str] = &[
@@ -16,6 +17,7 @@ pub const FILTER_PARAMS: &[&str] = &[
     "kind",
     "q",
     "datetime",
+    "nuts",
 ];
 
 /// Default and largest page sizes.
@@ -189,6 +191,11 @@ impl QueryParams {
             kinds: self.terms::<Kind>("kind")?,
             words: Vec::new(),
             updated: self.get("datetime")?.map(parse_datetime).transpose()?,
+            nuts: self
+                .list("nuts")?
+                .map(NutsFilter::parse)
+                .transpose()
+                .map_err(|e| ApiError::invalid("nuts", e))?,
         };
         if let Some(q) = self.get("q")? {
             if q.chars().count() > MAX_QUERY_CHARS {

@@ -11,7 +11,7 @@ use crate::api::params::{FILTER_PARAMS, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url};
 use crate::cluster::{ClusterError, TileItem};
-use crate::feature::{Feature, TileFeature};
+use crate::feature::TileFeature;
 use crate::filter::Filter;
 use crate::index::SpatialIndex;
 use crate::snapshot::Snapshot;
@@ -123,10 +123,7 @@ pub async fn leaves(
     let base = base_url(&state, &headers);
     let etag = caching::query_etag(&snapshot.version, &base, &uri);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        let features = slots
-            .iter()
-            .map(|s| Feature::new(snapshot.index.get(*s)))
-            .collect();
+        let features = slots.iter().map(|s| snapshot.index.feature(*s)).collect();
         let path = format!("/clusters/{id}/leaves");
         let links = paging_links(&base, &path, params.pairs(), (offset, limit, total));
         FeatureCollection::new(features, Some(total), links).to_bytes()

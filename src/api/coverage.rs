@@ -1,0 +1,351 @@
+//! `/coverage` and `/regions/{level}.geojson`: initiatives per region, per inhabitant and per
+//! skill area, and the share of each region far from any of them, as a table or a choropleth.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::api::caching;
+use crate::api::export::inert;
+use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::problem::ApiError;
+use crate::api::{AppState, base_url, check_format};
+use crate::filter::Filter;
+use crate::model::SkillArea;
+use crate::regions::coverage::{self, Coverage, CoverageRow};
+use crate::regions::source::GISCO_ATTRIBUTION;
+use crate::regions::{Level, RegionLayer};
+use crate::snapshot::Snapshot;
+
+const COVERAGE_PARAMS: &[&str] = &["level", "gap_km", "f"];
+const REGIONS_PARAMS: &[&str] = &["gap_km", "f"];
+
+/// Gap distance when none is given, and the largest accepted, in kilometres.
+pub const DEFAULT_GAP_KM: f64 = 50.0;
+const MAX_GAP_KM: f64 = 1000.0;
+
+const CSV: &str = "text/csv; charset=utf-8";
+const GEOJSON: &str = "application/geo+json";
+
+/// What a coverage query asks for.
+struct CoverageQuery {
+    level: Level,
+    gap_km: f64,
+    filter: Filter,
+    /// The filter parameters as given, repeated in links.
+    filter_pairs: Vec<(String, String)>,
+}
+
+fn level(text: &str) -> Result<Level, ApiError> {
+    Level::parse(text).ok_or_else(|| {
+        ApiError::invalid(
+            "level",
+            format!(
+                "unknown level \"{text}\" (expected one of {})",
+                Level::expected()
+            ),
+        )
+    })
+}
+
+fn query(params: &QueryParams, level_text: Option<&str>) -> Result<CoverageQuery, ApiError> {
+    let level = level(level_text.unwrap_or("country"))?;
+    let gap_km = params.number("gap_km")?.unwrap_or(DEFAULT_GAP_KM);
+    if gap_km <= 0.0 || gap_km > MAX_GAP_KM {
+        return Err(ApiError::invalid(
+            "gap_km",
+            format!("{gap_km} is out of range (0, {MAX_GAP_KM}] kilometres"),
+        ));
+    }
+    Ok(CoverageQuery {
+        level,
+        gap_km,
+        filter: params.filter()?,
+        filter_pairs: params
+            .pairs()
+            .iter()
+            .filter(|(name, _)| FILTER_PARAMS.contains(&name.as_str()))
+            .cloned()
+            .collect(),
+    })
+}
+
+/// The layer of `level`, or 503 saying how to install it.
+fn layer(snapshot: &Snapshot, level: Level) -> Result<&RegionLayer, ApiError> {
+    snapshot
+        .regions
+        .layer(level)
+        .map_err(|reason| ApiError::Unavailable(reason.to_string()))
+}
+
+/// Writes computed figures as a response body.
+type Render = fn(&Snapshot, &CoverageQuery, &Coverage, &str) -> Vec<u8>;
+
+/// Runs the figures on a blocking thread: at a million initiatives they take a while.
+async fn figures(
+    snapshot: Arc<Snapshot>,
+    query: Arc<CoverageQuery>,
+    render: Render,
+    base: String,
+) -> Result<Vec<u8>, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let layer = layer(&snapshot, query.level)?;
+        let inputs = coverage::Inputs {
+            index: &snapshot.index,
+            placement: &snapshot.placement,
+            nearby: &snapshot.nearby,
+            population: &snapshot.regions.population,
+        };
+        let figures = coverage::compute(&inputs, layer, &query.filter, query.gap_km * 1000.0);
+        Ok(render(&snapshot, &query, &figures, &base))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+}
+
+#[utoipa::path(get, path = "/coverage", params(crate::api::openapi::CoverageParams, crate::api::openapi::FilterParams), responses((status = 200, description = "One row per region of the level: count, per 100,000 inhabitants, per skill area, gap share; JSON, or CSV with f=csv or Accept: text/csv", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json"), (status = 503, description = "The level's boundaries are not installed", content_type = "application/problem+json")))]
+pub async fn coverage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::accepting(&uri, &[COVERAGE_PARAMS, FILTER_PARAMS])?;
+    let csv = match params.get("f")? {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "f",
+                format!("unsupported format \"{other}\" (expected json or csv)"),
+            ));
+        }
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("text/csv")),
+    };
+    let query = query(&params, params.get("level")?)?;
+    let snapshot = state.snapshot.load_full();
+    layer(&snapshot, query.level)?;
+    let base = base_url(&state, &headers);
+    let format = if csv { "csv" } else { "json" };
+    let etag = caching::etag(&[
+        caching::query_etag(&snapshot.version, &base, &uri).as_bytes(),
+        format.as_bytes(),
+    ]);
+    if caching::client_has(&headers, &etag) {
+        return Ok(caching::not_modified(&etag));
+    }
+    let level = query.level;
+    let (render, content_type): (Render, _) = if csv {
+        (csv_table, CSV)
+    } else {
+        (json_table, "application/json")
+    };
+    let body = figures(snapshot, Arc::new(query), render, base).await?;
+    let mut response = caching::fresh(&etag, content_type, body);
+    if csv {
+        let disposition = format!("attachment; filename=\"coverage-{}.csv\"", level.slug());
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/regions/{level}.geojson", params(("level" = String, Path, description = "country, nuts0, nuts1, nuts2 or nuts3"), crate::api::openapi::RegionsParams, crate::api::openapi::FilterParams), responses((status = 200, description = "The level's regions, simplified for the web, with the coverage figures as properties", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json"), (status = 503, description = "The level's boundaries are not installed", content_type = "application/problem+json")))]
+pub async fn regions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::accepting(&uri, &[REGIONS_PARAMS, FILTER_PARAMS])?;
+    check_format(&params)?;
+    let level_text = file.strip_suffix(".geojson").ok_or_else(|| {
+        ApiError::invalid(
+            "level",
+            format!("\"{file}\" must be a level followed by .geojson"),
+        )
+    })?;
+    let query = query(&params, Some(level_text))?;
+    let snapshot = state.snapshot.load_full();
+    layer(&snapshot, query.level)?;
+    let base = base_url(&state, &headers);
+    let etag = caching::query_etag(&snapshot.version, &base, &uri);
+    if caching::client_has(&headers, &etag) {
+        return Ok(caching::not_modified(&etag));
+    }
+    let body = figures(snapshot, Arc::new(query), choropleth, base).await?;
+    Ok(caching::fresh(&etag, GEOJSON, body))
+}
+
+/// Where the boundaries and figures come from, as their terms ask.
+fn attribution(level: Level) -> String {
+    let boundaries = match level {
+        Level::Country => {
+            "Country boundaries: Natural Earth (public domain), via world-atlas".to_string()
+        }
+        _ => format!(
+            "NUTS 2021 boundaries: Eurostat GISCO, {GISCO_ATTRIBUTION} (non-commercial use)"
+        ),
+    };
+    format!(
+        "{boundaries}. Population: Eurostat, 1 January 2024 (demo_pjan), and national statistical offices for IS, LI, NO and CH."
+    )
+}
+
+#[derive(Serialize)]
+struct Link {
+    href: String,
+    rel: &'static str,
+    #[serde(rename = "type")]
+    media_type: &'static str,
+    title: &'static str,
+}
+
+/// The query string of a coverage request without `level` and `f`, for related links.
+fn shared_query(query: &CoverageQuery, base: &str, path: &str, extra: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in extra {
+        out.append_pair(name, value);
+    }
+    out.append_pair("gap_km", &query.gap_km.to_string());
+    for (name, value) in &query.filter_pairs {
+        out.append_pair(name, value);
+    }
+    format!("{base}{path}?{}", out.finish())
+}
+
+#[derive(Serialize)]
+struct Table<'a> {
+    level: &'static str,
+    gap_km: f64,
+    matched: usize,
+    outside_regions: usize,
+    attribution: String,
+    regions: &'a [CoverageRow<'a>],
+    links: Vec<Link>,
+}
+
+fn json_table(_: &Snapshot, query: &CoverageQuery, figures: &Coverage, base: &str) -> Vec<u8> {
+    let level = query.level.slug();
+    let links = vec![
+        Link {
+            href: shared_query(query, base, "/coverage", &[("level", level)]),
+            rel: "self",
+            media_type: "application/json",
+            title: "This table",
+        },
+        Link {
+            href: shared_query(query, base, "/coverage", &[("level", level), ("f", "csv")]),
+            rel: "alternate",
+            media_type: "text/csv",
+            title: "This table as CSV",
+        },
+        Link {
+            href: shared_query(query, base, &format!("/regions/{level}.geojson"), &[]),
+            rel: "alternate",
+            media_type: GEOJSON,
+            title: "The regions with these figures, for a choropleth",
+        },
+    ];
+    serde_json::to_vec(&Table {
+        level,
+        gap_km: query.gap_km,
+        matched: figures.matched,
+        outside_regions: figures.outside_regions,
+        attribution: attribution(query.level),
+        regions: &figures.rows,
+        links,
+    })
+    .unwrap_or_else(|_| unreachable!("coverage tables always serialise"))
+}
+
+fn csv_table(_: &Snapshot, _: &CoverageQuery, figures: &Coverage, _: &str) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = vec![
+        "code",
+        "name",
+        "country",
+        "count",
+        "population",
+        "per_100k",
+        "gap_share",
+        "nearest_km",
+        "area_km2",
+    ];
+    header.extend(SkillArea::ALL.iter().map(|a| a.slug()));
+    let _ = writer.write_record(&header);
+    let optional = |v: Option<String>| v.unwrap_or_default();
+    for row in &figures.rows {
+        let mut record = vec![
+            inert(row.code),
+            inert(row.name),
+            inert(row.country),
+            row.count.to_string(),
+            optional(row.population.map(|p| p.to_string())),
+            optional(row.per_100k.map(|p| p.to_string())),
+            row.gap_share.to_string(),
+            optional(row.nearest_km.map(|k| k.to_string())),
+            row.area_km2.to_string(),
+        ];
+        record.extend(row.by_skill_area.iter().map(|(_, n)| n.to_string()));
+        let _ = writer.write_record(&record);
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct RegionFeature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    geometry: &'a serde_json::value::RawValue,
+    properties: &'a CoverageRow<'a>,
+}
+
+#[derive(Serialize)]
+struct Choropleth<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    level: &'static str,
+    gap_km: f64,
+    matched: usize,
+    outside_regions: usize,
+    attribution: String,
+    features: Vec<RegionFeature<'a>>,
+}
+
+fn choropleth(snapshot: &Snapshot, query: &CoverageQuery, figures: &Coverage, _: &str) -> Vec<u8> {
+    let outlines = match snapshot.regions.layer(query.level) {
+        Ok(layer) => layer.outlines(),
+        Err(_) => &[],
+    };
+    let features = figures
+        .rows
+        .iter()
+        .zip(outlines)
+        .map(|(row, geometry)| RegionFeature {
+            kind: "Feature",
+            id: row.code,
+            geometry,
+            properties: row,
+        })
+        .collect();
+    serde_json::to_vec(&Choropleth {
+        kind: "FeatureCollection",
+        level: query.level.slug(),
+        gap_km: query.gap_km,
+        matched: figures.matched,
+        outside_regions: figures.outside_regions,
+        attribution: attribution(query.level),
+        features,
+    })
+    .unwrap_or_else(|_| unreachable!("region collections always serialise"))
+}

@@ -1,0 +1,67 @@
+// coverage-model.js – what the Coverage mode computes without a page: class breaks, colours, sorting, number formats, query parameters.
+
+import { filterParams } from './api.js';
+
+export const MEASURE_LABELS = {
+  count: 'Initiatives',
+  per_100k: 'Initiatives per 100,000 inhabitants',
+  gap_share: 'Share of the area farther than the gap distance',
+};
+// Light to dark; for gap share dark means a larger gap (worse), for the others more initiatives.
+export const GREENS = ['#edf8e9', '#bae4b3', '#74c476', '#31a354', '#006d2c'];
+export const REDS = ['#fee5d9', '#fcae91', '#fb6a4a', '#de2d26', '#a50f15'];
+export const NO_DATA = '#d9d9d9';
+export const numberFormat = new Intl.NumberFormat('en');
+export const decimalFormat = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
+export const percentFormat = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 0 });
+
+/** A measure's value as shown to people. */
+export function formatMeasure(measure, value) {
+  if (value == null || !Number.isFinite(Number(value))) return '–';
+  if (measure === 'gap_share') return percentFormat.format(Number(value));
+  if (measure === 'per_100k') return decimalFormat.format(Number(value));
+  return numberFormat.format(Number(value));
+}
+
+/**
+ * Upper bounds of five classes for the values of a measure: fixed fifths for the gap share,
+ * quantiles of the non-zero values otherwise (zero is its own, lightest class).
+ */
+export function classBreaks(measure, values) {
+  if (measure === 'gap_share') return [0.2, 0.4, 0.6, 0.8, 1];
+  const known = values.filter((v) => v != null && Number.isFinite(v) && v > 0).sort((a, b) => a - b);
+  if (!known.length) return [0, 0, 0, 0, 0];
+  const at = (q) => known[Math.min(known.length - 1, Math.floor(q * known.length))];
+  return [0, at(0.25), at(0.5), at(0.75), known[known.length - 1]];
+}
+
+export function colourFor(measure, value, breaks) {
+  if (value == null || !Number.isFinite(value)) return NO_DATA;
+  const palette = measure === 'gap_share' ? REDS : GREENS;
+  const index = breaks.findIndex((upper) => value <= upper);
+  return palette[index < 0 ? palette.length - 1 : index];
+}
+
+/** Sorts region property objects by a key ('-' first for descending); unknown values last. */
+export function sortRows(rows, sort) {
+  const descending = sort.startsWith('-');
+  const key = descending ? sort.slice(1) : sort;
+  const sign = descending ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    if (key === 'name') return sign * String(a.name).localeCompare(String(b.name), 'en');
+    const x = a[key];
+    const y = b[key];
+    if (x == null && y == null) return String(a.code).localeCompare(String(b.code));
+    if (x == null) return 1;
+    if (y == null) return -1;
+    return sign * (x - y) || String(a.code).localeCompare(String(b.code));
+  });
+}
+
+/** The query of a coverage request for the state's filters, level and gap distance. */
+export function coverageParams(state) {
+  const params = filterParams(state);
+  params.set('gap_km', String(state.gap));
+  return params;
+}
+

@@ -1,0 +1,294 @@
+// coverage.js – the Coverage mode: a choropleth of countries or NUTS regions by a measure, its legend, a sortable table, CSV download and region details.
+
+import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import { api, isAbort } from './api.js';
+import {
+  GREENS,
+  MEASURE_LABELS,
+  NO_DATA,
+  REDS,
+  classBreaks,
+  colourFor,
+  coverageParams,
+  decimalFormat,
+  formatMeasure,
+  numberFormat,
+  sortRows,
+} from './coverage-model.js';
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = String(text);
+  return node;
+}
+
+export class CoverageView {
+  constructor(map, handlers) {
+    this.map = map;
+    this.handlers = handlers; // onChange(partialState, push), onError(text)
+    this.layer = L.layerGroup();
+    this.shapes = new Map(); // code -> Leaflet layer
+    this.rows = [];
+    this.controller = null;
+    this.key = null;
+    this.attribution = null;
+    this.legend = null;
+    this.level = document.getElementById('coverage-level');
+    this.measure = document.getElementById('coverage-measure');
+    this.gap = document.getElementById('coverage-gap');
+    this.csv = document.getElementById('coverage-csv');
+    this.summary = document.getElementById('coverage-summary');
+    this.detail = document.getElementById('coverage-detail');
+    this.body = document.querySelector('#coverage-table tbody');
+    this.level.addEventListener('change', () => this.handlers.onChange({ level: this.level.value, region: null }, true));
+    this.measure.addEventListener('change', () => this.handlers.onChange({ measure: this.measure.value }, true));
+    this.gap.addEventListener('change', () => {
+      const km = Number(this.gap.value);
+      if (Number.isFinite(km) && km >= 1 && km <= 1000) this.handlers.onChange({ gap: Math.round(km) }, true);
+      else this.gap.value = String(this.state?.gap ?? 50);
+    });
+    for (const button of document.querySelectorAll('#coverage-table th button')) {
+      button.addEventListener('click', () => {
+        const key = button.dataset.sort;
+        const current = this.state?.sort ?? '-count';
+        // Names sort A–Z first, figures largest first; a second click reverses.
+        const first = key === 'name' ? key : `-${key}`;
+        const second = key === 'name' ? '-name' : key;
+        this.handlers.onChange({ sort: current === first ? second : first }, false);
+      });
+    }
+    this.body.addEventListener('click', (event) => {
+      const row = event.target.closest('tr[data-code]');
+      if (row) this.handlers.onChange({ region: row.dataset.code }, true);
+    });
+    this.body.addEventListener('mouseover', (event) => {
+      const row = event.target.closest('tr[data-code]');
+      this.highlight(row ? row.dataset.code : null);
+    });
+    this.body.addEventListener('mouseleave', () => this.highlight(null));
+  }
+
+  /** Shows the coverage of the state: fetches the regions when level, filters or gap changed. */
+  update(state) {
+    this.state = state;
+    if (!this.map.hasLayer(this.layer)) this.layer.addTo(this.map);
+    this.level.value = state.level;
+    this.measure.value = state.measure;
+    this.gap.value = String(state.gap);
+    const params = coverageParams(state);
+    const csv = new URLSearchParams(params);
+    csv.set('level', state.level);
+    csv.set('f', 'csv');
+    this.csv.href = `/coverage?${csv.toString().replace(/%2C/g, ',')}`;
+    const key = `${state.level}?${params}`;
+    if (key === this.key) {
+      this.restyle();
+      return;
+    }
+    this.key = key;
+    if (this.controller) this.controller.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    const container = this.map.getContainer();
+    container.setAttribute('aria-busy', 'true');
+    this.summary.textContent = 'Loading…';
+    api.regions(state.level, params, controller.signal).then(
+      (fc) => {
+        if (this.controller !== controller) return;
+        this.controller = null;
+        this.draw(fc);
+        container.setAttribute('aria-busy', 'false');
+      },
+      (err) => {
+        if (this.controller !== controller) return;
+        this.controller = null;
+        this.key = null;
+        container.setAttribute('aria-busy', 'false');
+        if (isAbort(err)) return;
+        this.summary.textContent = 'The coverage could not be loaded.';
+        this.handlers.onError(`Could not load the coverage: ${err.message}`);
+      },
+    );
+  }
+
+  /** Leaves the Coverage mode: the choropleth, legend and attribution go. */
+  hide() {
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+    this.key = null;
+    this.map.removeLayer(this.layer);
+    this.setAttribution(null);
+    if (this.legend) this.legend.remove();
+    this.legend = null;
+  }
+
+  draw(fc) {
+    this.layer.clearLayers();
+    this.shapes.clear();
+    this.rows = (fc.features || []).map((f) => f.properties || {});
+    this.totals = { matched: fc.matched, outside: fc.outside_regions, gap: fc.gap_km };
+    const geo = L.geoJSON(fc, {
+      style: { weight: 0.6, color: '#ffffff', fillOpacity: 0.85 },
+      onEachFeature: (feature, layer) => {
+        const p = feature.properties || {};
+        this.shapes.set(String(p.code), layer);
+        const tip = el('span');
+        tip.append(el('strong', null, p.name), el('br'));
+        tip.append(el('span', 'tip-figure'));
+        layer.bindTooltip(tip, { sticky: true, className: 'region-tip' });
+        layer.on('add', () => {
+          const node = layer.getElement();
+          if (node) {
+            node.classList.add('region');
+            node.dataset.code = String(p.code);
+          }
+        });
+        layer.on('mouseover', () => this.highlight(String(p.code)));
+        layer.on('mouseout', () => this.highlight(null));
+        layer.on('click', () => this.handlers.onChange({ region: String(p.code) }, true));
+      },
+    });
+    geo.eachLayer((layer) => this.layer.addLayer(layer));
+    this.setAttribution(fc.attribution || null);
+    this.restyle();
+  }
+
+  /** Colours, legend, table, summary and details for the current measure, sort and region. */
+  restyle() {
+    const { measure, sort, region } = this.state;
+    const breaks = classBreaks(measure, this.rows.map((r) => r[measure]));
+    for (const row of this.rows) {
+      const layer = this.shapes.get(String(row.code));
+      if (!layer) continue;
+      const selected = row.code === region;
+      layer.setStyle({
+        fillColor: colourFor(measure, row[measure], breaks),
+        weight: selected ? 2.5 : 0.6,
+        color: selected ? '#1b2530' : '#ffffff',
+      });
+      const figure = layer.getTooltip()?.getContent()?.querySelector('.tip-figure');
+      if (figure) figure.textContent = `${MEASURE_LABELS[measure]}: ${formatMeasure(measure, row[measure])}`;
+      if (selected) layer.bringToFront();
+    }
+    this.drawLegend(measure, breaks);
+    this.fillTable(sortRows(this.rows, sort), region);
+    const zero = this.rows.filter((r) => r.count === 0).length;
+    const { matched = 0, outside = 0, gap = this.state.gap } = this.totals || {};
+    this.summary.textContent =
+      `${numberFormat.format(matched)} matching initiatives in ${numberFormat.format(this.rows.length)} regions` +
+      ` (${numberFormat.format(outside)} outside every region); ${numberFormat.format(zero)} regions have none;` +
+      ` gap distance ${numberFormat.format(gap)} km.`;
+    this.showDetail(this.rows.find((r) => r.code === region) || null);
+    for (const button of document.querySelectorAll('#coverage-table th button')) {
+      const key = button.dataset.sort;
+      const th = button.closest('th');
+      if (sort === key) th.setAttribute('aria-sort', 'ascending');
+      else if (sort === `-${key}`) th.setAttribute('aria-sort', 'descending');
+      else th.removeAttribute('aria-sort');
+    }
+  }
+
+  fillTable(rows, region) {
+    const cells = (row) => [
+      row.name,
+      formatMeasure('count', row.count),
+      formatMeasure('per_100k', row.per_100k),
+      formatMeasure('gap_share', row.gap_share),
+    ];
+    const trs = rows.map((row) => {
+      const tr = el('tr');
+      tr.dataset.code = String(row.code);
+      tr.dataset.gapShare = String(row.gap_share);
+      tr.tabIndex = 0;
+      if (row.code === region) tr.classList.add('selected');
+      cells(row).forEach((text, i) => tr.append(el(i === 0 ? 'th' : 'td', null, text)));
+      tr.firstChild.scope = 'row';
+      tr.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter') this.handlers.onChange({ region: String(row.code) }, true);
+      });
+      return tr;
+    });
+    this.body.replaceChildren(...trs);
+  }
+
+  showDetail(row) {
+    if (!row) {
+      this.detail.hidden = true;
+      this.detail.replaceChildren();
+      return;
+    }
+    const list = el('dl');
+    const add = (term, value) => list.append(el('dt', null, term), el('dd', null, value));
+    add('Code', row.code);
+    add('Initiatives', formatMeasure('count', row.count));
+    add('Inhabitants', row.population != null ? numberFormat.format(row.population) : 'not known');
+    add('Per 100,000 inhabitants', formatMeasure('per_100k', row.per_100k));
+    add(`Farther than ${this.state.gap} km from any`, formatMeasure('gap_share', row.gap_share));
+    add('Nearest matching initiative', row.nearest_km == null ? 'none' : `${decimalFormat.format(row.nearest_km)} km`);
+    const areas = Object.entries(row.by_skill_area || {}).filter(([, n]) => n > 0);
+    add('By skill area', areas.length ? areas.map(([slug, n]) => `${slug.replace(/_/g, ' ')} ${n}`).join(', ') : '–');
+    const close = el('button', 'link-button', 'Close');
+    close.type = 'button';
+    close.addEventListener('click', () => this.handlers.onChange({ region: null }, true));
+    this.detail.replaceChildren(el('h3', null, row.name), list, close);
+    this.detail.hidden = false;
+  }
+
+  highlight(code) {
+    for (const [c, layer] of this.shapes) {
+      const on = c === code || c === this.state?.region;
+      layer.setStyle({ weight: on ? 2.5 : 0.6, color: on ? '#1b2530' : '#ffffff' });
+    }
+    for (const tr of this.body.querySelectorAll('tr')) tr.classList.toggle('hovered', tr.dataset.code === code);
+  }
+
+  setAttribution(text) {
+    const control = this.map.attributionControl;
+    if (this.attribution) control.removeAttribution(this.attribution);
+    this.attribution = null;
+    if (text) {
+      // Leaflet renders attributions as HTML: the server's text goes in as text.
+      const div = document.createElement('div');
+      div.textContent = text;
+      this.attribution = div.innerHTML;
+      control.addAttribution(this.attribution);
+    }
+  }
+
+  drawLegend(measure, breaks) {
+    if (this.legend) this.legend.remove();
+    const palette = measure === 'gap_share' ? REDS : GREENS;
+    const Legend = L.Control.extend({
+      options: { position: 'bottomright' },
+      onAdd() {
+        const box = L.DomUtil.create('div', 'legend coverage-legend leaflet-bar');
+        box.append(el('strong', null, MEASURE_LABELS[measure]));
+        const list = el('ul');
+        let lower = null;
+        breaks.forEach((upper, i) => {
+          if (i > 0 && upper === breaks[i - 1]) return;
+          const item = el('li');
+          const dot = el('span', 'swatch swatch-square');
+          dot.setAttribute('aria-hidden', 'true');
+          dot.style.backgroundColor = palette[i];
+          const text =
+            lower == null
+              ? `${upper === 0 ? '' : 'up to '}${formatMeasure(measure, upper)}`
+              : `${formatMeasure(measure, lower)} – ${formatMeasure(measure, upper)}`;
+          item.append(dot, el('span', null, text));
+          list.append(item);
+          lower = upper;
+        });
+        const none = el('li');
+        const grey = el('span', 'swatch swatch-square');
+        grey.style.backgroundColor = NO_DATA;
+        none.append(grey, el('span', null, 'no data'));
+        list.append(none);
+        box.append(list);
+        return box;
+      },
+    });
+    this.legend = new Legend().addTo(this.map);
+  }
+}
