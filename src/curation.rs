@@ -1,6 +1,7 @@
 //! Changing the data: incoming records validated and stamped, written to the store, and a
 //! fresh snapshot swapped in after every commit so that readers never wait for writers.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +13,7 @@ use crate::dataset::{self, FieldProblem};
 use crate::model::Initiative;
 use crate::regions::SharedRegions;
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
-use crate::store::{Contents, Store, StoreError};
+use crate::store::{Changes, Contents, Store, StoreError, Tombstone};
 
 /// The store and the published snapshot, kept in step.
 pub struct Curation {
@@ -89,8 +90,18 @@ impl Curation {
             return Ok(());
         }
         let (clustering, regions) = (self.clustering, self.regions.clone());
+        let current = self.snapshot.load_full();
+        let since = *published;
         let snapshot = self
-            .read(move |store| Ok(build_snapshot(store.contents()?, clustering, regions)))
+            .read(move |store| {
+                // Only the rows written since the current snapshot are read from the store.
+                let contents = if current.revision == since {
+                    updated(&current, store.changes_since(since)?)
+                } else {
+                    store.contents()?
+                };
+                Ok(build_snapshot(contents, clustering, regions))
+            })
             .await?;
         *published = snapshot.revision;
         self.snapshot.store(Arc::new(snapshot));
@@ -134,6 +145,40 @@ pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
         );
     }
     Ok(store)
+}
+
+/// The contents of `current` with `changes` applied: changed initiatives replaced, deleted
+/// ones turned into tombstones, revived ones no longer tombstones.
+fn updated(current: &Snapshot, changes: Changes) -> Contents {
+    let touched: HashSet<&str> = changes
+        .live
+        .iter()
+        .map(|i| &*i.id)
+        .chain(changes.deleted.iter().map(|t| &*t.id))
+        .collect();
+    let mut initiatives: Vec<Initiative> = current
+        .index
+        .initiatives()
+        .iter()
+        .filter(|i| !touched.contains(&*i.id))
+        .cloned()
+        .collect();
+    let mut tombstones: Vec<Tombstone> = current
+        .tombstones
+        .iter()
+        .filter(|t| !touched.contains(&*t.id))
+        .cloned()
+        .collect();
+    initiatives.extend(changes.live.iter().cloned());
+    tombstones.extend(changes.deleted.iter().cloned());
+    // The order a full read gives, so that a restarted server lists items the same way.
+    initiatives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    Contents {
+        initiatives,
+        tombstones,
+        revision: changes.revision,
+        instance: changes.instance,
+    }
 }
 
 /// Why the store could not be opened or seeded.

@@ -86,6 +86,8 @@ const MIGRATIONS: &[&str] = &[
          last_modified TEXT,
          harvested_at TEXT NOT NULL
      ) STRICT;",
+    // 3: finding what changed since a revision, for publishing changes without a full read.
+    "CREATE INDEX initiatives_by_revision ON initiatives (revision);",
 ];
 
 /// An initiative that was deleted, kept so that incremental pulls learn of the deletion.
@@ -103,6 +105,14 @@ pub struct Contents {
     pub revision: u64,
     /// Random per store file, so that a recreated store never reuses a version.
     pub instance: String,
+}
+
+/// The initiatives written after some revision: each live version, or its tombstone.
+pub struct Changes {
+    pub revision: u64,
+    pub instance: String,
+    pub live: Vec<Initiative>,
+    pub deleted: Vec<Tombstone>,
 }
 
 /// Where a submission stands.
@@ -274,6 +284,40 @@ impl Store {
             tombstones,
             revision,
             instance,
+        })
+    }
+
+    /// What changed after `since`, as of the latest revision (one read transaction).
+    pub fn changes_since(&mut self, since: u64) -> Result<Changes, StoreError> {
+        let tx = self.conn.transaction()?;
+        let revision = revision(&tx)?;
+        let instance: String =
+            tx.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?;
+        let mut live = Vec::new();
+        let mut deleted = Vec::new();
+        {
+            let mut statement =
+                tx.prepare("SELECT id, feature, deleted_at FROM initiatives WHERE revision > ?1")?;
+            let mut rows = statement.query([since as i64])?;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                match row.get::<_, Option<String>>(2)? {
+                    Some(at) => deleted.push(Tombstone {
+                        deleted_at: parse_time(&id, &at)?,
+                        id: id.into(),
+                    }),
+                    None => live.push(read_initiative(&id, &row.get::<_, String>(1)?)?),
+                }
+            }
+        }
+        tx.finish()?;
+        Ok(Changes {
+            revision,
+            instance,
+            live,
+            deleted,
         })
     }
 

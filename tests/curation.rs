@@ -569,31 +569,65 @@ async fn curators_create_replace_patch_and_delete_with_tombstones() {
     assert_eq!(status, 201);
 }
 
+/// Everything a partner could read: every item in order, and the deletions.
+async fn published(base: &str) -> (Value, Value) {
+    let (_, _, items) =
+        get_json(&format!("{base}/collections/initiatives/items?limit=10000")).await;
+    let (_, _, deletions) = get_json(&format!("{base}/collections/initiatives/deletions")).await;
+    (items["features"].clone(), deletions["deletions"].clone())
+}
+
 #[tokio::test]
 async fn changes_survive_a_restart_and_change_the_version() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    let (version, id) = {
+    let merge = [("content-type", "application/merge-patch+json")];
+    let (version, id, before) = {
         let server = start_with(config(Some(&db)), None).await;
-        let (_, _, health) = get_json(&format!("{}/healthz", server.base)).await;
-        let id = first_id(&server.base).await;
-        let url = format!("{}/collections/initiatives/items/{id}", server.base);
+        let base = &server.base;
+        let items = format!("{base}/collections/initiatives/items");
+        let (_, _, health) = get_json(&format!("{base}/healthz")).await;
+        let first_two = ids(&get_json(&format!("{items}?limit=2")).await.2);
+        let (id, second) = (first_two[0].clone(), first_two[1].clone());
+        let patch = json!({"properties": {"city": "Elsewhere"}});
         let (status, _, _) = send(
             Method::PATCH,
-            &url,
+            &format!("{items}/{id}"),
             Some(ALICE),
-            &[("content-type", "application/merge-patch+json")],
-            Some(&json!({"properties": {"city": "Elsewhere"}})),
+            &merge,
+            Some(&patch),
         )
         .await;
         assert_eq!(status, 200);
-        let (_, _, after) = get_json(&format!("{}/healthz", server.base)).await;
+        // A mix of changes, each published incrementally by the running server.
+        let mut record = proposal("Added");
+        record["id"] = json!("aaa-added-first");
+        let (status, _, _) = send(Method::POST, &items, Some(ALICE), &[], Some(&record)).await;
+        assert_eq!(status, 201);
+        record["id"] = json!("zzz-deleted-then-revived");
+        send(Method::POST, &items, Some(ALICE), &[], Some(&record)).await;
+        let revived = format!("{items}/zzz-deleted-then-revived");
+        let (status, _, _) = send(Method::DELETE, &revived, Some(BOB), &[], None).await;
+        assert_eq!(status, 204);
+        let (status, _, _) = send(Method::POST, &items, Some(ALICE), &[], Some(&record)).await;
+        assert_eq!(status, 201);
+        let gone = format!("{items}/{second}");
+        let (status, _, _) = send(Method::DELETE, &gone, Some(BOB), &[], None).await;
+        assert_eq!(status, 204);
+        let (_, _, after) = get_json(&format!("{base}/healthz")).await;
         assert_ne!(health["version"], after["version"]);
-        (after["version"].clone(), id)
+        (after["version"].clone(), id, published(base).await)
     };
     let server = start_with(config(Some(&db)), None).await;
     let (_, _, health) = get_json(&format!("{}/healthz", server.base)).await;
     assert_eq!(health["version"], version, "same data, same version");
+    let after = published(&server.base).await;
+    assert_eq!(
+        before.0, after.0,
+        "the running server published what a full read gives"
+    );
+    assert_eq!(before.1, after.1, "and the same deletions");
+    assert_eq!(before.1.as_array().unwrap().len(), 1);
     let (_, _, item) = get_json(&format!(
         "{}/collections/initiatives/items/{id}",
         server.base
