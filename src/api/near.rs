@@ -75,8 +75,10 @@ pub async fn near(
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
         let (hits, matched) = match query.radius_m {
             Some(radius) => {
-                let hits = snapshot.index.within(query.center, radius, &filter);
-                let matched = hits.len();
+                let (hits, matched) =
+                    snapshot
+                        .index
+                        .nearest_within(query.center, radius, query.limit, &filter);
                 (hits, Some(matched))
             }
             None => (
@@ -86,7 +88,6 @@ pub async fn near(
         };
         let features = hits
             .iter()
-            .take(query.limit)
             .map(|hit| Feature::new(snapshot.index.get(hit.slot)).with_distance(hit.distance_m))
             .collect();
         FeatureCollection::new(features, matched, Vec::new()).to_bytes()
