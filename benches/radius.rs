@@ -1,7 +1,9 @@
 //! Radius queries in-process: skillsmap's SpatialIndex on N generated initiatives, at 5 km and
-//! 50 km around centres drawn like the data, on 1 and 2 threads. Prints one line per case
-//! (`radius <km> threads <n> qps <q> mean_hits <h>`); `bench/run` compares it with PostGIS.
-//! Also writes the points and centres as CSV for the PostGIS side, so both see the same data.
+//! 50 km around centres drawn like the data, on 1 and 2 threads. Every case runs [`ROUNDS`]
+//! times, the cases interleaved, and prints one line with the median
+//! (`radius <km> threads <n> qps <q> mean_hits <h> mode <Count|Sorted>`); `bench/run`
+//! compares it with PostGIS. Also writes the centres as CSV (`bench-centres-N.csv`) for
+//! PostGIS and the HTTP paths, so every side queries around the same places.
 //! Run: `cargo bench --bench radius` (N from SKILLSMAP_BENCH_COUNT, default 1,000,000).
 
 use std::io::Write;
@@ -16,10 +18,11 @@ use skillsmap::model::Location;
 use skillsmap::server::load_snapshot;
 
 const CENTRES: usize = 10_000;
-const RUN_FOR: Duration = Duration::from_secs(10);
+const RUN_FOR: Duration = Duration::from_secs(2);
+const ROUNDS: usize = 3;
 
 fn main() {
-    let Some((data, _)) = common::bench_dataset("radius") else {
+    let Some((data, count)) = common::bench_dataset("radius") else {
         return;
     };
     let dir = data
@@ -35,23 +38,36 @@ fn main() {
         .map(|_| index.get(rng.random_range(0..index.len()) as u32).location)
         .collect();
     write_csv(
-        &dir.join("bench-points.csv"),
-        index.initiatives().iter().map(|i| i.location),
+        &dir.join(format!("bench-centres-{count}.csv")),
+        centres.iter().copied(),
     );
-    write_csv(&dir.join("bench-centres.csv"), centres.iter().copied());
     println!("files {}", dir.display());
 
-    for radius_km in [5.0, 50.0] {
-        for threads in [1, 2] {
-            for mode in [Mode::Count, Mode::Sorted] {
-                let (queries, hits) = run(index, &centres, radius_km * 1000.0, threads, mode);
-                let qps = queries as f64 / RUN_FOR.as_secs_f64();
-                println!(
-                    "radius {radius_km} threads {threads} qps {qps:.0} mean_hits {:.1} mode {mode:?}",
-                    hits as f64 / queries.max(1) as f64
-                );
-            }
+    let cases: Vec<(f64, usize, Mode)> = [5.0, 50.0]
+        .into_iter()
+        .flat_map(|km| [1, 2].into_iter().map(move |t| (km, t)))
+        .flat_map(|(km, t)| [Mode::Count, Mode::Sorted].map(|m| (km, t, m)))
+        .collect();
+    // rates[case] and mean hits per round; rounds interleave the cases, so a burst of load
+    // from elsewhere on the machine lands on several cases rather than one.
+    let mut rates = vec![Vec::new(); cases.len()];
+    let mut mean_hits = vec![0.0; cases.len()];
+    for _ in 0..ROUNDS {
+        for (case, &(radius_km, threads, mode)) in cases.iter().enumerate() {
+            let (rate, queries, hits) = run(index, &centres, radius_km * 1000.0, threads, mode);
+            rates[case].push(rate);
+            mean_hits[case] = hits as f64 / queries.max(1) as f64;
         }
+    }
+    for (case, &(radius_km, threads, mode)) in cases.iter().enumerate() {
+        let qps = common::median(&rates[case]);
+        println!(
+            "radius {radius_km} threads {threads} qps {qps:.0} mean_hits {:.1} mode {mode:?}",
+            mean_hits[case]
+        );
+        let key = format!("radius_{radius_km}km_{threads}t_{mode:?}").to_lowercase();
+        common::figure(&key, qps);
+        common::figure(&format!("{key}_hits"), mean_hits[case]);
     }
 }
 
@@ -63,16 +79,18 @@ enum Mode {
     Sorted,
 }
 
-/// Runs radius queries on `threads` threads for [`RUN_FOR`]; returns queries and hits.
+/// Runs radius queries on `threads` threads for about [`RUN_FOR`]; returns the queries per
+/// second (each thread's count over its own elapsed time, summed), queries and hits.
 fn run(
     index: &skillsmap::index::SpatialIndex,
     centres: &[Location],
     radius_m: f64,
     threads: usize,
     mode: Mode,
-) -> (u64, u64) {
+) -> (f64, u64, u64) {
     let filter = Filter::default();
-    let deadline = Instant::now() + RUN_FOR;
+    let started = Instant::now();
+    let deadline = started + RUN_FOR;
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
@@ -80,7 +98,7 @@ fn run(
                 scope.spawn(move || {
                     let (mut queries, mut hits, mut i) = (0u64, 0u64, t);
                     while Instant::now() < deadline {
-                        for _ in 0..64 {
+                        for _ in 0..8 {
                             let centre = centres[i % centres.len()];
                             hits += match mode {
                                 Mode::Count => index.count_within(centre, radius_m, filter),
@@ -90,14 +108,17 @@ fn run(
                             queries += 1;
                         }
                     }
-                    (queries, hits)
+                    let rate = queries as f64 / started.elapsed().as_secs_f64();
+                    (rate, queries, hits)
                 })
             })
             .collect();
         workers
             .into_iter()
             .map(|w| w.join().unwrap())
-            .fold((0, 0), |(q, h), (wq, wh)| (q + wq, h + wh))
+            .fold((0.0, 0, 0), |(r, q, h), (wr, wq, wh)| {
+                (r + wr, q + wq, h + wh)
+            })
     })
 }
 

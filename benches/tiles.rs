@@ -1,7 +1,8 @@
 //! Tile benchmark at scale: start-up and memory of the real server on N generated initiatives,
-//! server-side tile times per zoom (unfiltered and filtered), and supercluster on the same
-//! points and tiles in the same run. Run: `cargo bench --bench tiles` (N from
-//! SKILLSMAP_BENCH_COUNT, default 1,000,000).
+//! the cluster hierarchy's build alone (time and peak memory, on 1 and 2 threads), server-side
+//! tile times per zoom (unfiltered and filtered), and supercluster on the same points and
+//! tiles in the same run. Run: `cargo bench --bench tiles` (N from SKILLSMAP_BENCH_COUNT,
+//! default 1,000,000); `bench/run` runs it and collects its figures.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,11 +12,15 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::{median, percentile as pct};
 use rand::{RngExt, SeedableRng};
 use skillsmap::api::params::QueryParams;
 use skillsmap::api::tiles::tile_geojson;
+use skillsmap::cluster::{ClusterOptions, ClusterTree};
 use skillsmap::config::ServeConfig;
+use skillsmap::country::Country;
 use skillsmap::filter::Filter;
+use skillsmap::model::{Initiative, Kind, Location, SkillArea, TargetGroup, TermSet};
 use skillsmap::server::load_snapshot;
 use skillsmap::snapshot::Snapshot;
 use skillsmap::tile::{MAX_TILE_ZOOM, TileCoord, tile_of};
@@ -27,8 +32,36 @@ const FILTERS: &[&str] = &[
     "country=DE,FR",
     "q=berlin",
 ];
+/// Launches of the server, and builds of each cluster index, whose median is reported.
+const ROUNDS: usize = 3;
+/// The child process that builds the cluster hierarchy alone: `tiles cluster-build <points>`.
+const CLUSTER_BUILD: &str = "cluster-build";
+type BuildMeasure = (&'static str, fn(&BuildFigures) -> f64, bool);
+/// What the cluster builds are compared on: label, figure, and whether the ratio is theirs
+/// over ours (times: how many times faster) or ours over theirs (memory: what share).
+const BUILD_MEASURES: [BuildMeasure; 3] = [
+    (
+        "cluster index build alone, ms (supercluster: load())",
+        |b| b.ms,
+        true,
+    ),
+    (
+        "  peak resident memory of the build above its input, MB",
+        |b| b.growth_mb,
+        false,
+    ),
+    (
+        "  peak resident memory of the whole process during the build, MB",
+        |b| b.peak_mb,
+        false,
+    ),
+];
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(CLUSTER_BUILD) {
+        return cluster_build_child(Path::new(&args[2]));
+    }
     let Some((data, count)) = common::bench_dataset("tiles") else {
         return;
     };
@@ -37,7 +70,12 @@ fn main() {
         .expect("in the target's tmp folder")
         .to_path_buf();
 
-    let server = server_startup(&data);
+    let launches: Vec<ServerFigures> = (0..ROUNDS).map(|_| server_startup(&data)).collect();
+    let server = ServerFigures {
+        startup_ms: median(&launches.iter().map(|l| l.startup_ms).collect::<Vec<_>>()),
+        rss_mb: median(&launches.iter().map(|l| l.rss_mb).collect::<Vec<_>>()),
+        peak_mb: median(&launches.iter().map(|l| l.peak_mb).collect::<Vec<_>>()),
+    };
     let started = Instant::now();
     let snapshot = load_snapshot(&ServeConfig::local(Some(data.clone())))
         .expect("the generated data is valid");
@@ -45,37 +83,58 @@ fn main() {
     let tiles = sample_tiles(&snapshot);
     let unfiltered = time_tiles(&snapshot, &tiles, &Filter::default());
     let (cold_ms, filtered) = time_filtered(&snapshot, &tiles);
-    let peer = supercluster(&dir, &snapshot, &tiles);
+    let points = write_points(&dir, &snapshot);
+    let options = snapshot.clusters.options();
+    let ours: Vec<BuildFigures> = [1, 2]
+        .into_iter()
+        .map(|threads| {
+            let rounds: Vec<BuildFigures> = (0..ROUNDS)
+                .map(|_| cluster_build(&points, threads))
+                .collect();
+            BuildFigures::median(&rounds)
+        })
+        .collect();
+    drop(snapshot);
+    let peer = supercluster(&dir, &points, &tiles, options);
 
     println!("\n## Tile benchmark: {count} initiatives\n");
-    println!("machine: {} cores, {} GiB memory\n", cores(), memory_gib());
+    println!(
+        "machine: {} cores, {} GiB memory; medians of {ROUNDS} launches and {ROUNDS} builds\n",
+        cores(),
+        memory_gib()
+    );
     println!("| measure | skillsmap | supercluster | ratio |");
     println!("| --- | --- | --- | --- |");
-    let build_ratio = peer.as_ref().map(|p| p.build_ms / server.startup_ms);
-    row(
-        "start-up to first answer, ms (skillsmap: load + validate + R-tree + clusters; supercluster: index build only)",
-        server.startup_ms,
-        peer.as_ref().map(|p| p.build_ms),
-        build_ratio,
-    );
-    row(
-        "  same, in-process load_snapshot, ms",
-        in_process_ms,
-        None,
-        None,
-    );
-    row(
-        "resident memory after start-up, MB",
-        server.rss_mb,
-        peer.as_ref().map(|p| p.rss_mb),
-        None,
-    );
-    row(
-        "peak resident memory during start-up, MB",
-        server.peak_mb,
-        None,
-        None,
-    );
+    let peer_build = peer.as_ref().map(|p| &p.build);
+    for (threads, build) in [1, 2].into_iter().zip(&ours) {
+        for (label, value, faster_is_more) in BUILD_MEASURES {
+            let theirs = peer_build.map(value);
+            let ratio = theirs.map(|t| {
+                if faster_is_more {
+                    t / value(build)
+                } else {
+                    value(build) / t
+                }
+            });
+            row(
+                &format!("{label}, skillsmap on {threads} thread(s)"),
+                value(build),
+                theirs,
+                ratio,
+            );
+        }
+    }
+    for (label, value) in [
+        (
+            "start-up to first answer, ms (load + validate + R-tree + clusters)",
+            server.startup_ms,
+        ),
+        ("  same, in-process load_snapshot, ms", in_process_ms),
+        ("resident memory after start-up, MB", server.rss_mb),
+        ("peak resident memory during start-up, MB", server.peak_mb),
+    ] {
+        row(label, value, None, None);
+    }
     println!(
         "\n| zoom | tiles | unfiltered p50 ms | unfiltered p99 ms | filtered p50 ms | filtered p99 ms | supercluster p50 ms | supercluster p99 ms |"
     );
@@ -92,6 +151,12 @@ fn main() {
             "| {z} | {n} | {u50:.3} | {u99:.3} | {f50:.3} | {f99:.3} | {} |",
             fmt(peer_zoom)
         );
+        common::figure(&format!("tile_z{z}_p50_ms"), u50);
+        common::figure(&format!("tile_z{z}_p99_ms"), u99);
+        if let Some((p50, p99)) = peer_zoom {
+            common::figure(&format!("supercluster_tile_z{z}_p50_ms"), p50);
+            common::figure(&format!("supercluster_tile_z{z}_p99_ms"), p99);
+        }
     }
     let all_u: Vec<f64> = unfiltered.iter().map(|(_, ms)| *ms).collect();
     let all_f: Vec<f64> = filtered.iter().map(|(_, ms)| *ms).collect();
@@ -102,14 +167,29 @@ fn main() {
         FILTERS.join(" | "),
         median(&cold_ms)
     );
-    if let Some(p) = &peer {
-        let p99_peer: Vec<f64> = p.zooms.values().map(|(_, p99)| *p99).collect();
-        println!(
-            "supercluster: index build {:.0} ms, resident {:.0} MB; worst per-zoom p99 {:.3} ms",
-            p.build_ms,
-            p.rss_mb,
-            p99_peer.iter().cloned().fold(0.0, f64::max)
+    println!(
+        "cluster index alone: the same points (lon/lat from a file; skillsmap also records a skill area per point for its filter bitmaps), the same options (radius {} px at extent {}, zooms {}-{}), a fresh process per build; memory is VmHWM after resetting it just before the build.",
+        options.radius_px, options.extent, options.min_zoom, options.max_zoom
+    );
+
+    common::figure("startup_ms", server.startup_ms);
+    common::figure("startup_rss_mb", server.rss_mb);
+    common::figure("startup_peak_mb", server.peak_mb);
+    common::figure("load_snapshot_ms", in_process_ms);
+    common::figure("tile_all_p99_ms", pct(&all_u, 0.99));
+    common::figure("tile_filtered_all_p99_ms", pct(&all_f, 0.99));
+    for (threads, build) in [1, 2].into_iter().zip(&ours) {
+        common::figure(&format!("cluster_build_{threads}t_ms"), build.ms);
+        common::figure(
+            &format!("cluster_build_{threads}t_growth_mb"),
+            build.growth_mb,
         );
+        common::figure(&format!("cluster_build_{threads}t_peak_mb"), build.peak_mb);
+    }
+    if let Some(p) = &peer {
+        common::figure("supercluster_build_ms", p.build.ms);
+        common::figure("supercluster_build_growth_mb", p.build.growth_mb);
+        common::figure("supercluster_build_peak_mb", p.build.peak_mb);
     }
 }
 
@@ -153,20 +233,10 @@ fn server_startup(data: &Path) -> ServerFigures {
         std::thread::sleep(Duration::from_millis(5));
     }
     let startup_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
     let figures = ServerFigures {
         startup_ms,
-        rss_mb: kib("VmRSS:") / 1024.0,
-        peak_mb: kib("VmHWM:") / 1024.0,
+        rss_mb: common::status_mb(Some(child.id()), "VmRSS"),
+        peak_mb: common::status_mb(Some(child.id()), "VmHWM"),
     };
     let _ = child.kill();
     let _ = child.wait();
@@ -229,14 +299,123 @@ fn time_filtered(snapshot: &Snapshot, tiles: &[TileCoord]) -> (Vec<f64>, Vec<(u8
     (cold, warm)
 }
 
+/// One build of a cluster index: its time, the peak resident memory of the process during
+/// it, and that peak above the resident memory just before (the build's own cost).
+#[derive(Clone, Copy)]
+struct BuildFigures {
+    ms: f64,
+    peak_mb: f64,
+    growth_mb: f64,
+}
+
+impl BuildFigures {
+    fn median(rounds: &[BuildFigures]) -> BuildFigures {
+        let of = |f: fn(&BuildFigures) -> f64| median(&rounds.iter().map(f).collect::<Vec<_>>());
+        BuildFigures {
+            ms: of(|b| b.ms),
+            peak_mb: of(|b| b.peak_mb),
+            growth_mb: of(|b| b.growth_mb),
+        }
+    }
+}
+
+/// The points as little-endian f64 pairs (lon, lat), the input of both cluster builds.
+fn write_points(dir: &Path, snapshot: &Snapshot) -> std::path::PathBuf {
+    let points = dir.join(format!("bench-points-{}.f64", snapshot.index.len()));
+    let mut bytes = Vec::with_capacity(snapshot.index.len() * 16);
+    for initiative in snapshot.index.initiatives() {
+        bytes.extend_from_slice(&initiative.location.lon.to_le_bytes());
+        bytes.extend_from_slice(&initiative.location.lat.to_le_bytes());
+    }
+    std::fs::write(&points, bytes).unwrap();
+    points
+}
+
+/// Builds skillsmap's cluster hierarchy alone in a fresh process on `threads` threads.
+fn cluster_build(points: &Path, threads: usize) -> BuildFigures {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .arg(CLUSTER_BUILD)
+        .arg(points)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .expect("the benchmark can run itself");
+    assert!(output.status.success(), "cluster build failed");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let value = |key: &str| {
+        text.split_whitespace()
+            .skip_while(|w| *w != key)
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    BuildFigures {
+        ms: value("build_ms"),
+        peak_mb: value("peak_mb"),
+        growth_mb: value("growth_mb"),
+    }
+}
+
+/// The child side of [`cluster_build`]: reads the points, makes them initiatives (with one
+/// skill area each, so the filter bitmaps have something to hold), and times the build.
+fn cluster_build_child(points: &Path) {
+    let bytes = std::fs::read(points).expect("the points file");
+    let country = Country::parse("DE").unwrap();
+    let initiatives: Vec<Initiative> = bytes
+        .chunks_exact(16)
+        .enumerate()
+        .map(|(i, pair)| Initiative {
+            id: Box::default(),
+            name: Box::default(),
+            description: Box::default(),
+            organisation: Box::default(),
+            url: Box::default(),
+            country,
+            city: Box::default(),
+            location: Location {
+                lon: f64::from_le_bytes(pair[..8].try_into().unwrap()),
+                lat: f64::from_le_bytes(pair[8..].try_into().unwrap()),
+            },
+            skill_areas: [SkillArea::ALL[i % SkillArea::ALL.len()]]
+                .into_iter()
+                .collect(),
+            target_groups: TermSet::<TargetGroup>::EMPTY,
+            kind: Kind::Hub,
+            languages: Box::default(),
+            start: None,
+            end: None,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            source: Box::default(),
+        })
+        .collect();
+    drop(bytes);
+    // Start the thread pool before the baseline, as node has its runtime up before its build.
+    rayon::broadcast(|_| ());
+    common::reset_peak_memory();
+    let before = common::status_mb(None, "VmRSS");
+    let started = Instant::now();
+    let tree = ClusterTree::build(&initiatives, ClusterOptions::default(), "bench");
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let peak = common::status_mb(None, "VmHWM");
+    std::hint::black_box(&tree);
+    println!(
+        "build_ms {ms:.1} peak_mb {peak:.1} growth_mb {:.1}",
+        peak - before
+    );
+}
+
 struct PeerFigures {
-    build_ms: f64,
-    rss_mb: f64,
+    build: BuildFigures,
     zooms: std::collections::BTreeMap<u8, (f64, f64)>,
 }
 
-/// Runs supercluster (node) on the same points and tiles; `None` if node is unavailable.
-fn supercluster(dir: &Path, snapshot: &Snapshot, tiles: &[TileCoord]) -> Option<PeerFigures> {
+/// Runs supercluster (node) on the same points: [`ROUNDS`] builds, each in a fresh process,
+/// the last also answering the same tiles. `None` if node or the package is unavailable.
+fn supercluster(
+    dir: &Path,
+    points: &Path,
+    tiles: &[TileCoord],
+    options: ClusterOptions,
+) -> Option<PeerFigures> {
     let peer_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/supercluster");
     if !peer_dir.join("node_modules/supercluster").exists() {
         let installed = Command::new("npm")
@@ -248,46 +427,52 @@ fn supercluster(dir: &Path, snapshot: &Snapshot, tiles: &[TileCoord]) -> Option<
             return None;
         }
     }
-    let points = dir.join("bench-points.f64");
-    let mut bytes = Vec::with_capacity(snapshot.index.len() * 16);
-    for initiative in snapshot.index.initiatives() {
-        bytes.extend_from_slice(&initiative.location.lon.to_le_bytes());
-        bytes.extend_from_slice(&initiative.location.lat.to_le_bytes());
-    }
-    std::fs::write(&points, bytes).unwrap();
     let tile_list = dir.join("bench-tiles.json");
     let coords: Vec<[u32; 3]> = tiles.iter().map(|t| [u32::from(t.z), t.x, t.y]).collect();
     std::fs::write(&tile_list, serde_json::to_vec(&coords).unwrap()).unwrap();
-    let output = Command::new("node")
-        .args(["--max-old-space-size=16000", "--expose-gc", "run.mjs"])
-        .arg(&points)
-        .arg(&tile_list)
-        .arg(snapshot.clusters.options().radius_px.to_string())
-        .arg(snapshot.clusters.options().extent.to_string())
-        .current_dir(&peer_dir)
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        eprintln!(
-            "supercluster failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        return None;
+    let mut builds = Vec::new();
+    let mut zooms = std::collections::BTreeMap::new();
+    for round in 0..ROUNDS {
+        let mut command = Command::new("node");
+        command
+            .args(["--max-old-space-size=16000", "--expose-gc", "run.mjs"])
+            .arg(points)
+            .arg(options.radius_px.to_string())
+            .arg(options.extent.to_string())
+            .arg(options.min_zoom.to_string())
+            .arg(options.max_zoom.to_string())
+            .current_dir(&peer_dir);
+        if round + 1 == ROUNDS {
+            command.arg(&tile_list);
+        }
+        let output = command.output().ok()?;
+        if !output.status.success() {
+            eprintln!(
+                "supercluster failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return None;
+        }
+        let result: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        builds.push(BuildFigures {
+            ms: result["build_ms"].as_f64()?,
+            peak_mb: result["peak_mb"].as_f64()?,
+            growth_mb: result["growth_mb"].as_f64()?,
+        });
+        if let Some(per_zoom) = result["zooms"].as_object() {
+            zooms = per_zoom
+                .iter()
+                .map(|(z, v)| {
+                    (
+                        z.parse().unwrap(),
+                        (v["p50"].as_f64().unwrap(), v["p99"].as_f64().unwrap()),
+                    )
+                })
+                .collect();
+        }
     }
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-    let zooms = result["zooms"]
-        .as_object()?
-        .iter()
-        .map(|(z, v)| {
-            (
-                z.parse().unwrap(),
-                (v["p50"].as_f64().unwrap(), v["p99"].as_f64().unwrap()),
-            )
-        })
-        .collect();
     Some(PeerFigures {
-        build_ms: result["build_ms"].as_f64()?,
-        rss_mb: result["rss_mb"].as_f64()?,
+        build: BuildFigures::median(&builds),
         zooms,
     })
 }
@@ -299,19 +484,6 @@ fn percentiles(samples: &[(u8, f64)], z: u8) -> (f64, f64) {
         .map(|(_, ms)| *ms)
         .collect();
     (pct(&values, 0.5), pct(&values, 0.99))
-}
-
-fn pct(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[((p * sorted.len() as f64) as usize).min(sorted.len() - 1)]
-}
-
-fn median(values: &[f64]) -> f64 {
-    pct(values, 0.5)
 }
 
 fn cores() -> usize {

@@ -1,5 +1,7 @@
 //! SpatialIndex: every initiative in an R-tree, answering box, radius and nearest-k queries with filters.
 
+use std::ops::ControlFlow;
+
 use rayon::prelude::*;
 use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
@@ -170,12 +172,14 @@ impl SpatialIndex {
             let area = area.expect("checked above");
             let mut slots = Vec::new();
             for [min, max] in area.parts() {
-                let envelope = AABB::from_corners(min, max);
-                slots.extend(
-                    self.tree
-                        .locate_in_envelope(envelope)
-                        .map(|e| e.data.slot)
-                        .filter(|s| self.matches(*s, filter)),
+                let _ = self.tree.locate_in_envelope_int(
+                    AABB::from_corners(min, max),
+                    |entry| -> ControlFlow<()> {
+                        if self.matches(entry.data.slot, filter) {
+                            slots.push(entry.data.slot);
+                        }
+                        ControlFlow::Continue(())
+                    },
                 );
             }
             slots
@@ -205,9 +209,37 @@ impl SpatialIndex {
         count
     }
 
+    /// The `limit` initiatives nearest to `center` within `radius_m` that pass `filter`,
+    /// nearest first (ties by slot), and how many there are in all: as [`within`] followed
+    /// by `take(limit)`, but only the kept hits are sorted.
+    ///
+    /// [`within`]: SpatialIndex::within
+    pub fn nearest_within(
+        &self,
+        center: Location,
+        radius_m: f64,
+        limit: usize,
+        filter: &Filter,
+    ) -> (Vec<Hit>, usize) {
+        let mut hits = Vec::new();
+        self.for_each_within(center, radius_m, filter, |slot, distance_m| {
+            hits.push(Hit { slot, distance_m });
+        });
+        let matched = hits.len();
+        if limit == 0 {
+            hits.clear();
+        } else if limit < hits.len() {
+            hits.select_nth_unstable_by(limit - 1, hit_order);
+            hits.truncate(limit);
+        }
+        sort_hits(&mut hits);
+        (hits, matched)
+    }
+
     /// Calls `found` with the slot and distance of every match, in no particular order.
     /// Positions come from the R-tree's own entries, so a candidate costs no record lookup;
-    /// a box split at the antimeridian never holds a point twice.
+    /// a box split at the antimeridian never holds a point twice. The tree is walked by
+    /// internal iteration (rstar's iterator keeps a stack of every child it may visit).
     fn for_each_within(
         &self,
         center: Location,
@@ -217,14 +249,18 @@ impl SpatialIndex {
     ) {
         let cap = Cap::new(center, radius_m);
         for [min, max] in radius_box(center, radius_m).parts() {
-            for entry in self.tree.locate_in_envelope(AABB::from_corners(min, max)) {
-                let Located { slot, unit } = entry.data;
-                if let Some(distance) = cap.distance_m(cap.haversine_of_unit(unit))
-                    && self.matches(slot, filter)
-                {
-                    found(slot, distance);
-                }
-            }
+            let _ = self.tree.locate_in_envelope_int(
+                AABB::from_corners(min, max),
+                |entry| -> ControlFlow<()> {
+                    let Located { slot, unit } = entry.data;
+                    if let Some(distance) = cap.distance_m(cap.haversine_of_unit(unit))
+                        && self.matches(slot, filter)
+                    {
+                        found(slot, distance);
+                    }
+                    ControlFlow::Continue(())
+                },
+            );
         }
     }
 
@@ -275,12 +311,15 @@ impl SpatialIndex {
     }
 }
 
+/// Nearest first, ties by slot.
+fn hit_order(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+    a.distance_m
+        .total_cmp(&b.distance_m)
+        .then(a.slot.cmp(&b.slot))
+}
+
 fn sort_hits(hits: &mut [Hit]) {
-    hits.sort_unstable_by(|a, b| {
-        a.distance_m
-            .total_cmp(&b.distance_m)
-            .then(a.slot.cmp(&b.slot))
-    });
+    hits.sort_unstable_by(hit_order);
 }
 
 #[cfg(test)]
@@ -372,6 +411,24 @@ pub(crate) mod tests {
                 listed,
                 "{radius}"
             );
+        }
+    }
+
+    #[test]
+    fn the_nearest_within_are_the_first_of_the_listing() {
+        let index = random_index(3_000, 13);
+        let center = Location {
+            lon: -179.5,
+            lat: 40.0,
+        };
+        for radius in [0.0, 800_000.0, 3_000_000.0, 3.0e7] {
+            let listed = index.within(center, radius, &Filter::default());
+            for limit in [0, 1, 7, 100, 5_000] {
+                let (hits, matched) =
+                    index.nearest_within(center, radius, limit, &Filter::default());
+                assert_eq!(matched, listed.len(), "{radius} {limit}");
+                assert_eq!(hits, listed[..limit.min(listed.len())], "{radius} {limit}");
+            }
         }
     }
 

@@ -74,8 +74,10 @@ pub async fn near(
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
         let (hits, matched) = match query.radius_m {
             Some(radius) => {
-                let hits = snapshot.index.within(query.center, radius, &filter);
-                let matched = hits.len();
+                let (hits, matched) =
+                    snapshot
+                        .index
+                        .nearest_within(query.center, radius, query.limit, &filter);
                 (hits, Some(matched))
             }
             None => (
@@ -85,7 +87,6 @@ pub async fn near(
         };
         let features = hits
             .iter()
-            .take(query.limit)
             .map(|hit| {
                 snapshot
                     .index
