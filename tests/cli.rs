@@ -122,8 +122,12 @@ fn serve_refuses_an_invalid_dataset_with_the_same_report() {
 
 #[test]
 fn serve_answers_and_stops_gracefully_on_sigterm() {
+    // Run where the default store may be created: the working directory.
+    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(binary())
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--web-dir"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
+        .current_dir(dir.path())
         .env("SKILLSMAP_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
@@ -149,6 +153,11 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         .status();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+    let store = dir.path().join("skillsmap.db");
+    assert!(
+        store.exists(),
+        "the default store is created in the working directory"
+    );
 }
 
 mod reqwest {
