@@ -120,6 +120,8 @@ fn serve_refuses_an_invalid_dataset_with_the_same_report() {
     );
 }
 
+const SECRET: &str = "never-log-this-token-0123";
+
 #[test]
 fn serve_answers_and_stops_gracefully_on_sigterm() {
     // Run where the default store may be created: the working directory.
@@ -129,6 +131,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
         .current_dir(dir.path())
         .env("SKILLSMAP_LOG", "info")
+        .env("SKILLSMAP_CURATOR_TOKENS", format!("alice:{SECRET}"))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -138,6 +141,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let addr = loop {
         assert!(Instant::now() < deadline, "server did not start");
         let line = lines.next().expect("server exited early").unwrap();
+        assert!(!line.contains(SECRET), "a token was logged: {line}");
         if let Some(at) = line.find("addr=") {
             break line[at + 5..]
                 .split_whitespace()
