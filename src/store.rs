@@ -247,43 +247,15 @@ impl Store {
         Ok(revision)
     }
 
-    /// The live initiatives, the tombstones and the revision they belong to.
+    /// The live initiatives (in id order), the tombstones and the revision they belong to.
     pub fn contents(&mut self) -> Result<Contents, StoreError> {
-        // One read transaction, so that rows and revision agree.
-        let tx = self.conn.transaction()?;
-        let revision = revision(&tx)?;
-        let instance: String =
-            tx.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })?;
-        let mut rows = Vec::new();
-        let mut tombstones = Vec::new();
-        {
-            let mut statement =
-                tx.prepare("SELECT id, feature, deleted_at FROM initiatives ORDER BY id")?;
-            let mut query = statement.query([])?;
-            while let Some(row) = query.next()? {
-                let id: String = row.get(0)?;
-                match row.get::<_, Option<String>>(2)? {
-                    Some(deleted_at) => tombstones.push(Tombstone {
-                        deleted_at: parse_time(&id, &deleted_at)?,
-                        id: id.into(),
-                    }),
-                    None => rows.push((id, row.get::<_, String>(1)?)),
-                }
-            }
-        }
-        tx.finish()?;
-        use rayon::prelude::*;
-        let initiatives = rows
-            .par_iter()
-            .map(|(id, feature)| read_initiative(id, feature))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut all = self.changes_since(0)?;
+        all.live.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         Ok(Contents {
-            initiatives,
-            tombstones,
-            revision,
-            instance,
+            initiatives: all.live,
+            tombstones: all.deleted,
+            revision: all.revision,
+            instance: all.instance,
         })
     }
 
@@ -295,24 +267,30 @@ impl Store {
             tx.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
                 r.get(0)
             })?;
-        let mut live = Vec::new();
+        let mut rows = Vec::new();
         let mut deleted = Vec::new();
         {
             let mut statement =
                 tx.prepare("SELECT id, feature, deleted_at FROM initiatives WHERE revision > ?1")?;
-            let mut rows = statement.query([since as i64])?;
-            while let Some(row) = rows.next()? {
+            let mut query = statement.query([since as i64])?;
+            while let Some(row) = query.next()? {
                 let id: String = row.get(0)?;
                 match row.get::<_, Option<String>>(2)? {
                     Some(at) => deleted.push(Tombstone {
                         deleted_at: parse_time(&id, &at)?,
                         id: id.into(),
                     }),
-                    None => live.push(read_initiative(&id, &row.get::<_, String>(1)?)?),
+                    None => rows.push((id, row.get::<_, String>(1)?)),
                 }
             }
         }
         tx.finish()?;
+        // Parsing is most of the work: spread it over the cores.
+        use rayon::prelude::*;
+        let live = rows
+            .par_iter()
+            .map(|(id, feature)| read_initiative(id, feature))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Changes {
             revision,
             instance,
