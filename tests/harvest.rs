@@ -28,6 +28,8 @@ struct Partner {
     /// Bumped whenever the records change; the partner's ETag.
     version: u32,
     requests: usize,
+    /// What the last request said it could decode.
+    accept_encoding: String,
 }
 
 type Shared = Arc<Mutex<Partner>>;
@@ -76,6 +78,11 @@ async fn items(
 ) -> Response {
     let mut partner = partner.lock().unwrap();
     partner.requests += 1;
+    partner.accept_encoding = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let etag = format!("\"v{}\"", partner.version);
     if headers
         .get(header::IF_NONE_MATCH)
@@ -133,7 +140,9 @@ async fn start_partner(partner: Shared) -> String {
         .route("/loop", get(|| async { Redirect::temporary("/loop") }))
         .route("/huge", get(huge))
         .route("/courses.csv", get(csv))
-        .with_state(partner);
+        .with_state(partner)
+        // Compressed whenever the harvester accepts it, as most servers do.
+        .layer(tower_http::compression::CompressionLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -150,6 +159,7 @@ fn partner_with(n: usize) -> Shared {
         page_size: 4,
         version: 1,
         requests: 0,
+        accept_encoding: String::new(),
     }))
 }
 
@@ -210,6 +220,10 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
         first.rejected
     );
     assert_eq!(partner.lock().unwrap().requests, 3, "three pages");
+    assert!(
+        partner.lock().unwrap().accept_encoding.contains("gzip"),
+        "pages were fetched gzip-compressed"
+    );
     let contents = store.contents().unwrap();
     let one = contents
         .initiatives
