@@ -99,6 +99,15 @@ async fn conformance_collections_and_queryables() {
     let (status, _, page) = get_json(items["href"].as_str().unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(page["numberMatched"], 300);
+    let deletions = collection["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["href"].as_str().unwrap().ends_with("/deletions"))
+        .expect("the collection links to its deletions");
+    let (status, _, deleted) = get_json(deletions["href"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(deleted["deletions"].as_array().unwrap().is_empty());
 
     let (_, _, queryables) = get_json(&format!(
         "{}/collections/initiatives/queryables",
