@@ -31,25 +31,7 @@ enum Command {
     },
     /// Harvest a partner's feed (a file or an http(s) URL: GeoJSON, OGC API items, CSV) into
     /// the store; exits 1 if the source is unusable (bad records are reported and skipped).
-    Import {
-        /// A file path or an http(s) URL.
-        source: String,
-        /// A TOML file mapping the partner's fields and terms onto ours.
-        #[arg(long)]
-        mapping: Option<PathBuf>,
-        /// The feed's name (default: the mapping's `source`, else the host or file name).
-        #[arg(long)]
-        name: Option<String>,
-        /// The store to write into (created and seeded if new).
-        #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
-        db: PathBuf,
-        /// Longest time for one HTTP response, e.g. 60s or 2m.
-        #[arg(long, default_value = "60s")]
-        timeout: String,
-        /// Largest response accepted, in bytes.
-        #[arg(long, default_value_t = 256 * 1024 * 1024)]
-        max_bytes: usize,
-    },
+    Import(ImportArgs),
     /// Write a synthetic dataset spread like real initiatives, for scale tests.
     Generate {
         /// How many initiatives.
@@ -70,14 +52,7 @@ fn main() -> ExitCode {
         Command::Serve(config) => serve(*config),
         Command::Check { file } => check(&file),
         Command::Generate { count, seed, out } => generate(count, seed, &out),
-        Command::Import {
-            source,
-            mapping,
-            name,
-            db,
-            timeout,
-            max_bytes,
-        } => import(&source, mapping.as_deref(), name, &db, &timeout, max_bytes),
+        Command::Import(args) => import(&args),
     }
 }
 
@@ -149,16 +124,31 @@ fn generate(count: usize, seed: u64, out: &std::path::Path) -> ExitCode {
     }
 }
 
-fn import(
-    source: &str,
-    mapping: Option<&std::path::Path>,
+/// What `skillsmap import` takes.
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// A file path or an http(s) URL.
+    source: String,
+    /// A TOML file mapping the partner's fields and terms onto ours.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// The feed's name (default: the mapping's `source`, else the host or file name).
+    #[arg(long)]
     name: Option<String>,
-    db: &std::path::Path,
-    timeout: &str,
+    /// The store to write into (created and seeded if new).
+    #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
+    db: PathBuf,
+    /// Longest time for one HTTP response, e.g. 60s or 2m.
+    #[arg(long, default_value = "60s")]
+    timeout: String,
+    /// Largest response accepted, in bytes.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
     max_bytes: usize,
-) -> ExitCode {
+}
+
+fn import(args: &ImportArgs) -> ExitCode {
     init_logging();
-    match run_import(source, mapping, name, db, timeout, max_bytes) {
+    match run_import(args) {
         Ok(summary) => {
             for rejected in &summary.rejected {
                 let id = rejected.source_id.as_deref().unwrap_or("?");
@@ -167,7 +157,7 @@ fn import(
                     rejected.position, rejected.reason
                 );
             }
-            println!("{source}: {summary}");
+            println!("{}: {summary}", args.source);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -177,25 +167,20 @@ fn import(
     }
 }
 
-fn run_import(
-    source: &str,
-    mapping: Option<&std::path::Path>,
-    name: Option<String>,
-    db: &std::path::Path,
-    timeout: &str,
-    max_bytes: usize,
-) -> Result<harvest::Summary, harvest::HarvestError> {
-    let mapping = match mapping {
+fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestError> {
+    let mapping = match &args.mapping {
         Some(path) => harvest::schedule::read_mapping(path)?,
         None => harvest::mapping::Mapping::default(),
     };
-    let feed = harvest::Feed::new(harvest::source::Location::parse(source)?, mapping, name)?;
+    let location = harvest::source::Location::parse(&args.source)?;
+    let feed = harvest::Feed::new(location, mapping, args.name.clone())?;
     let limits = harvest::source::Limits {
-        timeout: harvest::schedule::duration(timeout, "--timeout")?,
-        max_bytes,
+        timeout: harvest::schedule::duration(&args.timeout, "--timeout")?,
+        max_bytes: args.max_bytes,
         ..harvest::source::Limits::default()
     };
     let fetcher = harvest::source::Fetcher::new(limits)?;
+    let db = &args.db;
     let mut store = skillsmap::curation::open_store(db, skillsmap::server::SEED_DATASET)
         .map_err(|e| harvest::HarvestError::Source(format!("{}: {e}", db.display())))?;
     let validators = harvest::last_validators(&store, &feed)?;
