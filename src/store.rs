@@ -219,7 +219,7 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// The number of initiatives ever stored, deleted ones included.
+    /// True if no initiative was ever stored (deleted ones count as stored).
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         let count: i64 = self
             .conn
@@ -297,19 +297,6 @@ impl Store {
             live,
             deleted,
         })
-    }
-
-    /// The live initiative with this id.
-    pub fn initiative(&self, id: &str) -> Result<Option<Initiative>, StoreError> {
-        let feature: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT feature FROM initiatives WHERE id = ?1 AND deleted_at IS NULL",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        feature.map(|f| read_initiative(id, &f)).transpose()
     }
 
     /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
@@ -650,7 +637,6 @@ impl Harvest<'_> {
                 },
             )
             .optional()?;
-        let new_text = feature_text(initiative);
         let outcome = match &existing {
             None => Upserted::Added,
             Some(row)
@@ -666,7 +652,7 @@ impl Harvest<'_> {
         if outcome == Upserted::Unchanged {
             return Ok(outcome);
         }
-        upsert_row(&self.tx, initiative, self.revision, Some(origin))?;
+        let new_text = upsert_row(&self.tx, initiative, self.revision, Some(origin))?;
         let before = existing
             .as_ref()
             .filter(|row| !row.deleted)

@@ -69,6 +69,18 @@ async fn send(
     (status, headers, value)
 }
 
+/// Proposes an initiative named `name` as the public would.
+async fn propose(base: &str, name: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    send(
+        Method::POST,
+        &format!("{base}/submissions"),
+        None,
+        &[],
+        Some(&proposal(name)),
+    )
+    .await
+}
+
 async fn matched(base: &str) -> u64 {
     let (_, _, page) = get_json(&format!("{base}/collections/initiatives/items?limit=1")).await;
     page["numberMatched"].as_u64().unwrap()
@@ -89,14 +101,7 @@ async fn a_submission_is_invisible_until_a_curator_approves_it() {
     let server = curated().await;
     let base = &server.base;
     let before = matched(base).await;
-    let (status, headers, accepted) = send(
-        Method::POST,
-        &format!("{base}/submissions"),
-        None,
-        &[],
-        Some(&proposal("Cloud evenings <b>Wien</b>")),
-    )
-    .await;
+    let (status, headers, accepted) = propose(base, "Cloud evenings <b>Wien</b>").await;
     assert_eq!(status, 202, "{accepted}");
     let submission = accepted["id"].as_str().unwrap();
     let initiative = accepted["initiative_id"].as_str().unwrap().to_string();
@@ -160,14 +165,7 @@ async fn a_rejected_submission_never_appears() {
     let server = curated().await;
     let base = &server.base;
     let before = matched(base).await;
-    let (_, _, accepted) = send(
-        Method::POST,
-        &format!("{base}/submissions"),
-        None,
-        &[],
-        Some(&proposal("Spam")),
-    )
-    .await;
+    let (_, _, accepted) = propose(base, "Spam").await;
     let submission = accepted["id"].as_str().unwrap();
     let (status, _, _) = send(
         Method::POST,
@@ -298,14 +296,7 @@ fn curator_endpoints(submission: &str, id: &str) -> Vec<(Method, String, Option<
 async fn without_a_valid_token_curator_endpoints_answer_401_and_change_nothing() {
     let server = curated().await;
     let base = &server.base;
-    let (_, _, accepted) = send(
-        Method::POST,
-        &format!("{base}/submissions"),
-        None,
-        &[],
-        Some(&proposal("Waiting")),
-    )
-    .await;
+    let (_, _, accepted) = propose(base, "Waiting").await;
     let submission = accepted["id"].as_str().unwrap();
     let id = "digital-innovation-hub-vienna";
     let (_, _, before) = get_json(&format!("{base}/healthz")).await;
@@ -688,14 +679,7 @@ async fn oversized_headers_and_bodies_are_refused() {
 async fn a_curator_corrects_a_proposal_while_approving_it() {
     let server = curated().await;
     let base = &server.base;
-    let (_, _, accepted) = send(
-        Method::POST,
-        &format!("{base}/submissions"),
-        None,
-        &[],
-        Some(&proposal("Clod skils")),
-    )
-    .await;
+    let (_, _, accepted) = propose(base, "Clod skils").await;
     let submission = accepted["id"].as_str().unwrap();
     let approve = format!("{base}/submissions/{submission}/approve");
     let mut corrected = proposal("Cloud skills");

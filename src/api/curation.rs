@@ -58,6 +58,17 @@ fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiE
     })
 }
 
+/// A JSON body of at most `limit` bytes.
+fn json_body(
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+    expected: &'static str,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    require_json(headers, expected)?;
+    body(raw, limit)
+}
+
 /// Accepts JSON (GeoJSON, merge patches) only, so that a form post from another site
 /// cannot pass for an API call.
 fn require_json(headers: &HeaderMap, expected: &'static str) -> Result<(), ApiError> {
@@ -126,8 +137,7 @@ pub async fn submit(
     if state.submission_limiter.len() > 100_000 {
         state.submission_limiter.retain_recent();
     }
-    require_json(&headers, "application/geo+json")?;
-    let raw = body(raw, SUBMISSION_LIMIT)?;
+    let raw = json_body(&headers, raw, "application/geo+json", SUBMISSION_LIMIT)?;
     let value = with_id(&raw)?;
     let stamp = Stamp {
         id: None,
@@ -309,8 +319,7 @@ pub async fn create(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require_json(&headers, "application/geo+json")?;
-    let raw = body(raw, RECORD_LIMIT)?;
+    let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
     let value = with_id(&raw)?;
     let initiative =
         curation::prepare_value(value, &curator_stamp(None)).map_err(ApiError::InvalidRecord)?;
@@ -335,8 +344,7 @@ pub async fn replace(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require_json(&headers, "application/geo+json")?;
-    let raw = body(raw, RECORD_LIMIT)?;
+    let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
     let initiative =
         curation::prepare(&raw, &curator_stamp(Some(&id))).map_err(ApiError::InvalidRecord)?;
     change(&state, &headers, (curator, "replace"), id, move |_| {
@@ -355,8 +363,7 @@ pub async fn patch(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require_json(&headers, "application/merge-patch+json")?;
-    let raw = body(raw, RECORD_LIMIT)?;
+    let raw = json_body(&headers, raw, "application/merge-patch+json", RECORD_LIMIT)?;
     let patch: Value = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::invalid("body", format!("not a JSON merge patch: {e}")))?;
     if !patch.is_object() {
