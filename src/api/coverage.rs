@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 use serde::Serialize;
 
 use crate::api::caching;
 use crate::api::export::inert;
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::negotiation::{self, MediaTypes};
+use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
 use crate::filter::Filter;
@@ -122,10 +123,10 @@ pub async fn coverage(
                 format!("unsupported format \"{other}\" (expected json or csv)"),
             ));
         }
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.starts_with("text/csv")),
+        None => negotiation::choose::<MediaTypes, _>(
+            &headers,
+            &[(false, "application/json"), (true, CSV)],
+        )?,
     };
     let query = query(&params, params.get("level")?)?;
     let snapshot = state.snapshot.load_full();
@@ -163,7 +164,7 @@ pub async fn regions(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(file): Path<String>,
+    PathParams(file): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[REGIONS_PARAMS, FILTER_PARAMS])?;
     check_format(&params)?;

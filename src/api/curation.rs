@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -15,8 +15,9 @@ use serde_json::Value;
 use crate::api::auth::Curator;
 use crate::api::caching;
 use crate::api::collection::GEOJSON;
+use crate::api::conditions::{Current, Preconditions};
 use crate::api::items::{ITEMS_PATH, feature_document};
-use crate::api::params::{QueryParams, parse_datetime};
+use crate::api::params::{PathParams, QueryParams, parse_datetime};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url};
 use crate::curation::{self, Curation, Stamp};
@@ -124,8 +125,10 @@ pub async fn submit(
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let curation = store(&state)?;
     let address = client_address(peer);
     if let Err(not_until) = state.submission_limiter.check_key(&address) {
@@ -203,8 +206,9 @@ pub async fn submissions(
 
 /// `GET /curator` (curators): who the token belongs to, for pages to show.
 #[utoipa::path(get, path = "/curator", security(("curator" = [])), responses((status = 200, description = "The signed-in curator's name", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
-pub async fn whoami(Curator(name): Curator) -> Response {
-    private_json(&serde_json::json!({ "name": name }))
+pub async fn whoami(Curator(name): Curator, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    Ok(private_json(&serde_json::json!({ "name": name })))
 }
 
 /// `GET /submissions/{id}` (curators).
@@ -212,8 +216,10 @@ pub async fn whoami(Curator(name): Curator) -> Response {
 pub async fn submission(
     State(state): State<AppState>,
     Curator(_): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let wanted = id.clone();
     let found = store(&state)?
         .read(move |store| store.submission(&wanted))
@@ -228,10 +234,12 @@ pub async fn submission(
 pub async fn approve(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let raw = body(raw, RECORD_LIMIT)?;
     let correction = if raw.iter().all(u8::is_ascii_whitespace) {
         None
@@ -283,10 +291,12 @@ struct Rejection {
 pub async fn reject(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let raw = body(raw, RECORD_LIMIT)?;
     let rejection: Rejection = if raw.iter().all(u8::is_ascii_whitespace) {
         Rejection::default()
@@ -317,8 +327,10 @@ pub async fn create(
     State(state): State<AppState>,
     Curator(curator): Curator,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
     let value = with_id(&raw)?;
     let initiative =
@@ -340,16 +352,41 @@ pub async fn create(
 pub async fn replace(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    let preconditions = Preconditions::from_headers(&headers)?;
     let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
     let initiative =
         curation::prepare(&raw, &curator_stamp(Some(&id))).map_err(ApiError::InvalidRecord)?;
-    change(&state, &headers, (curator, "replace"), id, move |_| {
-        Ok(Some(initiative))
-    })
+    if preconditions.only_if_absent() {
+        // `If-None-Match: *`: create under this id, and only if nothing lives there.
+        let stored = initiative.clone();
+        let created = store(&state)?
+            .write(move |store| Ok(((), store.create(&stored, &curator)?)))
+            .await;
+        return match created {
+            Ok(()) => Ok(item_response(
+                &state,
+                &headers,
+                StatusCode::CREATED,
+                &initiative,
+            )),
+            Err(StoreError::AlreadyExists(id)) => Err(precondition_failed(&id, &preconditions)),
+            Err(e) => Err(e.into()),
+        };
+    }
+    change(
+        &state,
+        preconditions,
+        &headers,
+        (curator, "replace"),
+        id,
+        move |_| Ok(Some(initiative)),
+    )
     .await
 }
 
@@ -359,10 +396,13 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    let preconditions = Preconditions::from_headers(&headers)?;
     let raw = json_body(&headers, raw, "application/merge-patch+json", RECORD_LIMIT)?;
     let patch: Value = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::invalid("body", format!("not a JSON merge patch: {e}")))?;
@@ -370,14 +410,21 @@ pub async fn patch(
         return Err(ApiError::invalid("body", "a merge patch must be an object"));
     }
     let url_id = id.clone();
-    change(&state, &headers, (curator, "patch"), id, move |current| {
-        let mut value: Value = serde_json::from_str(&canonical_json(&current))
-            .map_err(|e| StoreError::Corrupt(current.id.to_string(), e.to_string()))?;
-        json_patch::merge(&mut value, &patch);
-        curation::prepare_value(value, &curator_stamp(Some(&url_id)))
-            .map(Some)
-            .map_err(StoreError::Invalid)
-    })
+    change(
+        &state,
+        preconditions,
+        &headers,
+        (curator, "patch"),
+        id,
+        move |current| {
+            let mut value: Value = serde_json::from_str(&canonical_json(&current))
+                .map_err(|e| StoreError::Corrupt(current.id.to_string(), e.to_string()))?;
+            json_patch::merge(&mut value, &patch);
+            curation::prepare_value(value, &curator_stamp(Some(&url_id)))
+                .map(Some)
+                .map_err(StoreError::Invalid)
+        },
+    )
     .await
 }
 
@@ -386,36 +433,68 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    change(&state, &headers, (curator, "delete"), id, |_| Ok(None)).await
+    QueryParams::accepting(&uri, &[])?;
+    let preconditions = Preconditions::from_headers(&headers)?;
+    change(
+        &state,
+        preconditions,
+        &headers,
+        (curator, "delete"),
+        id,
+        |_| Ok(None),
+    )
+    .await
 }
 
-/// Applies `edit` to the current record if the client's `If-Match` still holds for it.
+/// Applies `edit` to the current record if the request's preconditions hold for it, in
+/// the same transaction; with none in the store, 412 if they needed one, else 404.
 async fn change(
     state: &AppState,
+    preconditions: Preconditions,
     headers: &HeaderMap,
     (curator, action): (String, &'static str),
     id: String,
     edit: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    let conditions = headers.clone();
-    let after = store(state)?
+    let allows_absent = preconditions.allow(None);
+    let preconditions = Arc::new(preconditions);
+    let checked = preconditions.clone();
+    let result = store(state)?
         .write(move |store| {
             store.change(
                 &id,
                 &curator,
                 action,
-                |current| caching::if_match_allows(&conditions, &caching::item_etag(current)),
+                |current| {
+                    checked.allow(Some(Current {
+                        etag: &caching::item_etag(current),
+                        modified: current.updated_at,
+                    }))
+                },
                 edit,
             )
         })
-        .await?;
-    Ok(match after {
-        Some(initiative) => item_response(state, headers, StatusCode::OK, &initiative),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
+        .await;
+    match result {
+        Ok(Some(initiative)) => Ok(item_response(state, headers, StatusCode::OK, &initiative)),
+        Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(StoreError::NoSuchInitiative(id)) if !allows_absent => {
+            Err(precondition_failed(&id, &preconditions))
+        }
+        Err(StoreError::PreconditionFailed(id)) => Err(precondition_failed(&id, &preconditions)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn precondition_failed(id: &str, preconditions: &Preconditions) -> ApiError {
+    ApiError::PreconditionFailed(format!(
+        "the initiative \"{id}\" {}; nothing was changed",
+        preconditions.why_not()
+    ))
 }
 
 /// The record sent, given a fresh id if it has none (the server names new records).

@@ -1,13 +1,13 @@
 //! `/collections/initiatives/items`: the initiatives as pages of GeoJSON, and one by id.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, Link, paging_links};
 use crate::api::export::{self, Format};
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
 use crate::feature::Feature;
@@ -81,7 +81,7 @@ pub async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[&["f"]])?;
     check_format(&params)?;

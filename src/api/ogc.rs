@@ -1,13 +1,12 @@
 //! OGC API – Features resources: landing page (JSON or the map), conformance, collections, queryables.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
 use crate::api::collection::GEOJSON;
+use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, caching, check_format};
@@ -26,33 +25,28 @@ const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ];
 
-/// True unless the client asks for the page (`f=html`, or an `Accept` preferring HTML).
-fn wants_json(params: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiError> {
+/// The two representations of the landing page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Landing {
+    Json,
+    Html,
+}
+
+/// The landing page's representation: by `f`, or else by `Accept` (browsers name
+/// `text/html`; generic clients such as OWSLib and curl send `*/*` or nothing, and get JSON).
+fn landing_format(params: &QueryParams, headers: &HeaderMap) -> Result<Landing, ApiError> {
     match params.get("f")? {
-        Some("json") => return Ok(true),
-        Some("html") => return Ok(false),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "f",
-                format!("unsupported format \"{other}\" (expected json or html)"),
-            ));
-        }
-        None => {}
+        Some("json") => Ok(Landing::Json),
+        Some("html") => Ok(Landing::Html),
+        Some(other) => Err(ApiError::invalid(
+            "f",
+            format!("unsupported format \"{other}\" (expected json or html)"),
+        )),
+        None => negotiation::choose::<MediaTypes, _>(
+            headers,
+            &[(Landing::Json, JSON), (Landing::Html, "text/html")],
+        ),
     }
-    // Browsers name text/html explicitly; generic clients (OWSLib, curl) send */* or
-    // nothing, and get JSON.
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let position = |media: &str| accept.find(media);
-    Ok(
-        match (position("application/json"), position("text/html")) {
-            (Some(json), Some(html)) => json < html,
-            (None, Some(_)) => false,
-            _ => true,
-        },
-    )
 }
 
 /// A JSON document whose entity tag is the hash of its own bytes, serialised once.
@@ -66,22 +60,15 @@ fn json_response(headers: &HeaderMap, body: Value) -> Response {
 #[utoipa::path(get, path = "/", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Landing page: JSON for API clients, the map for browsers", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn landing(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
     uri: Uri,
-    request: Request,
 ) -> Result<Response, ApiError> {
-    // The page ignores parameters it does not know (campaign tags, old links); the JSON
-    // landing page refuses them, as OGC API - Features asks.
-    let params = QueryParams::parse(uri.query());
-    if !wants_json(&params, &headers)? {
-        let page = ServeFile::new(state.config.web_dir.join("index.html"));
-        return Ok(page
-            .oneshot(request)
-            .await
-            .map_err(|_| ApiError::Internal)?
-            .into_response());
+    let params = QueryParams::accepting(&uri, &[&["f"]])?;
+    if landing_format(&params, &headers)? == Landing::Html {
+        let page = Uri::from_static("/index.html");
+        return state.site.serve(&method, &page, &headers).await;
     }
-    params.reject_unknown(&[&["f"]])?;
     let base = base_url(&state, &headers);
     let body = json!({
         "title": "skillsmap",

@@ -1,13 +1,13 @@
 //! `/tiles/{z}/{x}/{y}.geojson` and `/clusters/{id}/...`: clustered map tiles and cluster contents.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde::Serialize;
 
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, paging_links};
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url};
 use crate::cluster::{ClusterError, TileItem};
@@ -62,7 +62,7 @@ pub async fn tile(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path((z, x, y)): Path<(String, String, String)>,
+    PathParams((z, x, y)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let coord = tile_coord(&z, &x, &y)?;
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
@@ -89,7 +89,7 @@ pub async fn children(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
     let filter = params.filter()?;
@@ -109,7 +109,7 @@ pub async fn leaves(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[&["limit", "offset"], FILTER_PARAMS])?;
     let filter = params.filter()?;
