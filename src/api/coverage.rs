@@ -107,7 +107,6 @@ async fn figures(
     .map_err(|_| ApiError::Internal)?
 }
 
-#[utoipa::path(get, path = "/coverage", params(crate::api::openapi::CoverageParams, crate::api::openapi::FilterParams), responses((status = 200, description = "One row per region of the level: count, per 100,000 inhabitants, per skill area, gap share; JSON, or CSV with f=csv or Accept: text/csv", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json"), (status = 503, description = "The level's boundaries are not installed", content_type = "application/problem+json")))]
 pub async fn coverage(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -159,7 +158,6 @@ pub async fn coverage(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/regions/{level}.geojson", params(("level" = String, Path, description = "country, nuts0, nuts1, nuts2 or nuts3"), crate::api::openapi::RegionsParams, crate::api::openapi::FilterParams), responses((status = 200, description = "The level's regions, simplified for the web, with the coverage figures as properties", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json"), (status = 503, description = "The level's boundaries are not installed", content_type = "application/problem+json")))]
 pub async fn regions(
     State(state): State<AppState>,
     headers: HeaderMap,

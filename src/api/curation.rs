@@ -120,7 +120,6 @@ struct Accepted {
 }
 
 /// `POST /submissions`: anyone may propose an initiative; it waits for a curator.
-#[utoipa::path(post, path = "/submissions", request_body(content = String, description = "A proposed initiative as a GeoJSON Feature (id optional; updated_at and source are set by the server)", content_type = "application/geo+json"), responses((status = 202, description = "Stored as pending; a curator will review it", content_type = "application/json"), (status = 400, description = "The record is invalid; `errors` names each field", content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", content_type = "application/problem+json"), (status = 415, description = "Not JSON", content_type = "application/problem+json"), (status = 429, description = "Too many submissions from this address (see Retry-After)", content_type = "application/problem+json")))]
 pub async fn submit(
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
@@ -174,7 +173,6 @@ pub async fn submit(
 }
 
 /// `GET /submissions?status=pending&limit=N` (curators).
-#[utoipa::path(get, path = "/submissions", security(("curator" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("limit" = Option<u64>, Query, description = "At most this many, newest first (default 100)"), ("offset" = Option<u64>, Query, description = "How many to skip")), responses((status = 200, description = "Submissions and numberMatched", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn submissions(
     State(state): State<AppState>,
     Curator(_): Curator,
@@ -205,14 +203,12 @@ pub async fn submissions(
 }
 
 /// `GET /curator` (curators): who the token belongs to, for pages to show.
-#[utoipa::path(get, path = "/curator", security(("curator" = [])), responses((status = 200, description = "The signed-in curator's name", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn whoami(Curator(name): Curator, uri: Uri) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     Ok(private_json(&serde_json::json!({ "name": name })))
 }
 
 /// `GET /submissions/{id}` (curators).
-#[utoipa::path(get, path = "/submissions/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The submission's id")), responses((status = 200, description = "The submission", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such submission", content_type = "application/problem+json")))]
 pub async fn submission(
     State(state): State<AppState>,
     Curator(_): Curator,
@@ -230,7 +226,6 @@ pub async fn submission(
 
 /// `POST /submissions/{id}/approve` (curators): publishes it, with corrections if the body
 /// holds a corrected Feature.
-#[utoipa::path(post, path = "/submissions/{id}/approve", security(("curator" = [])), params(("id" = String, Path, description = "The submission's id")), request_body(content = Option<String>, description = "Optionally, a corrected GeoJSON Feature to publish instead", content_type = "application/geo+json"), responses((status = 201, description = "Published; the initiative with its ETag", content_type = "application/geo+json"), (status = 400, description = "The correction is invalid", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 409, description = "Already decided, or the id is taken", content_type = "application/problem+json")))]
 pub async fn approve(
     State(state): State<AppState>,
     Curator(curator): Curator,
@@ -287,7 +282,6 @@ struct Rejection {
 }
 
 /// `POST /submissions/{id}/reject` (curators), with an optional `{"reason": "..."}`.
-#[utoipa::path(post, path = "/submissions/{id}/reject", security(("curator" = [])), params(("id" = String, Path, description = "The submission's id")), request_body(content = Option<String>, description = "Optionally {\"reason\": \"...\"}", content_type = "application/json"), responses((status = 200, description = "Rejected", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 409, description = "Already decided", content_type = "application/problem+json")))]
 pub async fn reject(
     State(state): State<AppState>,
     Curator(curator): Curator,
@@ -322,7 +316,6 @@ pub async fn reject(
 }
 
 /// `POST /collections/initiatives/items` (curators): adds an initiative.
-#[utoipa::path(post, path = "/collections/initiatives/items", security(("curator" = [])), request_body(content = String, description = "A GeoJSON Feature (id optional)", content_type = "application/geo+json"), responses((status = 201, description = "Created; Location and ETag headers", content_type = "application/geo+json"), (status = 400, description = "Invalid record", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 409, description = "The id is taken", content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     Curator(curator): Curator,
@@ -348,7 +341,6 @@ pub async fn create(
 }
 
 /// `PUT /collections/initiatives/items/{id}` (curators): replaces an initiative.
-#[utoipa::path(put, path = "/collections/initiatives/items/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The initiative's id"), ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the item changed since")), request_body(content = String, description = "The whole new GeoJSON Feature", content_type = "application/geo+json"), responses((status = 200, description = "Replaced; the new ETag", content_type = "application/geo+json"), (status = 400, description = "Invalid record", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json"), (status = 412, description = "Changed by someone else since it was read", content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
     Curator(curator): Curator,
@@ -392,7 +384,6 @@ pub async fn replace(
 
 /// `PATCH /collections/initiatives/items/{id}` (curators): a JSON Merge Patch (RFC 7396)
 /// applied to the current record, which must still validate afterwards.
-#[utoipa::path(patch, path = "/collections/initiatives/items/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The initiative's id"), ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the item changed since")), request_body(content = String, description = "A JSON Merge Patch (RFC 7396) of the Feature", content_type = "application/merge-patch+json"), responses((status = 200, description = "Changed; the new ETag", content_type = "application/geo+json"), (status = 400, description = "The result would be invalid", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json"), (status = 412, description = "Changed by someone else since it was read", content_type = "application/problem+json")))]
 pub async fn patch(
     State(state): State<AppState>,
     Curator(curator): Curator,
@@ -429,7 +420,6 @@ pub async fn patch(
 }
 
 /// `DELETE /collections/initiatives/items/{id}` (curators): retires it, leaving a tombstone.
-#[utoipa::path(delete, path = "/collections/initiatives/items/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The initiative's id"), ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the item changed since")), responses((status = 204, description = "Deleted; a tombstone remains in /collections/initiatives/deletions"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json"), (status = 412, description = "Changed by someone else since it was read", content_type = "application/problem+json")))]
 pub async fn delete(
     State(state): State<AppState>,
     Curator(curator): Curator,
@@ -587,7 +577,6 @@ struct AuditView {
 }
 
 /// `GET /audit?after=SEQ&limit=N` (curators): every change, oldest first.
-#[utoipa::path(get, path = "/audit", security(("curator" = [])), params(("after" = Option<u64>, Query, description = "Entries after this sequence number, oldest first (the default, from the start)"), ("before" = Option<u64>, Query, description = "Entries before this sequence number, newest first (a large number gives the latest)"), ("limit" = Option<u64>, Query, description = "At most this many (default 100)")), responses((status = 200, description = "Audit entries, oldest first, with before/after and the changed fields", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn audit(
     State(state): State<AppState>,
     Curator(_): Curator,
@@ -678,7 +667,6 @@ struct Deletions<'a> {
 
 /// `GET /collections/initiatives/deletions?datetime=...`: initiatives deleted in the interval
 /// (all by default), so partners pulling changes since a date can drop them too.
-#[utoipa::path(get, path = "/collections/initiatives/deletions", params(("datetime" = Option<String>, Query, description = "Deletions within an instant or interval `start/end` (`..` open)"), crate::api::openapi::FormatParams), responses((status = 200, description = "Ids and times of deleted initiatives", content_type = "application/json"), (status = 400, description = "Invalid parameter", content_type = "application/problem+json")))]
 pub async fn deletions(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -15,7 +15,6 @@ use crate::feature::Feature;
 pub const ITEMS_PATH: &str = "/collections/initiatives/items";
 const ITEMS_PARAMS: &[&str] = &["bbox", "limit", "offset", "f"];
 
-#[utoipa::path(get, path = "/collections/initiatives/items", params(crate::api::openapi::ItemsParams, crate::api::openapi::FilterParams), responses((status = 200, description = "A page of initiatives (GeoJSON), or every match as CSV or GeoJSON Lines", content_type = "application/geo+json"), (status = 304, description = "Not modified"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -76,7 +75,6 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/collections/initiatives/items/{id}", params(("id" = String, Path, description = "The initiative's id"), crate::api::openapi::FormatParams), responses((status = 200, description = "One initiative", content_type = "application/geo+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json")))]
 pub async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -57,7 +57,6 @@ fn json_response(headers: &HeaderMap, body: Value) -> Response {
 }
 
 /// `/`: the landing page as JSON for API clients, the map for browsers.
-#[utoipa::path(get, path = "/", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Landing page: JSON for API clients, the map for browsers", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn landing(
     State(state): State<AppState>,
     method: Method,
@@ -84,7 +83,6 @@ pub async fn landing(
     Ok(json_response(&headers, body))
 }
 
-#[utoipa::path(get, path = "/conformance", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Conformance classes", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn conformance(headers: HeaderMap, uri: Uri) -> Result<Response, ApiError> {
     check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     Ok(json_response(
@@ -93,7 +91,6 @@ pub async fn conformance(headers: HeaderMap, uri: Uri) -> Result<Response, ApiEr
     ))
 }
 
-#[utoipa::path(get, path = "/collections", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The collections", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn collections(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,7 +106,6 @@ pub async fn collections(
     Ok(json_response(&headers, body))
 }
 
-#[utoipa::path(get, path = "/collections/initiatives", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The initiatives collection with its extent", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn collection(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -125,7 +121,6 @@ pub async fn collection(
 }
 
 /// The queryable properties as a JSON Schema (OGC API – Features Part 3 style).
-#[utoipa::path(get, path = "/collections/initiatives/queryables", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Queryable properties (JSON Schema)", content_type = "application/schema+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn queryables(
     State(state): State<AppState>,
     headers: HeaderMap,

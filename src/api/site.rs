@@ -21,13 +21,11 @@ pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Resp
     .into_response())
 }
 
-#[utoipa::path(get, path = "/vocabularies", responses((status = 200, description = "The vocabularies with labels, and the countries", content_type = "application/json")))]
 pub async fn vocabularies(uri: Uri) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     Ok(Json(Vocabularies::new()).into_response())
 }
 
-#[utoipa::path(get, path = "/facets", params(crate::api::openapi::AreaParams, crate::api::openapi::FilterParams), responses((status = 200, description = "Counts per term; each facet applies every filter but its own", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn facet_counts(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -57,7 +57,6 @@ fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
         .map_err(|(name, reason)| ApiError::invalid(name, reason))
 }
 
-#[utoipa::path(get, path = "/tiles/{z}/{x}/{y}.geojson", params(("z" = u8, Path, description = "Zoom, 0 to 20"), ("x" = u32, Path, description = "Column from the west"), ("y" = u32, Path, description = "Row from the north"), crate::api::openapi::FilterParams), responses((status = 200, description = "Clusters and initiatives inside the tile", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn tile(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -84,7 +83,6 @@ fn cluster_problem(e: ClusterError) -> ApiError {
     ApiError::NoSuchCluster(e.to_string())
 }
 
-#[utoipa::path(get, path = "/clusters/{cluster_id}/children", params(("cluster_id" = String, Path, description = "A cluster id from a tile"), crate::api::openapi::FilterParams), responses((status = 200, description = "The items one zoom below the cluster", content_type = "application/geo+json"), (status = 404, description = "Unknown or outdated cluster id", content_type = "application/problem+json")))]
 pub async fn children(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -104,7 +102,6 @@ pub async fn children(
     }))
 }
 
-#[utoipa::path(get, path = "/clusters/{cluster_id}/leaves", params(("cluster_id" = String, Path, description = "A cluster id from a tile"), crate::api::openapi::LeavesParams, crate::api::openapi::FilterParams), responses((status = 200, description = "A page of the cluster's initiatives", content_type = "application/geo+json"), (status = 404, description = "Unknown or outdated cluster id", content_type = "application/problem+json")))]
 pub async fn leaves(
     State(state): State<AppState>,
     headers: HeaderMap,
