@@ -123,9 +123,7 @@ fn tags(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Tags>, ApiError
             list.push(entity_tag(item).ok_or_else(malformed)?);
         }
     }
-    if list.is_empty() {
-        return Err(malformed());
-    }
+    // An empty list is well formed (RFC 9110 §5.6.1): it matches nothing.
     Ok(Some(Tags::List(list)))
 }
 
@@ -210,8 +208,14 @@ mod tests {
     }
 
     #[test]
+    fn empty_lists_match_nothing() {
+        assert!(!with(&[(header::IF_MATCH, "")]).allow(current()));
+        assert!(with(&[(header::IF_NONE_MATCH, " , ")]).allow(current()));
+    }
+
+    #[test]
     fn malformed_tags_are_refused() {
-        for bad in ["abc", "\"abc", "W/abc", "\"a\"b\"", ",", "\"a b\""] {
+        for bad in ["abc", "\"abc", "W/abc", "\"a\"b\"", "\"a b\""] {
             let mut headers = HeaderMap::new();
             headers.insert(header::IF_MATCH, bad.parse().unwrap());
             assert!(Preconditions::from_headers(&headers).is_err(), "{bad}");

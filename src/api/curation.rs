@@ -17,7 +17,7 @@ use crate::api::caching;
 use crate::api::collection::GEOJSON;
 use crate::api::conditions::{Current, Preconditions};
 use crate::api::items::{ITEMS_PATH, feature_document};
-use crate::api::params::{PathParams, QueryParams, parse_datetime};
+use crate::api::params::{MAX_OFFSET, PathParams, QueryParams, parse_datetime};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url};
 use crate::curation::{self, Curation, Stamp};
@@ -592,9 +592,9 @@ pub async fn audit(
         ));
     }
     let bound = if before {
-        params.count("before", 0, 0, i64::MAX as usize)? as i64
+        params.count("before", 0, 0, MAX_OFFSET)? as i64
     } else {
-        params.count("after", 0, 0, i64::MAX as usize)? as i64
+        params.count("after", 0, 0, MAX_OFFSET)? as i64
     };
     let entries = store(&state)?
         .read(move |store| {

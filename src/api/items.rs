@@ -7,7 +7,7 @@ use axum::response::Response;
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, Link, paging_links};
 use crate::api::export::{self, Format};
-use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
+use crate::api::params::{FILTER_PARAMS, MAX_LIMIT, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
 use crate::feature::Feature;
@@ -27,7 +27,7 @@ pub async fn list(
     // Exports are not paged unless asked to be: a partner can take everything at once.
     let limit = match format {
         Format::GeoJson => params.limit()?,
-        _ => params.count("limit", usize::MAX, 1, usize::MAX)?,
+        _ => params.count("limit", usize::MAX, 1, MAX_LIMIT)?,
     };
     let offset = params.offset()?;
 

@@ -51,9 +51,13 @@ fn landing_format(params: &QueryParams, headers: &HeaderMap) -> Result<Landing, 
 
 /// A JSON document whose entity tag is the hash of its own bytes, serialised once.
 fn json_response(headers: &HeaderMap, body: Value) -> Response {
+    typed_json_response(headers, body, JSON)
+}
+
+fn typed_json_response(headers: &HeaderMap, body: Value, media_type: &'static str) -> Response {
     let bytes = body.to_string().into_bytes();
     let etag = caching::etag(&[&bytes]);
-    caching::respond(headers, &etag, JSON, || bytes)
+    caching::respond(headers, &etag, media_type, || bytes)
 }
 
 /// `/`: the landing page as JSON for API clients, the map for browsers.
@@ -144,7 +148,11 @@ pub async fn queryables(
         },
         "additionalProperties": false,
     });
-    Ok(json_response(&headers, body))
+    Ok(typed_json_response(
+        &headers,
+        body,
+        "application/schema+json",
+    ))
 }
 
 fn collection_document(base: &str, snapshot: &Snapshot) -> Value {

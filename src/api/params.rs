@@ -23,6 +23,9 @@ pub const FILTER_PARAMS: &[&str] = &[
 /// Default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
+/// Largest offset (and audit sequence number) accepted: what a signed 64-bit integer holds,
+/// as the OpenAPI document states.
+pub const MAX_OFFSET: usize = i64::MAX as usize;
 
 /// Longest free-text query accepted, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -148,7 +151,7 @@ impl QueryParams {
     }
 
     pub fn offset(&self) -> Result<usize, ApiError> {
-        self.count("offset", 0, 0, usize::MAX)
+        self.count("offset", 0, 0, MAX_OFFSET)
     }
 
     /// `bbox=minLon,minLat,maxLon,maxLat` (or the six-number 3D form); minLon > maxLon

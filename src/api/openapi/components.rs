@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::api::coverage::DEFAULT_GAP_KM;
-use crate::api::params::{DEFAULT_LIMIT, FILTER_PARAMS, MAX_LIMIT};
+use crate::api::params::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::country::Country;
 use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
 use crate::regions::Level;
@@ -36,7 +36,11 @@ fn term_list(terms: &[&str]) -> String {
 const NUMBER: &str = "\\s*[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?\\s*";
 
 /// An RFC 3339 date-time with offset, or a full date.
-const INSTANT: &str = "\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?";
+const INSTANT: &str = "\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])([Tt]([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d+)?([Zz]|[+-]([01]\\d|2[0-3]):[0-5]\\d))?";
+
+/// Text a record's field may hold: something besides spaces, and no control character
+/// other than tab and line feed.
+const TEXT: &str = "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$";
 
 pub fn schemas() -> Value {
     let link = json!({
@@ -59,14 +63,12 @@ pub fn schemas() -> Value {
                 "description": "[longitude, latitude] in WGS84 degrees",
                 "type": "array",
                 "minItems": 2,
-                "maxItems": 2,
+                "maxItems": 3,
                 "items": { "type": "number", "minimum": -180, "maximum": 180 },
             },
         },
     });
-    let term_array = |terms: Vec<&'static str>| {
-        json!({ "type": "array", "minItems": 1, "items": { "type": "string", "enum": terms } })
-    };
+    let term_array = |terms: Vec<&'static str>| json!({ "type": "array", "minItems": 1, "items": { "type": "string", "enum": terms } });
     let properties = json!({
         "type": "object",
         "required": ["name", "description", "organisation", "url", "country", "city",
@@ -106,7 +108,7 @@ pub fn schemas() -> Value {
     });
     // What a client sends: the server sets `updated_at` (and `source` when absent) and
     // checks every field as `skillsmap check` does.
-    let text = |max: usize| json!({ "type": "string", "pattern": "\\S", "maxLength": max });
+    let text = |max: usize| json!({ "type": "string", "pattern": TEXT, "maxLength": max });
     let feature_input = json!({
         "description": "An initiative as a GeoJSON Feature, as a client sends it: `updated_at` is set by the server, `source` when absent, `id` (a slug) when absent on creation",
         "type": "object",
@@ -130,9 +132,10 @@ pub fn schemas() -> Value {
                     "target_groups": term_array(slugs::<TargetGroup>()),
                     "kind": { "type": "string", "enum": slugs::<Kind>() },
                     "languages": { "type": "array", "minItems": 1, "items": { "type": "string", "pattern": "^[a-z]{2}$" } },
-                    "start": { "type": "string", "format": "date" },
-                    "end": { "type": "string", "format": "date" },
-                    "source": text(300),
+                    "start": { "type": "string", "format": "date", "nullable": true },
+                    "end": { "type": "string", "format": "date", "nullable": true },
+                    "source": { "maxLength": 300, "pattern": format!("^\\s*$|{TEXT}"),
+                                "description": "Where the record comes from, a string; when blank or not a string, the server sets its own" },
                 },
             },
         },
@@ -206,7 +209,8 @@ pub fn schemas() -> Value {
             },
         },
     });
-    let counts = json!({ "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 } });
+    let counts =
+        json!({ "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 } });
     let terms = json!({
         "type": "array",
         "items": {
@@ -217,7 +221,12 @@ pub fn schemas() -> Value {
     });
     let skill_counts: serde_json::Map<String, Value> = SkillArea::ALL
         .iter()
-        .map(|a| (a.slug().to_string(), json!({ "type": "integer", "minimum": 0 })))
+        .map(|a| {
+            (
+                a.slug().to_string(),
+                json!({ "type": "integer", "minimum": 0 }),
+            )
+        })
         .collect();
     let coverage_row = json!({
         "type": "object",
@@ -246,9 +255,7 @@ pub fn schemas() -> Value {
         properties[extra.0] = extra.1;
         properties
     };
-    let object = |required: &[&str], properties: Value| {
-        json!({ "type": "object", "required": required, "properties": properties })
-    };
+    let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
     let submission = object(
         &["id", "status", "submitted_at", "client", "feature"],
         json!({
@@ -278,11 +285,17 @@ pub fn schemas() -> Value {
             "changed": { "type": "array", "items": { "type": "string" } },
         }),
     );
+    let mut replacement = feature_input.clone();
+    replacement["description"] = json!(
+        "The whole new GeoJSON Feature of the initiative; its `id` is the URL's (a different string is refused, anything else replaced)"
+    );
+    replacement["properties"]["id"] = json!({ "description": "The id in the URL" });
     json!({
         "Link": link,
         "Point": point,
         "InitiativeProperties": properties,
         "Initiative": feature,
+        "InitiativeReplacement": replacement,
         "InitiativeInput": feature_input,
         "MergePatch": {
             "description": "A JSON Merge Patch (RFC 7396) of the initiative's Feature; the result must validate",
@@ -361,16 +374,17 @@ pub fn schemas() -> Value {
 
 /// The query and header parameters shared by several operations, by name.
 pub fn parameters() -> Value {
-    let query = |name: &str, description: &str, schema: Value| {
-        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
-    };
+    let query = |name: &str, description: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema });
     let list = |terms: Vec<&str>| json!({ "type": "string", "pattern": term_list(&terms) });
-    let tags = "^\\s*(\\*|(W/)?\"[^\"\\s]*\"(\\s*,\\s*(W/)?\"[^\"\\s]*\")*)\\s*$";
+    // `"*" / #entity-tag` as the server reads it: list elements may be empty, a tag is
+    // visible ASCII other than the quote.
+    let tags =
+        "^[ \\t]*((\\*|(W/)?\"[!#-~]*\")[ \\t]*)?(,[ \\t]*((\\*|(W/)?\"[!#-~]*\")[ \\t]*)?)*$";
     let mut parameters = json!({
         "limit": query("limit", "Page size (for f=csv and f=geojsonl, every match unless given)",
             json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT })),
         "offset": query("offset", "How many matches to skip",
-            json!({ "type": "integer", "minimum": 0, "default": 0 })),
+            json!({ "type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0 })),
         "bbox": {
             "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
             "description": "minLon,minLat,maxLon,maxLat (WGS84; or the six numbers of a 3D box); minLon > maxLon crosses the antimeridian",
@@ -403,7 +417,6 @@ pub fn parameters() -> Value {
             "schema": { "type": "string" },
         },
     });
-    debug_assert!(FILTER_PARAMS.iter().all(|p| parameters.get(p).is_some()));
     if let Some(map) = parameters.as_object_mut() {
         // The country pattern accepts either case, as the server does.
         let codes: Vec<String> = country_codes()
@@ -437,7 +450,8 @@ pub fn problem_response(description: &str) -> Value {
 
 /// The error answers many operations share.
 pub fn responses() -> Value {
-    let mut unauthorized = problem_response("No valid curator token (send Authorization: Bearer TOKEN)");
+    let mut unauthorized =
+        problem_response("No valid curator token (send Authorization: Bearer TOKEN)");
     unauthorized["headers"] = json!({
         "WWW-Authenticate": { "description": "Bearer realm=\"skillsmap curators\"", "schema": { "type": "string" } },
     });
@@ -465,4 +479,18 @@ pub fn responses() -> Value {
             "headers": { "ETag": { "schema": { "type": "string" } } },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::params::FILTER_PARAMS;
+
+    #[test]
+    fn every_filter_is_a_shared_parameter() {
+        let parameters = parameters();
+        for name in FILTER_PARAMS {
+            assert_eq!(parameters[name]["name"], *name, "{name}");
+        }
+    }
 }

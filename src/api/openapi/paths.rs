@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::components::{reference, schema};
 use super::MEDIA_TYPE;
-use crate::api::params::FILTER_PARAMS;
+use super::components::{reference, schema};
+use crate::api::params::{FILTER_PARAMS, MAX_OFFSET};
+use crate::geodesy::max_distance_m;
 use crate::regions::Level;
 
 /// A shared parameter, by name.
@@ -23,7 +24,11 @@ fn path_parameter(name: &str, description: &str, schema: Value) -> Value {
 }
 
 fn id_parameter(description: &str) -> Value {
-    path_parameter("id", description, json!({ "type": "string", "minLength": 1 }))
+    path_parameter(
+        "id",
+        description,
+        json!({ "type": "string", "minLength": 1 }),
+    )
 }
 
 /// `f`, with the formats this operation offers.
@@ -94,7 +99,10 @@ fn json_ok(description: &str, schema_name: &str) -> Value {
 
 fn geojson_ok(description: &str, schema_name: &str) -> Value {
     with_headers(
-        body(description, &[("application/geo+json", schema(schema_name))]),
+        body(
+            description,
+            &[("application/geo+json", schema(schema_name))],
+        ),
         cache_headers(),
     )
 }
@@ -116,12 +124,18 @@ fn curator(mut operation: Value) -> Value {
     operation
 }
 
-fn with_body(mut operation: Value, description: &str, required: bool, content: &[(&str, Value)]) -> Value {
+fn with_body(
+    mut operation: Value,
+    description: &str,
+    required: bool,
+    content: &[(&str, Value)],
+) -> Value {
     let content: Map<String, Value> = content
         .iter()
         .map(|(media_type, schema)| ((*media_type).to_string(), json!({ "schema": schema })))
         .collect();
-    operation["requestBody"] = json!({ "description": description, "required": required, "content": content });
+    operation["requestBody"] =
+        json!({ "description": description, "required": required, "content": content });
     if let Some(responses) = operation["responses"].as_object_mut() {
         responses.insert("413".into(), common("PayloadTooLarge"));
         responses.insert("415".into(), common("UnsupportedMediaType"));
@@ -178,7 +192,10 @@ pub fn paths() -> Value {
     );
     let item_get = with_links(
         with_headers(
-            body("One initiative", &[("application/geo+json", schema("Initiative"))]),
+            body(
+                "One initiative",
+                &[("application/geo+json", schema("Initiative"))],
+            ),
             json!({
                 "ETag": { "description": "The initiative's entity tag, for If-Match", "schema": { "type": "string" } },
                 "Last-Modified": { "description": "Its updated_at", "schema": { "type": "string" } },
@@ -189,7 +206,10 @@ pub fn paths() -> Value {
     let changed = |description: &str| {
         with_links(
             with_headers(
-                body(description, &[("application/geo+json", schema("Initiative"))]),
+                body(
+                    description,
+                    &[("application/geo+json", schema("Initiative"))],
+                ),
                 item_headers(),
             ),
             item_links("$response.body#/id"),
@@ -198,7 +218,10 @@ pub fn paths() -> Value {
     let created = |description: &str| {
         with_links(
             with_headers(
-                body(description, &[("application/geo+json", schema("Initiative"))]),
+                body(
+                    description,
+                    &[("application/geo+json", schema("Initiative"))],
+                ),
                 created_headers(),
             ),
             item_links("$response.body#/id"),
@@ -296,7 +319,10 @@ pub fn paths() -> Value {
                     ("404", common("NotFound")),
                     ("405", common("MethodNotAllowed")),
                     ("412", common("PreconditionFailed")),
-                ])), "The whole new GeoJSON Feature", true, &feature_input)),
+                ])), "The whole new GeoJSON Feature", true, &[
+                    ("application/geo+json", schema("InitiativeReplacement")),
+                    ("application/json", schema("InitiativeReplacement")),
+                ])),
             "patch": curator(with_body(operation("patchInitiative", "Applies a JSON Merge Patch (RFC 7396) to an initiative",
                 [vec![item_id()], conditional.clone()].concat(),
                 responses(vec![
@@ -354,8 +380,8 @@ pub fn paths() -> Value {
             ])), "Optionally, why", false, &[("application/json", schema("Rejection"))])) },
         "/audit": { "get": curator(operation("getAudit", "Every change: who, when, what, before and after",
             vec![
-                json!({ "name": "after", "in": "query", "required": false, "description": "Entries after this sequence number, oldest first (the default)", "schema": { "type": "integer", "minimum": 0 } }),
-                json!({ "name": "before", "in": "query", "required": false, "description": "Entries before this sequence number, newest first (not with after)", "schema": { "type": "integer", "minimum": 0 } }),
+                json!({ "name": "after", "in": "query", "required": false, "description": "Entries after this sequence number, oldest first (the default)", "schema": { "type": "integer", "minimum": 0, "maximum": MAX_OFFSET } }),
+                json!({ "name": "before", "in": "query", "required": false, "description": "Entries before this sequence number, newest first (not with after)", "schema": { "type": "integer", "minimum": 0, "maximum": MAX_OFFSET } }),
                 shared("limit"),
             ],
             responses(vec![("200", private_ok("Audit entries", "AuditPage")), ("405", common("MethodNotAllowed"))]))) },
@@ -365,7 +391,7 @@ pub fn paths() -> Value {
             [vec![
                 json!({ "name": "lat", "in": "query", "required": true, "description": "Latitude in degrees", "schema": { "type": "number", "minimum": -90, "maximum": 90 } }),
                 json!({ "name": "lon", "in": "query", "required": true, "description": "Longitude in degrees", "schema": { "type": "number", "minimum": -180, "maximum": 180 } }),
-                json!({ "name": "radius_km", "in": "query", "required": false, "description": "Great-circle radius in km (without it, the limit nearest)", "schema": { "type": "number", "minimum": 0, "maximum": 20015 } }),
+                json!({ "name": "radius_km", "in": "query", "required": false, "description": "Great-circle radius in km (without it, the limit nearest)", "schema": { "type": "number", "minimum": 0, "maximum": max_distance_m() / 1000.0 } }),
                 shared("limit"),
                 json_only(),
             ], filters()].concat(),
@@ -376,7 +402,15 @@ pub fn paths() -> Value {
                 path_parameter("x", "Column from the west, 0 to 2^z - 1", json!({ "type": "integer", "minimum": 0 })),
                 path_parameter("y", "Row from the north, 0 to 2^z - 1", json!({ "type": "integer", "minimum": 0 })),
             ], filters()].concat(),
-            responses(vec![("200", geojson_ok("The tile", "TileCollection")), ("304", common("NotModified"))])) },
+            responses(vec![
+                ("200", with_links(geojson_ok("The tile", "TileCollection"), json!({
+                    "ClusterChildren": { "operationId": "getClusterChildren",
+                        "parameters": { "cluster_id": "$response.body#/features/0/properties/cluster_id" } },
+                    "ClusterLeaves": { "operationId": "getClusterLeaves",
+                        "parameters": { "cluster_id": "$response.body#/features/0/properties/cluster_id" } },
+                }))),
+                ("304", common("NotModified")),
+            ])) },
         "/clusters/{cluster_id}/children": { "get": operation("getClusterChildren", "The items one zoom below a cluster",
             [vec![cluster_id()], filters()].concat(),
             responses(vec![("200", geojson_ok("Clusters and initiatives", "TileCollection")), ("304", common("NotModified")), ("404", common("NotFound"))])) },
