@@ -40,7 +40,11 @@ async fn call(
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
-    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
 }
 
 /// Asserts a problem+json answer whose `status` is the HTTP status.
@@ -51,7 +55,10 @@ fn assert_problem(context: &str, status: u16, headers: &reqwest::header::HeaderM
         "{context}: {status} {body}"
     );
     assert_eq!(body["status"], status, "{context}: {body}");
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{context}: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{context}: {body}"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +75,8 @@ async fn long_and_non_utf8_path_segments_are_problems() {
         format!("/tiles/{long}/0/0.geojson"),
         format!("/regions/{long}.geojson"),
     ] {
-        let (status, headers, body) = call(Method::GET, &format!("{}{path}", server.base), &[], None).await;
+        let (status, headers, body) =
+            call(Method::GET, &format!("{}{path}", server.base), &[], None).await;
         assert!(matches!(status, 400 | 404), "{path}: {status}");
         assert_problem(&path, status, &headers, &body);
     }
@@ -82,7 +90,8 @@ async fn long_and_non_utf8_path_segments_are_problems() {
         ("/submissions/%FF", "id"),
         ("/regions/%FF.geojson", "level"),
     ] {
-        let (status, headers, body) = call(Method::GET, &format!("{}{path}", server.base), &[], None).await;
+        let (status, headers, body) =
+            call(Method::GET, &format!("{}{path}", server.base), &[], None).await;
         // Curator routes ask for the token first.
         if path.starts_with("/submissions") {
             assert_eq!(status, 401, "{path}");
@@ -92,7 +101,8 @@ async fn long_and_non_utf8_path_segments_are_problems() {
         }
         assert_problem(path, status, &headers, &body);
     }
-    let (status, headers, body) = call(Method::GET, &format!("{}/%FF%FE", server.base), &[], None).await;
+    let (status, headers, body) =
+        call(Method::GET, &format!("{}/%FF%FE", server.base), &[], None).await;
     assert_eq!(status, 404);
     assert_problem("/%FF%FE", status, &headers, &body);
 }
@@ -117,8 +127,13 @@ async fn files_answer_get_and_head_only() {
         assert_problem(path, status, &headers, &body);
     }
     // An API route's wrong method is a problem too, with the methods it allows.
-    let (status, headers, body) =
-        call(Method::DELETE, &format!("{}/collections", server.base), &[], None).await;
+    let (status, headers, body) = call(
+        Method::DELETE,
+        &format!("{}/collections", server.base),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(status, 405);
     assert!(headers["allow"].to_str().unwrap().contains("GET"));
     assert_problem("DELETE /collections", status, &headers, &body);
@@ -137,7 +152,11 @@ async fn only_the_sites_files_are_served() {
             !path.contains("/tests/") && !path.contains("node_modules") && !path.ends_with(".json"),
             "{path} is not part of the site"
         );
-        let response = client().get(format!("{}{path}", server.base)).send().await.unwrap();
+        let response = client()
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
     // Every other file under web/, tests, manifests and packages included, is not served.
@@ -146,7 +165,11 @@ async fn only_the_sites_files_are_served() {
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            let relative = path.strip_prefix(&web).unwrap().to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(&web)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             // Packages: their top two levels are enough to show the tree is closed.
             if relative.starts_with("node_modules") && relative.matches('/').count() > 2 {
                 continue;
@@ -159,15 +182,29 @@ async fn only_the_sites_files_are_served() {
             if served.contains(&url_path.as_str()) {
                 continue;
             }
-            let (status, headers, body) =
-                call(Method::GET, &format!("{}{url_path}", server.base), &[], None).await;
+            let (status, headers, body) = call(
+                Method::GET,
+                &format!("{}{url_path}", server.base),
+                &[],
+                None,
+            )
+            .await;
             assert_eq!(status, 404, "{url_path} must not be served");
             assert_problem(&url_path, status, &headers, &body);
             refused += 1;
         }
     }
-    assert!(refused >= 5, "package.json, its lock file, the tests ...: {refused}");
-    for path in ["/package.json", "/package-lock.json", "/tests/helpers.mjs", "/node_modules/leaflet/package.json", "/vendor/leaflet/leaflet.js"] {
+    assert!(
+        refused >= 5,
+        "package.json, its lock file, the tests ...: {refused}"
+    );
+    for path in [
+        "/package.json",
+        "/package-lock.json",
+        "/tests/helpers.mjs",
+        "/node_modules/leaflet/package.json",
+        "/vendor/leaflet/leaflet.js",
+    ] {
         let (status, _, _) = call(Method::GET, &format!("{}{path}", server.base), &[], None).await;
         assert_eq!(status, 404, "{path}");
     }
@@ -209,14 +246,20 @@ async fn a_declared_oversized_body_is_refused_at_once() {
     let server = curated(Duration::from_secs(120)).await;
     for (path, auth) in [
         ("/submissions", String::new()),
-        ("/collections/initiatives/items", format!("Authorization: Bearer {TOKEN}\r\n")),
+        (
+            "/collections/initiatives/items",
+            format!("Authorization: Bearer {TOKEN}\r\n"),
+        ),
     ] {
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/geo+json\r\nContent-Length: 99999999\r\n\r\n"
         );
         let answer = raw_exchange(&server.base, &head, b"{}", Duration::from_secs(20)).await;
         assert!(answer.starts_with("http/1.1 413"), "{path}: {answer}");
-        assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+        assert!(
+            answer.contains("content-type: application/problem+json"),
+            "{answer}"
+        );
         assert!(answer.contains("\"status\":413"), "{answer}");
     }
     // Just over the submissions' limit, declared.
@@ -231,7 +274,10 @@ async fn a_request_that_takes_too_long_is_a_503_with_retry_after() {
     let head = "POST /submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/geo+json\r\nContent-Length: 100\r\n\r\n";
     let answer = raw_exchange(&server.base, head, b"{}", Duration::from_secs(20)).await;
     assert!(answer.starts_with("http/1.1 503"), "{answer}");
-    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
     assert!(answer.contains("retry-after: "), "{answer}");
     assert!(answer.contains("\"status\":503"), "{answer}");
 }
@@ -245,38 +291,71 @@ async fn negotiation_follows_q_values() {
     };
     for (accept, expected) in [
         ("text/csv", "text/csv; charset=utf-8"),
-        ("application/geo+json;q=0, text/csv", "text/csv; charset=utf-8"),
-        ("application/json;q=0.5, application/geo+json-seq", "application/geo+json-seq"),
-        ("TEXT/CSV;q=0.9, application/*;q=0.8", "text/csv; charset=utf-8"),
+        (
+            "application/geo+json;q=0, text/csv",
+            "text/csv; charset=utf-8",
+        ),
+        (
+            "application/json;q=0.5, application/geo+json-seq",
+            "application/geo+json-seq",
+        ),
+        (
+            "TEXT/CSV;q=0.9, application/*;q=0.8",
+            "text/csv; charset=utf-8",
+        ),
         ("text/csv;q=0, */*;q=0.1", "application/geo+json"),
-        ("text/html,application/xhtml+xml,*/*;q=0.8", "application/geo+json"),
+        (
+            "text/html,application/xhtml+xml,*/*;q=0.8",
+            "application/geo+json",
+        ),
         ("", "application/geo+json"),
     ] {
         let (status, headers, _) = call(Method::GET, &items, &[("accept", accept)], None).await;
         assert_eq!(status, 200, "{accept}");
         assert_eq!(content_type(&headers), expected, "{accept}");
     }
-    for accept in ["image/png", "application/geo+json;q=0, application/json;q=0, text/*;q=0, application/*;q=0"] {
+    for accept in [
+        "image/png",
+        "application/geo+json;q=0, application/json;q=0, text/*;q=0, application/*;q=0",
+    ] {
         let (status, headers, body) = call(Method::GET, &items, &[("accept", accept)], None).await;
         assert_eq!(status, 406, "{accept}");
         assert_problem(accept, status, &headers, &body);
     }
     // `f` names the format outright.
-    let (_, headers, _) = call(Method::GET, &format!("{items}&f=csv"), &[("accept", "application/json")], None).await;
+    let (_, headers, _) = call(
+        Method::GET,
+        &format!("{items}&f=csv"),
+        &[("accept", "application/json")],
+        None,
+    )
+    .await;
     assert!(content_type(&headers).starts_with("text/csv"));
 
     let landing = format!("{}/", server.base);
     for (accept, expected) in [
-        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html; charset=utf-8"),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "text/html; charset=utf-8",
+        ),
         ("*/*", "application/json"),
         ("text/html;q=0, */*", "application/json"),
-        ("application/json;q=0.2, text/html;q=0.3", "text/html; charset=utf-8"),
+        (
+            "application/json;q=0.2, text/html;q=0.3",
+            "text/html; charset=utf-8",
+        ),
     ] {
         let (status, headers, _) = call(Method::GET, &landing, &[("accept", accept)], None).await;
         assert_eq!(status, 200, "{accept}");
         assert_eq!(content_type(&headers), expected, "{accept}");
     }
-    let (status, _, _) = call(Method::GET, &landing, &[("accept", "application/json;q=0, text/html;q=0")], None).await;
+    let (status, _, _) = call(
+        Method::GET,
+        &landing,
+        &[("accept", "application/json;q=0, text/html;q=0")],
+        None,
+    )
+    .await;
     assert_eq!(status, 406);
 
     let coverage = format!("{}/coverage", server.base);
@@ -328,12 +407,20 @@ async fn writes_honour_if_match_and_if_none_match() {
         }
     }
     let (_, _, unchanged) = call(Method::GET, &url, &[], None).await;
-    assert_ne!(unchanged["properties"]["city"], "Nowhere", "a failed precondition changes nothing");
+    assert_ne!(
+        unchanged["properties"]["city"], "Nowhere",
+        "a failed precondition changes nothing"
+    );
 
     let (status, headers, body) = call(
         Method::PATCH,
         &url,
-        &[("authorization", &auth), merge, ("if-match", &format!("\"other\", {etag}")), ("if-none-match", "\"other\"")],
+        &[
+            ("authorization", &auth),
+            merge,
+            ("if-match", &format!("\"other\", {etag}")),
+            ("if-none-match", "\"other\""),
+        ],
         patch("Elsewhere"),
     )
     .await;
@@ -351,7 +438,13 @@ async fn writes_honour_if_match_and_if_none_match() {
 
     // `If-Match: *` needs the initiative to exist; `If-None-Match: *` on PUT creates.
     let missing = format!("{items}/made-by-put");
-    let (status, _, _) = call(Method::DELETE, &missing, &[("authorization", &auth), ("if-match", "*")], None).await;
+    let (status, _, _) = call(
+        Method::DELETE,
+        &missing,
+        &[("authorization", &auth), ("if-match", "*")],
+        None,
+    )
+    .await;
     assert_eq!(status, 412);
     let (status, _, _) = call(Method::DELETE, &missing, &[("authorization", &auth)], None).await;
     assert_eq!(status, 404);
@@ -367,7 +460,12 @@ async fn writes_honour_if_match_and_if_none_match() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    assert!(headers["location"].to_str().unwrap().ends_with("/made-by-put"));
+    assert!(
+        headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/made-by-put")
+    );
     let (status, _, _) = call(Method::GET, &missing, &[], None).await;
     assert_eq!(status, 200);
     let (status, headers, body) = call(
@@ -382,7 +480,10 @@ async fn writes_honour_if_match_and_if_none_match() {
     let (status, _, _) = call(
         Method::DELETE,
         &missing,
-        &[("authorization", &auth), ("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT")],
+        &[
+            ("authorization", &auth),
+            ("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT"),
+        ],
         None,
     )
     .await;
@@ -404,8 +505,13 @@ async fn datetime_is_rfc_3339_with_an_offset_or_a_date() {
     let count = |query: String| {
         let base = server.base.clone();
         async move {
-            let (status, _, page) =
-                call(Method::GET, &format!("{base}/collections/initiatives/items?limit=1000&{query}"), &[], None).await;
+            let (status, _, page) = call(
+                Method::GET,
+                &format!("{base}/collections/initiatives/items?limit=1000&{query}"),
+                &[],
+                None,
+            )
+            .await;
             (status, page["numberMatched"].as_u64().unwrap_or(0))
         }
     };
@@ -440,12 +546,18 @@ async fn datetime_is_rfc_3339_with_an_offset_or_a_date() {
         "yesterday",
     ] {
         assert_bad_parameter(
-            &format!("{}/collections/initiatives/items?datetime={bad}", server.base),
+            &format!(
+                "{}/collections/initiatives/items?datetime={bad}",
+                server.base
+            ),
             "datetime",
         )
         .await;
         assert_bad_parameter(
-            &format!("{}/collections/initiatives/deletions?datetime={bad}", server.base),
+            &format!(
+                "{}/collections/initiatives/deletions?datetime={bad}",
+                server.base
+            ),
             "datetime",
         )
         .await;
@@ -470,7 +582,10 @@ async fn unknown_query_parameters_are_refused_on_every_endpoint() {
             let (status, headers, body) = call(
                 method.clone(),
                 &url,
-                &[("authorization", &auth), ("content-type", "application/geo+json")],
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/geo+json"),
+                ],
                 Some("{}".into()),
             )
             .await;
@@ -481,6 +596,15 @@ async fn unknown_query_parameters_are_refused_on_every_endpoint() {
         }
     }
     assert!(tried >= 30, "{tried} operations");
-    let (status, _, body) = call(Method::GET, &format!("{}/index.html?utm_source=x", server.base), &[], None).await;
-    assert_eq!((status, body["parameter"].as_str()), (400, Some("utm_source")));
+    let (status, _, body) = call(
+        Method::GET,
+        &format!("{}/index.html?utm_source=x", server.base),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["parameter"].as_str()),
+        (400, Some("utm_source"))
+    );
 }

@@ -43,7 +43,10 @@ fn clients_find_what_they_read() {
     assert_eq!(api["openapi"], "3.0.3");
     // QGIS and GDAL page by limit's default and maximum, read from components.parameters.
     let limit = &api["components"]["parameters"]["limit"]["schema"];
-    assert_eq!((limit["default"].as_u64(), limit["maximum"].as_u64()), (Some(100), Some(10_000)));
+    assert_eq!(
+        (limit["default"].as_u64(), limit["maximum"].as_u64()),
+        (Some(100), Some(10_000))
+    );
     let items = &api["paths"]["/collections/initiatives/items"]["get"];
     assert!(
         items["parameters"]
@@ -64,15 +67,26 @@ fn clients_find_what_they_read() {
             let id = operation["operationId"].as_str().unwrap();
             ids.push(id.to_string());
             let responses = operation["responses"].as_object().unwrap();
-            assert!(responses.contains_key("400") && responses.contains_key("503"), "{method} {path}");
+            assert!(
+                responses.contains_key("400") && responses.contains_key("503"),
+                "{method} {path}"
+            );
             for (status, response) in responses {
-                let Some(content) = response.get("content") else { continue };
+                let Some(content) = response.get("content") else {
+                    continue;
+                };
                 for (media_type, body) in content.as_object().unwrap() {
-                    assert!(body.get("schema").is_some(), "{method} {path} {status} {media_type}");
+                    assert!(
+                        body.get("schema").is_some(),
+                        "{method} {path} {status} {media_type}"
+                    );
                 }
             }
             if operation.get("requestBody").is_some() {
-                assert!(responses.contains_key("413") && responses.contains_key("415"), "{method} {path}");
+                assert!(
+                    responses.contains_key("413") && responses.contains_key("415"),
+                    "{method} {path}"
+                );
             }
         }
     }

@@ -461,7 +461,7 @@ async fn change(
                 action,
                 |current| {
                     checked.allow(Some(Current {
-                        etag: &caching::item_etag(current),
+                        etag: &caching::item_etag(current.as_ref()),
                         modified: current.updated_at,
                     }))
                 },
@@ -525,8 +525,8 @@ fn item_response(
     let base = base_url(state, headers);
     // The published snapshot holds what the store derived, such as the regions.
     let snapshot = state.snapshot.load_full();
-    let feature = match snapshot.index.slot_of(&initiative.id) {
-        Some(slot) => snapshot.index.feature(slot),
+    let feature = match snapshot.slot_of(&initiative.id) {
+        Some(slot) => snapshot.feature(slot),
         None => crate::feature::Feature::new(initiative),
     };
     let mut response = (
@@ -536,7 +536,7 @@ fn item_response(
     )
         .into_response();
     let headers = response.headers_mut();
-    if let Ok(tag) = HeaderValue::from_str(&caching::item_etag(initiative)) {
+    if let Ok(tag) = HeaderValue::from_str(&caching::item_etag(initiative.as_ref())) {
         headers.insert(header::ETAG, tag);
     }
     if status == StatusCode::CREATED

@@ -162,7 +162,7 @@ async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, Api
     let snapshot = state.snapshot.load();
     Ok(axum::Json(serde_json::json!({
         "status": "ok",
-        "initiatives": snapshot.index.len(),
+        "initiatives": snapshot.len(),
         "version": snapshot.version,
     }))
     .into_response())
