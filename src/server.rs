@@ -153,6 +153,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
+        site: Arc::new(crate::api::assets::SiteFiles::list(&config.web_dir)),
         config: Arc::new(config),
         basemap: Arc::new(basemap),
         curation,
