@@ -285,6 +285,24 @@ impl Store {
         })
     }
 
+    /// Every deletion, without reading a live record (the saved read model holds those).
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, deleted_at FROM initiatives WHERE deleted_at IS NOT NULL")?;
+        let rows =
+            statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut tombstones = Vec::new();
+        for row in rows {
+            let (id, at) = row?;
+            tombstones.push(Tombstone {
+                deleted_at: parse_time(&id, &at)?,
+                id: id.into(),
+            });
+        }
+        Ok(tombstones)
+    }
+
     /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         let tx = self.write()?;
