@@ -2,7 +2,6 @@
 //! fresh snapshot swapped in after every commit so that readers never wait for writers.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -13,7 +12,7 @@ use crate::dataset::{self, FieldProblem};
 use crate::model::Initiative;
 use crate::regions::SharedRegions;
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
-use crate::store::{Changes, Contents, Store, StoreError, Tombstone};
+use crate::store::{Changes, Store, StoreError, StoreLocation, Tombstone};
 
 /// The store and the published snapshot, kept in step.
 pub struct Curation {
@@ -27,16 +26,13 @@ pub struct Curation {
 }
 
 impl Curation {
-    /// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never
-    /// held anything, and builds the first snapshot.
+    /// Builds the first snapshot of an opened store (see [`open_store`]).
     pub fn open(
-        path: &Path,
-        seed: &str,
+        mut store: Store,
         clustering: ClusterOptions,
         regions: SharedRegions,
     ) -> Result<(Store, Snapshot), CurationError> {
-        let mut store = open_store(path, seed)?;
-        let snapshot = build_snapshot(store.contents()?, clustering, regions);
+        let snapshot = build_snapshot(contents(&mut store)?, clustering, regions);
         Ok((store, snapshot))
     }
 
@@ -98,7 +94,7 @@ impl Curation {
                 let contents = if current.revision == since {
                     updated(&current, store.changes_since(since)?)
                 } else {
-                    store.contents()?
+                    contents(store)?
                 };
                 Ok(build_snapshot(contents, clustering, regions))
             })
@@ -109,42 +105,42 @@ impl Curation {
     }
 }
 
-impl Curation {
-    /// Publishes changes other processes commit to the store (such as `skillsmap import`
-    /// into the file this server uses), checking every `period`.
-    pub async fn follow_store(self: Arc<Self>, period: std::time::Duration) {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let revision = match self.read(Store::revision).await {
-                Ok(revision) => revision,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the store's revision");
-                    continue;
-                }
-            };
-            if let Err(e) = self.publish(revision).await {
-                tracing::warn!(error = %e, "cannot publish the store's changes");
-            }
-        }
-    }
-}
-
-/// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never held
-/// anything.
-pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
-    let mut store = Store::open(path)?;
+/// Opens the store at `location`, seeding it from `seed` (a dataset's text) if it has never
+/// held anything (of several processes starting at once, one seeds).
+pub fn open_store(location: &StoreLocation, seed: &str) -> Result<Store, CurationError> {
+    let mut store = Store::open(location)?;
     if store.is_empty()? {
         let dataset = dataset::parse(seed).map_err(CurationError::Seed)?;
-        store.seed(&dataset.initiatives, "seed")?;
-        tracing::info!(
-            initiatives = dataset.initiatives.len(),
-            path = %path.display(),
-            "new store seeded"
-        );
+        if store.seed_if_empty(&dataset.initiatives, "seed")?.is_some() {
+            tracing::info!(
+                initiatives = dataset.initiatives.len(),
+                store = %location,
+                "new store seeded"
+            );
+        }
     }
     Ok(store)
+}
+
+/// Everything the read model is built from, as of one revision.
+pub struct Contents {
+    pub initiatives: Vec<Initiative>,
+    pub tombstones: Vec<Tombstone>,
+    pub revision: u64,
+    pub instance: String,
+}
+
+/// The whole store: the changes since revision 0, in id order.
+fn contents(store: &mut Store) -> Result<Contents, StoreError> {
+    let all = store.changes_since(0)?;
+    let mut initiatives: Vec<Initiative> = all.live.into_iter().map(|(_, i)| i).collect();
+    initiatives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    Ok(Contents {
+        initiatives,
+        tombstones: all.deleted.into_iter().map(|(_, t)| t).collect(),
+        revision: all.revision,
+        instance: all.instance,
+    })
 }
 
 /// The contents of `current` with `changes` applied: changed initiatives replaced, deleted
@@ -153,8 +149,8 @@ fn updated(current: &Snapshot, changes: Changes) -> Contents {
     let touched: HashSet<&str> = changes
         .live
         .iter()
-        .map(|i| &*i.id)
-        .chain(changes.deleted.iter().map(|t| &*t.id))
+        .map(|(_, i)| &*i.id)
+        .chain(changes.deleted.iter().map(|(_, t)| &*t.id))
         .collect();
     let mut initiatives: Vec<Initiative> = current
         .index
@@ -169,8 +165,8 @@ fn updated(current: &Snapshot, changes: Changes) -> Contents {
         .filter(|t| !touched.contains(&*t.id))
         .cloned()
         .collect();
-    initiatives.extend(changes.live.iter().cloned());
-    tombstones.extend(changes.deleted.iter().cloned());
+    initiatives.extend(changes.live.into_iter().map(|(_, i)| i));
+    tombstones.extend(changes.deleted.into_iter().map(|(_, t)| t));
     // The order a full read gives, so that a restarted server lists items the same way.
     initiatives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Contents {

@@ -9,16 +9,17 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 use crate::api::auth::Curators;
-use crate::api::curation::submission_limiter;
 use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::Secret;
 use crate::config::ServeConfig;
-use crate::curation::{Curation, CurationError};
+use crate::curation::{Curation, CurationError, open_store};
 use crate::dataset::{self, DatasetError};
+use crate::follow::{StoreStatus, follow};
 use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
 use crate::regions::{Regions, RegionsError, SharedRegions};
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
+use crate::store::Store;
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
 pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
@@ -37,8 +38,11 @@ pub enum ServeError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
-    #[error("cannot open the store {path}: {source}")]
-    Store { path: String, source: CurationError },
+    #[error("cannot open the store {location}: {source}")]
+    Store {
+        location: String,
+        source: CurationError,
+    },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -108,20 +112,65 @@ fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
 
 /// Everything the handlers need: the store (or the read-only file), curators, the base map.
 pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
+    let store = match &config.data {
+        Some(_) => None,
+        None => Some(open(&config)?),
+    };
+    assemble(config, store)
+}
+
+/// Opens (and seeds, if new) the configured store.
+fn open(config: &ServeConfig) -> Result<Store, ServeError> {
+    open_store(&config.db, SEED_DATASET).map_err(|source| ServeError::Store {
+        location: config.db.to_string(),
+        source,
+    })
+}
+
+/// Opens the configured store, waiting for it while it is unavailable (PostgreSQL starting,
+/// unreachable or failing over), with backoff; any other failure stops the start.
+async fn open_waiting(config: &ServeConfig) -> Result<Store, ServeError> {
+    let mut retry = std::time::Duration::from_millis(500);
+    loop {
+        let attempt = config.clone();
+        let opened = tokio::task::spawn_blocking(move || open(&attempt))
+            .await
+            .map_err(|e| ServeError::Config(format!("opening the store failed: {e}")))?;
+        match opened {
+            Err(ServeError::Store {
+                location,
+                source: CurationError::Store(e),
+            }) if e.is_outage() => {
+                tracing::warn!(
+                    store = %location,
+                    error = %e,
+                    retry_in_ms = retry.as_millis() as u64,
+                    "the store is unavailable; retrying"
+                );
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(std::time::Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The handlers' state around an opened store (`None` when serving a file read-only).
+fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
     // Regions do not change with the data: loaded once, shared by every snapshot.
     let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
-    let (snapshot, store) = match &config.data {
-        Some(_) => (load_snapshot_in(&config, regions.clone())?, None),
-        None => {
+    let (snapshot, store) = match store {
+        None => (load_snapshot_in(&config, regions.clone())?, None),
+        Some(store) => {
             let (store, snapshot) =
-                Curation::open(&config.db, SEED_DATASET, clustering, regions.clone()).map_err(
-                    |source| ServeError::Store {
-                        path: config.db.display().to_string(),
+                Curation::open(store, clustering, regions.clone()).map_err(|source| {
+                    ServeError::Store {
+                        location: config.db.to_string(),
                         source,
-                    },
-                )?;
+                    }
+                })?;
             (snapshot, Some(store))
         }
     };
@@ -144,20 +193,16 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
             (clustering, regions),
         ))
     });
-    let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
         config: Arc::new(config),
         basemap: Arc::new(basemap),
         curation,
         curators: Arc::new(curators),
-        submission_limiter: Arc::new(limiter),
+        store_status: Arc::new(StoreStatus::default()),
     };
     Ok(state)
 }
-
-/// How often the server looks for changes other processes made to its store.
-const STORE_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A bound, ready-to-run server.
 pub struct Server {
@@ -179,7 +224,11 @@ impl Server {
                 "--harvest needs the store: it cannot be used with --data".into(),
             ));
         }
-        let state = app_state(config)?;
+        let store = match &config.data {
+            Some(_) => None,
+            None => Some(open_waiting(&config).await?),
+        };
+        let state = assemble(config, store)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| ServeError::Bind {
@@ -211,9 +260,14 @@ impl Server {
     ) -> Result<(), ServeError> {
         tracing::info!(addr = %self.local_addr()?, "listening");
         if let Some(curation) = &self.state.curation {
-            tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            tokio::spawn(follow(
+                curation.clone(),
+                self.state.config.db.clone(),
+                self.state.store_status.clone(),
+            ));
+            let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
             for feed in self.feeds {
-                tokio::spawn(run_forever(feed, curation.clone()));
+                tokio::spawn(run_forever(feed, curation.clone(), holder.clone()));
             }
         }
         // Connection info gives submissions' rate limit its key: the client's address.
