@@ -104,6 +104,9 @@ pub struct Nginx {
 impl Nginx {
     pub async fn start(replicas: &[&Replica]) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
+        // nginx's workers (another user when started as root) make their buffers in there.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let port = free_port();
         let upstreams: String = replicas
             .iter()
