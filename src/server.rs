@@ -161,19 +161,18 @@ fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, Serve
     let curators = load_curators(&config)?;
     // Regions do not change with the data: loaded once, shared by every snapshot.
     let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
-    let (snapshot, store) = match store {
-        None => (load_snapshot_in(&config, regions.clone())?, None),
-        Some(store) => {
-            let (store, snapshot) =
-                Curation::open(store, clustering, regions.clone()).map_err(|source| {
-                    ServeError::Store {
+    let (snapshot, store) =
+        match store {
+            None => (load_snapshot_in(&config, regions.clone())?, None),
+            Some(store) => {
+                let (store, snapshot) = Curation::open(store, clustering, regions.clone())
+                    .map_err(|source| ServeError::Store {
                         location: config.db.to_string(),
                         source,
-                    }
-                })?;
-            (snapshot, Some(store))
-        }
-    };
+                    })?;
+                (snapshot, Some(store))
+            }
+        };
     tracing::info!(
         initiatives = snapshot.index.len(),
         version = %snapshot.version,

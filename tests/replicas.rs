@@ -17,7 +17,11 @@ use skillsmap::store::scratch::{ScratchDatabase, server_url};
 const TOKEN: &str = "replica-test-token-0123456789";
 
 fn curator_env() -> Vec<(&'static str, String)> {
-    vec![("SKILLSMAP_CURATOR_TOKENS", format!("tester:{TOKEN}"))]
+    vec![
+        ("SKILLSMAP_CURATOR_TOKENS", format!("tester:{TOKEN}")),
+        // The refused writes of the outage test would fill the log, one line each.
+        ("SKILLSMAP_LOG", "warn,tower_http=off,topojson=error".into()),
+    ]
 }
 
 fn replica(db: &str, args: &[&str]) -> Replica {
@@ -77,7 +81,10 @@ async fn two_replicas_starting_together_on_an_empty_database_seed_it_once() {
     let (a, b) = (replica(database.url(), &[]), replica(database.url(), &[]));
     a.ready().await;
     b.ready().await;
-    let (ha, hb) = (health(&a.base).await.unwrap(), health(&b.base).await.unwrap());
+    let (ha, hb) = (
+        health(&a.base).await.unwrap(),
+        health(&b.base).await.unwrap(),
+    );
     assert_eq!(ha["version"], hb["version"], "the same data on both");
     assert_eq!(ha["initiatives"], 292);
     let audit: Value = client()
@@ -170,18 +177,30 @@ async fn every_replica_shows_each_write_within_a_second_and_a_killed_one_loses_n
     assert!(killed_after, "the writes went on");
     a.kill();
     let during = writer.await.unwrap();
-    assert!(during.len() >= 30, "writes went on through B: {}", during.len());
+    assert!(
+        during.len() >= 30,
+        "writes went on through B: {}",
+        during.len()
+    );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let reads = reader.await.unwrap();
     let failed = failures.lock().unwrap().clone();
-    assert!(failed.is_empty(), "{} of {reads} reads failed: {failed:?}", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {reads} reads failed: {failed:?}",
+        failed.len()
+    );
 
     // Nothing acknowledged is lost: B, and a fresh replica, hold every acknowledged write.
     let fresh = replica(database.url(), &[]);
     fresh.ready().await;
     for id in acknowledged.iter().chain(&during) {
         assert_eq!(item_status(&b.base, id).await, 200, "{id} on B");
-        assert_eq!(item_status(&fresh.base, id).await, 200, "{id} on a new replica");
+        assert_eq!(
+            item_status(&fresh.base, id).await,
+            200,
+            "{id} on a new replica"
+        );
     }
     eprintln!(
         "{} writes acknowledged ({} while a replica was killed), {reads} reads, none lost or failed",
@@ -217,8 +236,12 @@ async fn with_postgresql_stopped_reads_go_on_writes_wait_and_everything_resumes(
     cluster.stop();
     let stopped = Instant::now();
     let degraded = eventually(Duration::from_secs(5), || async {
-        health(&a.base).await.is_some_and(|h| h["status"] == "degraded")
-            && health(&b.base).await.is_some_and(|h| h["status"] == "degraded")
+        health(&a.base)
+            .await
+            .is_some_and(|h| h["status"] == "degraded")
+            && health(&b.base)
+                .await
+                .is_some_and(|h| h["status"] == "degraded")
     })
     .await;
     assert!(degraded, "/healthz says degraded");
@@ -229,7 +252,10 @@ async fn with_postgresql_stopped_reads_go_on_writes_wait_and_everything_resumes(
             let h = health(&replica.base).await.expect("reads go on");
             assert_eq!(h["version"], version, "the same data version");
             let read = client()
-                .get(format!("{}/collections/initiatives/items/before-1", replica.base))
+                .get(format!(
+                    "{}/collections/initiatives/items/before-1",
+                    replica.base
+                ))
                 .send()
                 .await
                 .unwrap();
@@ -322,7 +348,10 @@ async fn the_rate_limit_holds_across_replicas_and_counts_forwarded_clients_only_
         "--submissions-per-hour",
         "1",
     ];
-    let (a, b) = (replica(database.url(), &args), replica(database.url(), &args));
+    let (a, b) = (
+        replica(database.url(), &args),
+        replica(database.url(), &args),
+    );
     a.ready().await;
     b.ready().await;
     let nginx = Nginx::start(&[&a, &b]).await;
@@ -330,7 +359,12 @@ async fn the_rate_limit_holds_across_replicas_and_counts_forwarded_clients_only_
     // Through the proxy, 127.0.0.2's submissions land on both replicas, yet it gets three.
     let two = client_from([127, 0, 0, 2]);
     let mut statuses = Vec::new();
-    for forged in [None, Some("198.51.100.1"), Some("198.51.100.2"), Some("198.51.100.3")] {
+    for forged in [
+        None,
+        Some("198.51.100.1"),
+        Some("198.51.100.2"),
+        Some("198.51.100.3"),
+    ] {
         let response = propose(&two, &nginx.base, forged).await;
         if response.status() == 202 {
             let location = response.headers()["location"].to_str().unwrap();
@@ -338,7 +372,11 @@ async fn the_rate_limit_holds_across_replicas_and_counts_forwarded_clients_only_
         }
         statuses.push(response.status().as_u16());
     }
-    assert_eq!(statuses, [202, 202, 202, 429], "a forged X-Forwarded-For changes nothing");
+    assert_eq!(
+        statuses,
+        [202, 202, 202, 429],
+        "a forged X-Forwarded-For changes nothing"
+    );
     let refused = propose(&two, &nginx.base, None).await;
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
@@ -354,7 +392,10 @@ async fn the_rate_limit_holds_across_replicas_and_counts_forwarded_clients_only_
         let response = propose(&four, &replica.base, Some(&forged)).await;
         if response.status() == 202 {
             let location = response.headers()["location"].to_str().unwrap();
-            assert!(location.starts_with(&replica.base), "not evil.example: {location}");
+            assert!(
+                location.starts_with(&replica.base),
+                "not evil.example: {location}"
+            );
         }
         direct.push(response.status().as_u16());
     }

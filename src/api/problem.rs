@@ -192,7 +192,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             e @ (StoreError::Unavailable(_) | StoreError::ReadOnly(_)) => {
-                tracing::warn!(error = %e, "store unavailable for a request");
+                tracing::debug!(error = %e, "store unavailable for a request");
                 let retry = e.retry_after().unwrap_or(crate::store::RETRY_AFTER_SECONDS);
                 // The client learns that the store is unavailable, not the server's address.
                 let what = match e {

@@ -189,7 +189,10 @@ mod tests {
             "a forged first entry is ignored"
         );
         assert_eq!(
-            forwarded(&[("x-forwarded-for", "10.0.0.3"), ("x-forwarded-for", "10.0.0.2")]),
+            forwarded(&[
+                ("x-forwarded-for", "10.0.0.3"),
+                ("x-forwarded-for", "10.0.0.2")
+            ]),
             Some("10.0.0.3".parse().unwrap())
         );
         assert_eq!(

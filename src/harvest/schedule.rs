@@ -170,8 +170,7 @@ pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>, hold
                 (wait, failures)
             }
         };
-        let next_due =
-            jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 + wait.as_secs_f64();
+        let next_due = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 + wait.as_secs_f64();
         let (feed, me) = (name.clone(), holder.clone());
         if let Err(e) = curation
             .read(move |store| store.release_harvest(&feed, &me, next_due, failures))

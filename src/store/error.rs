@@ -88,7 +88,10 @@ impl From<tokio_postgres::Error> for StoreError {
         // A closed connection, a failed connect, a socket error or a timeout: the server
         // went away or is not there yet.
         let io = std::error::Error::source(&error).is_some_and(|s| s.is::<std::io::Error>());
-        if error.is_closed() || io || text.starts_with("error connecting") || text.contains("timeout")
+        if error.is_closed()
+            || io
+            || text.starts_with("error connecting")
+            || text.contains("timeout")
         {
             return StoreError::Unavailable(text);
         }

@@ -88,7 +88,10 @@ mod tests {
     fn urls_are_postgres_and_never_show_their_password() {
         let url = StoreLocation::parse("postgres://app:s3cret@db.example:5432/skills").unwrap();
         assert!(url.is_postgres());
-        assert_eq!(url.to_string(), "postgres://app:redacted@db.example:5432/skills");
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:redacted@db.example:5432/skills"
+        );
         assert!(!format!("{url:?}").contains("s3cret"));
         let query = StoreLocation::parse("postgresql://app@db/skills?password=s3cret").unwrap();
         assert!(!query.to_string().contains("s3cret"));

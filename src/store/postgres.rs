@@ -70,7 +70,13 @@ fn wait<F: Future>(future: F) -> F::Output {
 /// it (`sslmode=require`), through rustls with the web's root certificates, host name checked.
 pub fn connection_config(
     url: &str,
-) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), StoreError> {
+) -> Result<
+    (
+        tokio_postgres::Config,
+        tokio_postgres_rustls::MakeRustlsConnect,
+    ),
+    StoreError,
+> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not usable: {e}")))?;
@@ -149,7 +155,9 @@ impl PostgresStore {
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("the store is closing".into()))?;
         let task = runtime.spawn(async move { pool.get().await });
-        wait(task).map_err(|e| StoreError::Backend(e.to_string()))?.map_err(StoreError::from)
+        wait(task)
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .map_err(StoreError::from)
     }
 
     pub fn is_empty(&self) -> Result<bool, StoreError> {
@@ -216,7 +224,11 @@ impl PostgresStore {
                 )
                 .await?;
             tx.commit().await?;
-            Ok::<_, StoreError>((state.get::<_, i64>(0) as u64, state.get::<_, String>(1), rows))
+            Ok::<_, StoreError>((
+                state.get::<_, i64>(0) as u64,
+                state.get::<_, String>(1),
+                rows,
+            ))
         })?;
         let mut live = Vec::new();
         let mut deleted = Vec::new();
@@ -771,7 +783,8 @@ impl Harvest<'_> {
             let list = "SELECT id, source_id, feature FROM initiatives
                         WHERE source = $1 AND deleted_at IS NULL";
             let mut live = self.tx.query(list, &[&source]).await?;
-            let vanished = |rows: &[Row]| rows.iter().any(|r| !kept.contains(&r.get::<_, String>(1)));
+            let vanished =
+                |rows: &[Row]| rows.iter().any(|r| !kept.contains(&r.get::<_, String>(1)));
             if self.revision.is_none() && vanished(&live) {
                 // As in `upsert`: list again once the lock is held.
                 self.revision().await?;
@@ -908,7 +921,9 @@ async fn execute(tx: &Transaction<'_>, sql: &str, params: Params<'_>) -> Result<
 }
 
 async fn current_revision(tx: &Transaction<'_>) -> Result<u64, StoreError> {
-    let row = tx.query_one("SELECT revision FROM store_state", &[]).await?;
+    let row = tx
+        .query_one("SELECT revision FROM store_state", &[])
+        .await?;
     Ok(row.get::<_, i64>(0) as u64)
 }
 

@@ -51,7 +51,9 @@ fn live_ids(store: &mut Store) -> Vec<String> {
 fn migrations_run_once_and_a_newer_schema_is_refused() {
     on_each_store("migrations", |location| {
         let mut store = Store::open(location).unwrap();
-        store.seed_if_empty(&[initiative("a", "Paris")], "seed").unwrap();
+        store
+            .seed_if_empty(&[initiative("a", "Paris")], "seed")
+            .unwrap();
         drop(store);
         let mut again = Store::open(location).unwrap();
         assert_eq!(live_ids(&mut again), ["a"]);
@@ -81,14 +83,21 @@ fn seeding_happens_once_even_when_processes_start_together() {
                     scope.spawn(|| {
                         let mut store = Store::open(location).unwrap();
                         store
-                            .seed_if_empty(&[initiative("a", "Paris"), initiative("b", "Lyon")], "seed")
+                            .seed_if_empty(
+                                &[initiative("a", "Paris"), initiative("b", "Lyon")],
+                                "seed",
+                            )
                             .unwrap()
                     })
                 })
                 .collect();
             runs.into_iter().map(|r| r.join().unwrap()).collect()
         });
-        assert_eq!(seeded.iter().filter(|s| s.is_some()).count(), 1, "{seeded:?}");
+        assert_eq!(
+            seeded.iter().filter(|s| s.is_some()).count(),
+            1,
+            "{seeded:?}"
+        );
         let mut store = Store::open(location).unwrap();
         assert!(!store.is_empty().unwrap());
         assert_eq!(store.revision().unwrap(), 1);
@@ -100,7 +109,10 @@ fn seeding_happens_once_even_when_processes_start_together() {
 fn every_change_bumps_the_revision_and_deletes_leave_tombstones() {
     on_each_store("revisions", |location| {
         let mut store = Store::open(location).unwrap();
-        let r1 = store.seed_if_empty(&[initiative("a", "Paris")], "seed").unwrap().unwrap();
+        let r1 = store
+            .seed_if_empty(&[initiative("a", "Paris")], "seed")
+            .unwrap()
+            .unwrap();
         let r2 = store.create(&initiative("b", "Lyon"), "alice").unwrap();
         assert!(r2 > r1);
         let (_, r3) = store
@@ -110,7 +122,10 @@ fn every_change_bumps_the_revision_and_deletes_leave_tombstones() {
         let all = store.changes_since(0).unwrap();
         assert_eq!(all.revision, r3);
         assert_eq!(all.live.len(), 1);
-        assert_eq!(all.live[0].0, r2, "each record carries the revision that wrote it");
+        assert_eq!(
+            all.live[0].0, r2,
+            "each record carries the revision that wrote it"
+        );
         assert_eq!(all.deleted.len(), 1);
         assert_eq!((all.deleted[0].0, &*all.deleted[0].1.id), (r3, "a"));
         let since = store.changes_since(r2).unwrap();
@@ -139,7 +154,9 @@ fn every_change_bumps_the_revision_and_deletes_leave_tombstones() {
 fn a_failed_or_empty_change_leaves_no_trace() {
     on_each_store("no-trace", |location| {
         let mut store = Store::open(location).unwrap();
-        store.seed_if_empty(&[initiative("a", "Paris")], "seed").unwrap();
+        store
+            .seed_if_empty(&[initiative("a", "Paris")], "seed")
+            .unwrap();
         let before = store.revision().unwrap();
         let result = store.change(
             "a",
@@ -152,10 +169,16 @@ fn a_failed_or_empty_change_leaves_no_trace() {
         assert_eq!(store.revision().unwrap(), before);
         // The same record with only a newer time: nothing is written.
         let (after, revision) = store
-            .change("a", "alice", "replace", |_| true, |mut i| {
-                i.updated_at = "2027-01-01T00:00:00Z".parse().unwrap();
-                Ok(Some(i))
-            })
+            .change(
+                "a",
+                "alice",
+                "replace",
+                |_| true,
+                |mut i| {
+                    i.updated_at = "2027-01-01T00:00:00Z".parse().unwrap();
+                    Ok(Some(i))
+                },
+            )
             .unwrap();
         assert_eq!(revision, before);
         assert_eq!(
@@ -166,10 +189,16 @@ fn a_failed_or_empty_change_leaves_no_trace() {
         assert_eq!(store.audit_log(0, 100).unwrap().len(), 1);
         // A real change still counts.
         let (_, changed) = store
-            .change("a", "alice", "replace", |_| true, |mut i| {
-                i.city = "Lille".into();
-                Ok(Some(i))
-            })
+            .change(
+                "a",
+                "alice",
+                "replace",
+                |_| true,
+                |mut i| {
+                    i.city = "Lille".into();
+                    Ok(Some(i))
+                },
+            )
             .unwrap();
         assert_eq!(changed, before + 1);
     });
@@ -179,7 +208,9 @@ fn a_failed_or_empty_change_leaves_no_trace() {
 fn harvests_upsert_by_origin_retire_what_vanished_and_count_only_changes() {
     on_each_store("harvests", |location| {
         let mut store = Store::open(location).unwrap();
-        store.create(&initiative("curated", "Paris"), "alice").unwrap();
+        store
+            .create(&initiative("curated", "Paris"), "alice")
+            .unwrap();
         let origin = |id| Origin {
             source: "feed",
             source_id: id,
@@ -229,7 +260,10 @@ fn harvests_upsert_by_origin_retire_what_vanished_and_count_only_changes() {
             .into_iter()
             .map(|e| e.action)
             .collect();
-        assert_eq!(actions, ["create", "harvest-add", "harvest-add", "harvest-retire"]);
+        assert_eq!(
+            actions,
+            ["create", "harvest-add", "harvest-add", "harvest-retire"]
+        );
     });
 }
 
@@ -240,7 +274,12 @@ fn submissions_are_decided_once() {
         let text = crate::feature::canonical_json(&initiative("p", "Graz"));
         store.submit("s-1", &text, "192.0.2.1").unwrap();
         store.submit("s-2", &text, "192.0.2.1").unwrap();
-        assert_eq!(store.count_submissions(Some(SubmissionStatus::Pending)).unwrap(), 2);
+        assert_eq!(
+            store
+                .count_submissions(Some(SubmissionStatus::Pending))
+                .unwrap(),
+            2
+        );
         let (approved, revision) = store
             .approve("s-1", "alice", |feature| read_initiative("p", feature))
             .unwrap();
@@ -256,8 +295,14 @@ fn submissions_are_decided_once() {
         ));
         store.reject("s-2", "bob", "duplicate").unwrap();
         let s2 = store.submission("s-2").unwrap().unwrap();
-        assert_eq!((s2.status, s2.reason.as_deref()), (SubmissionStatus::Rejected, Some("duplicate")));
-        assert!(matches!(store.reject("nope", "bob", ""), Err(StoreError::NoSuchSubmission(_))));
+        assert_eq!(
+            (s2.status, s2.reason.as_deref()),
+            (SubmissionStatus::Rejected, Some("duplicate"))
+        );
+        assert!(matches!(
+            store.reject("nope", "bob", ""),
+            Err(StoreError::NoSuchSubmission(_))
+        ));
         let listed = store.submissions(None, 10, 0).unwrap();
         assert_eq!(listed.len(), 2);
         let newest_first = store.audit_log_before(i64::MAX, 2).unwrap();
@@ -296,11 +341,17 @@ fn one_replica_at_a_time_holds_a_feed_and_the_schedule_is_shared() {
             a.claim_harvest("feed", "a", 60.0).unwrap(),
             Claim::Granted { failures: 0 }
         );
-        assert!(matches!(b.claim_harvest("feed", "b", 60.0).unwrap(), Claim::Wait { .. }));
+        assert!(matches!(
+            b.claim_harvest("feed", "b", 60.0).unwrap(),
+            Claim::Wait { .. }
+        ));
         let due = epoch_seconds(Timestamp::now()) + 3600.0;
         b.release_harvest("feed", "b", 0.0, 0).unwrap();
         assert!(
-            matches!(b.claim_harvest("feed", "b", 60.0).unwrap(), Claim::Wait { .. }),
+            matches!(
+                b.claim_harvest("feed", "b", 60.0).unwrap(),
+                Claim::Wait { .. }
+            ),
             "only the holder releases"
         );
         a.release_harvest("feed", "a", due, 2).unwrap();

@@ -280,17 +280,17 @@ macro_rules! on_each_store {
             use super::*;
 
             $(#[$meta])*
-            async fn run($store: $crate::common::TestStore) $body
+            async fn test_body($store: $crate::common::TestStore) $body
 
             #[tokio::test]
             async fn sqlite() {
-                run($crate::common::TestStore::sqlite()).await
+                test_body($crate::common::TestStore::sqlite()).await
             }
 
             #[tokio::test]
             async fn postgres() {
                 if let Some(store) = $crate::common::TestStore::postgres(module_path!()) {
-                    run(store).await
+                    test_body(store).await
                 }
             }
         }

@@ -51,7 +51,13 @@ impl Replica {
         let port = free_port();
         let mut command = Command::new(binary());
         command
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db", db])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+                db,
+            ])
             .args(args)
             .env("SKILLSMAP_LOG", "warn,topojson=error")
             .stdout(Stdio::null())
