@@ -161,20 +161,19 @@ fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, Serve
     let curators = load_curators(&config)?;
     // Regions do not change with the data: loaded once, shared by every snapshot.
     let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
-    let (snapshot, store) =
-        match store {
-            None => (load_snapshot_in(&config, regions.clone())?, None),
-            Some(store) => {
-                let (store, snapshot) = Curation::open(store, clustering, regions.clone())
-                    .map_err(|source| ServeError::Store {
-                        location: config.db.to_string(),
-                        source,
-                    })?;
-                (snapshot, Some(store))
-            }
-        };
+    let (snapshot, store) = match store {
+        None => (load_snapshot_in(&config, regions.clone())?, None),
+        Some(store) => {
+            let (store, snapshot) = Curation::open(store, &config.db, clustering, regions.clone())
+                .map_err(|source| ServeError::Store {
+                    location: config.db.to_string(),
+                    source,
+                })?;
+            (snapshot, Some(store))
+        }
+    };
     tracing::info!(
-        initiatives = snapshot.index.len(),
+        initiatives = snapshot.len(),
         version = %snapshot.version,
         "dataset loaded"
     );
@@ -182,16 +181,8 @@ fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, Serve
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
-    let revision = snapshot.revision;
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
-    let curation = store.map(|store| {
-        Arc::new(Curation::new(
-            store,
-            snapshot.clone(),
-            revision,
-            (clustering, regions),
-        ))
-    });
+    let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
     let state = AppState {
         snapshot,
         config: Arc::new(config),
@@ -265,6 +256,7 @@ impl Server {
                 self.state.store_status.clone(),
             ));
             let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+            tokio::spawn(curation.clone().merge_forever());
             for feed in self.feeds {
                 tokio::spawn(run_forever(feed, curation.clone(), holder.clone()));
             }

@@ -162,7 +162,7 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     let problem = state.store_status.problem();
     let mut body = serde_json::json!({
         "status": if problem.is_some() { "degraded" } else { "ok" },
-        "initiatives": snapshot.index.len(),
+        "initiatives": snapshot.len(),
         "version": snapshot.version,
         "revision": snapshot.revision,
     });

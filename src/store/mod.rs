@@ -307,6 +307,11 @@ impl Store {
         each!(self, s => s.revision())
     }
 
+    /// The random name of this store, fixed when it was created.
+    pub fn instance(&self) -> Result<String, StoreError> {
+        each!(self, s => s.instance())
+    }
+
     /// Counts a submission by `client` against `quota`, for every replica at once: `Ok` if
     /// admitted, else how many seconds until the next one would be.
     pub fn admit(&mut self, client: &str, quota: Quota) -> Result<Result<(), u64>, StoreError> {

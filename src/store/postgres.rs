@@ -565,6 +565,12 @@ impl PostgresStore {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
+    pub fn instance(&self) -> Result<String, StoreError> {
+        let client = self.client()?;
+        let row = wait(client.query_one("SELECT instance FROM store_state", &[]))?;
+        Ok(row.get(0))
+    }
+
     pub fn admit(
         &mut self,
         client: &str,

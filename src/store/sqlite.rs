@@ -382,6 +382,14 @@ impl SqliteStore {
         Ok(value)
     }
 
+    pub fn instance(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     pub fn admit(
         &mut self,
         client: &str,
