@@ -16,6 +16,9 @@ use skillsmap::store::scratch::{ScratchDatabase, server_url};
 
 const TOKEN: &str = "replica-test-token-0123456789";
 
+/// These tests time propagation on a small machine: they take turns rather than compete.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn curator_env() -> Vec<(&'static str, String)> {
     vec![
         ("SKILLSMAP_CURATOR_TOKENS", format!("tester:{TOKEN}")),
@@ -74,6 +77,7 @@ async fn item_status(base: &str, id: &str) -> u16 {
 
 #[tokio::test]
 async fn two_replicas_starting_together_on_an_empty_database_seed_it_once() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(server) = server_url("replicas seeding") else {
         return;
     };
@@ -107,6 +111,7 @@ async fn two_replicas_starting_together_on_an_empty_database_seed_it_once() {
 
 #[tokio::test]
 async fn every_replica_shows_each_write_within_a_second_and_a_killed_one_loses_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(server) = server_url("replicas propagation") else {
         return;
     };
@@ -211,6 +216,7 @@ async fn every_replica_shows_each_write_within_a_second_and_a_killed_one_loses_n
 
 #[tokio::test]
 async fn with_postgresql_stopped_reads_go_on_writes_wait_and_everything_resumes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     if server_url("replicas outage").is_none() {
         return;
     }
@@ -336,6 +342,7 @@ async fn propose(client: &reqwest::Client, base: &str, forged: Option<&str>) -> 
 #[tokio::test]
 async fn the_rate_limit_holds_across_replicas_and_counts_forwarded_clients_only_from_trusted_proxies()
  {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(server) = server_url("replicas rate limit") else {
         return;
     };
