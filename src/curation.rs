@@ -51,18 +51,16 @@ const MERGE_AT: usize = 4_096;
 const MERGE_WHEN_QUIET: Duration = Duration::from_secs(10);
 
 impl Curation {
-    /// Builds the first snapshot of an opened store (see [`open_store`]) at `location`: from
-    /// the saved read model and the changes after it when one fits the store, else from
-    /// every record.
+    /// Opens the store at `location`, seeding it from `seed` (a dataset's text) if it has never
+    /// held anything, and builds the first snapshot: from the saved read model and the
+    /// changes after it when one fits the store, else from every record.
     pub fn open(
-        mut store: Store,
         location: &StoreLocation,
+        seed: &str,
         clustering: ClusterOptions,
         regions: SharedRegions,
     ) -> Result<(Store, Snapshot), CurationError> {
-        let saved = saved_model(location, clustering, &regions);
-        let snapshot = first_snapshot(&mut store, saved.as_ref(), clustering, regions)?;
-        Ok((store, snapshot))
+        OpenedStore::open(location, seed)?.first_snapshot(clustering, regions)
     }
 
     /// Wraps an opened store whose contents `snapshot` was built from (see [`Curation::open`]).
@@ -218,41 +216,82 @@ pub fn open_store(location: &StoreLocation, seed: &str) -> Result<Store, Curatio
     Ok(store)
 }
 
-/// Where the read model of the store at `location` is saved: beside an SQLite file (none for
-/// an in-memory store, nor for PostgreSQL, whose replicas need no file of their own).
+/// The file an SQLite store's read model is saved in: none for an in-memory store, nor for
+/// PostgreSQL, whose replicas keep no file of their own.
+fn saved_file(location: &StoreLocation) -> Option<&Path> {
+    match location {
+        StoreLocation::Sqlite(path) if path != Path::new(":memory:") => Some(path),
+        _ => None,
+    }
+}
+
+/// Where the read model of the store at `location` is saved (see [`saved_file`]).
 fn saved_model(
     location: &StoreLocation,
     clustering: ClusterOptions,
     regions: &crate::regions::Regions,
 ) -> Option<SavedModel> {
-    let StoreLocation::Sqlite(path) = location else {
-        return None;
-    };
-    (path != Path::new(":memory:")).then(|| SavedModel {
+    saved_file(location).map(|path| SavedModel {
         path: persist::path_for(path),
         fingerprint: persist::fingerprint(clustering, &regions.fingerprint()),
     })
 }
 
-/// The first snapshot of `store`: the saved base when it fits, with the changes after it;
-/// otherwise built from every record, and saved (on a thread of its own) for the next start.
-fn first_snapshot(
-    store: &mut Store,
-    saved: Option<&SavedModel>,
-    clustering: ClusterOptions,
-    regions: SharedRegions,
-) -> Result<Snapshot, CurationError> {
-    let started = std::time::Instant::now();
-    let head = store.revision()?;
-    let instance = store.instance()?;
-    if let Some(saved) = saved {
-        let expected = SavedStamp {
-            instance: instance.clone(),
-            revision: head,
-            fingerprint: saved.fingerprint,
+/// A store, opened and seeded, with its saved read model read back but not yet checked
+/// against the regions (which load meanwhile on another thread).
+pub struct OpenedStore {
+    store: Store,
+    location: StoreLocation,
+    head: u64,
+    instance: String,
+    saved: Result<(Part, SavedStamp), PersistError>,
+    started: std::time::Instant,
+}
+
+impl OpenedStore {
+    /// Opens (and seeds) the store at `location` and reads its saved read model, if any, of
+    /// this store at a revision it has reached.
+    pub fn open(location: &StoreLocation, seed: &str) -> Result<OpenedStore, CurationError> {
+        let started = std::time::Instant::now();
+        let mut store = open_store(location, seed)?;
+        let head = store.revision()?;
+        let instance = store.instance()?;
+        let saved = match saved_file(location) {
+            None => Err(PersistError::Missing),
+            Some(path) => persist::load(&persist::path_for(path), |stamp| {
+                stamp.instance == instance && stamp.revision <= head
+            }),
         };
-        match persist::load(&saved.path, &expected) {
-            Ok((base, base_revision)) => {
+        Ok(OpenedStore {
+            store,
+            location: location.clone(),
+            head,
+            instance,
+            saved,
+            started,
+        })
+    }
+
+    /// The first snapshot: the saved base when it was built with these settings, with the
+    /// changes after it; otherwise built from every record, and saved (on a thread of its
+    /// own) for the next start.
+    pub fn first_snapshot(
+        self,
+        clustering: ClusterOptions,
+        regions: SharedRegions,
+    ) -> Result<(Store, Snapshot), CurationError> {
+        let OpenedStore {
+            mut store,
+            location,
+            head,
+            instance,
+            saved,
+            started,
+        } = self;
+        let model = saved_model(&location, clustering, &regions);
+        let snapshot = match (saved, &model) {
+            (Ok((base, stamp)), Some(model)) if stamp.fingerprint == model.fingerprint => {
+                let base_revision = stamp.revision;
                 let mut snapshot = Snapshot::from_base(
                     Arc::new(base),
                     store_version(&instance, base_revision),
@@ -261,31 +300,39 @@ fn first_snapshot(
                     regions.clone(),
                 );
                 snapshot.set_instance(&instance);
-                // Tombstones are few and not part of the saved base: read them all.
-                let changes = store.changes_since(0)?;
-                snapshot =
-                    snapshot.with_tombstones(changes.deleted.into_iter().map(|(_, t)| t).collect());
+                // Tombstones are not part of the saved base: read them alone.
+                snapshot = snapshot.with_tombstones(store.tombstones()?);
                 if base_revision < head {
                     snapshot = snapshot.apply(store.changes_since(base_revision)?);
                 }
                 tracing::info!(
-                    path = %saved.path.display(),
+                    path = %model.path.display(),
                     revision = base_revision,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "read model loaded"
                 );
-                return Ok(snapshot);
+                snapshot
             }
-            Err(PersistError::Missing) => {}
-            Err(e) => tracing::warn!(error = %e, "saved read model not used; rebuilding it"),
-        }
+            (saved, _) => {
+                match saved {
+                    Ok(_) => {
+                        tracing::warn!("saved read model built with other settings; rebuilding it")
+                    }
+                    Err(PersistError::Missing) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "saved read model not used; rebuilding it")
+                    }
+                }
+                let snapshot = Snapshot::from_store(store.changes_since(0)?, clustering, regions);
+                if let Some(model) = model {
+                    let (base, revision) = (snapshot.base().clone(), snapshot.revision);
+                    std::thread::spawn(move || save_model(&model, &base, instance, revision));
+                }
+                snapshot
+            }
+        };
+        Ok((store, snapshot))
     }
-    let snapshot = Snapshot::from_store(store.changes_since(0)?, clustering, regions);
-    if let Some(saved) = saved.cloned() {
-        let (base, revision) = (snapshot.base().clone(), snapshot.revision);
-        std::thread::spawn(move || save_model(&saved, &base, instance, revision));
-    }
-    Ok(snapshot)
 }
 
 fn save_model(saved: &SavedModel, base: &Part, instance: String, revision: u64) {

@@ -169,7 +169,9 @@ pub struct Records {
     pub(crate) texts: String,
     /// End of each record's run of `search`.
     pub(crate) search_ends: Vec<usize>,
-    /// Each record's folded name and description, separated by a newline.
+    /// Each record's folded name and description, separated by a newline; empty when both
+    /// are ASCII, whose folded form is the text itself compared without case (most records,
+    /// so the folded copy costs little).
     pub(crate) search: String,
     pub(crate) strings: Interned,
     pub(crate) language_lists: Vec<Box<[Language]>>,
@@ -310,7 +312,7 @@ impl Records {
         &self.attributes[i]
     }
 
-    /// The folded name and description of record `i`.
+    /// The folded name and description of record `i`, or "" when they are ASCII.
     pub fn search_text(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.search_ends[i - 1] };
         &self.search[start..self.search_ends[i]]
@@ -322,14 +324,21 @@ impl Records {
         if words.is_empty() {
             return true;
         }
-        let text = self.search_text(i);
+        let folded = self.search_text(i);
+        let own = |word: &str| {
+            if folded.is_empty() {
+                let record = self.get(i);
+                contains_ignoring_case(record.name, word)
+                    || contains_ignoring_case(record.description, word)
+            } else {
+                folded.contains(word)
+            }
+        };
         let shared = self.shared[i];
         let organisation = &self.strings.folded[shared.organisation as usize];
         let city = &self.strings.folded[shared.city as usize];
         words.iter().all(|word| {
-            text.contains(word.as_str())
-                || organisation.contains(word.as_str())
-                || city.contains(word.as_str())
+            own(word) || organisation.contains(word.as_str()) || city.contains(word.as_str())
         })
     }
 
@@ -392,18 +401,61 @@ impl Records {
     }
 }
 
-/// What the free-text search looks in besides organisation and city: name and description.
+/// What the free-text search looks in besides organisation and city: name and description,
+/// folded; nothing when both are ASCII (searched as they are, without case).
 fn fold_search(name: &str, description: &str) -> String {
+    if name.is_ascii() && description.is_ascii() {
+        return String::new();
+    }
     let mut text = fold(name);
     text.push('\n');
     text.push_str(&fold(description));
     text
 }
 
+/// True when `word` (lower-case, as [`fold`] makes it) occurs in the ASCII `text` with any
+/// case: what `fold(text).contains(word)` answers, without the copy.
+fn contains_ignoring_case(text: &str, word: &str) -> bool {
+    let (text, word) = (text.as_bytes(), word.as_bytes());
+    let Some((&first, rest)) = word.split_first() else {
+        return true;
+    };
+    text.len() >= word.len()
+        && (0..=text.len() - word.len()).any(|at| {
+            text[at].to_ascii_lowercase() == first
+                && text[at + 1..at + word.len()]
+                    .iter()
+                    .zip(rest)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::index::tests::initiative;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The search answers as a search in the folded text would, ASCII or not.
+        #[test]
+        fn words_match_as_in_the_folded_text(
+            name in "[A-Za-zÉéßŁł0-9 -]{1,20}",
+            description in "[A-Za-zÄäÖö .]{0,30}",
+            word in "[a-z0-9e-]{1,4}",
+        ) {
+            let mut it = initiative("x", 1.0, 1.0);
+            it.name = name.clone().into();
+            it.description = description.clone().into();
+            let records = Records::from_initiatives(&[it]);
+            let folded = format!("{}\n{}", fold(&name), fold(&description));
+            let in_shared = fold("Org").contains(&word) || fold("Berlin").contains(&word);
+            prop_assert_eq!(
+                records.contains_words(0, std::slice::from_ref(&word)),
+                folded.contains(&word) || in_shared
+            );
+        }
+    }
 
     #[test]
     fn records_give_back_what_was_stored() {
@@ -422,6 +474,11 @@ mod tests {
         assert!(records.contains_words(0, &["krakow".into(), "ecole".into()]));
         assert!(records.contains_words(1, &["lodz".into()]));
         assert!(!records.contains_words(1, &["krakow".into()]));
+        // ASCII texts keep no folded copy and are searched without case.
+        assert_eq!(records.search_text(1), "");
+        assert!(records.contains_words(1, &["initiative".into(), "b-2".into()]));
+        assert!(records.contains_words(1, &["a test init".split(' ').next().unwrap().into()]));
+        assert!(!records.contains_words(1, &["testx".into()]));
         let mut copy = Records::default();
         copy.push_from(&records, 1);
         assert_eq!(copy.get(0).to_owned(), b);

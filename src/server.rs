@@ -13,13 +13,13 @@ use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::Secret;
 use crate::config::ServeConfig;
-use crate::curation::{Curation, CurationError, open_store};
+use crate::curation::{Curation, CurationError, OpenedStore};
 use crate::dataset::{self, DatasetError};
 use crate::follow::{StoreStatus, follow};
 use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
 use crate::regions::{Regions, RegionsError, SharedRegions};
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
-use crate::store::Store;
+use crate::store::StoreLocation;
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
 pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
@@ -112,63 +112,34 @@ fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
 
 /// Everything the handlers need: the store (or the read-only file), curators, the base map.
 pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
-    let store = match &config.data {
-        Some(_) => None,
-        None => Some(open(&config)?),
-    };
-    assemble(config, store)
-}
-
-/// Opens (and seeds, if new) the configured store.
-fn open(config: &ServeConfig) -> Result<Store, ServeError> {
-    open_store(&config.db, SEED_DATASET).map_err(|source| ServeError::Store {
-        location: config.db.to_string(),
-        source,
-    })
-}
-
-/// Opens the configured store, waiting for it while it is unavailable (PostgreSQL starting,
-/// unreachable or failing over), with backoff; any other failure stops the start.
-async fn open_waiting(config: &ServeConfig) -> Result<Store, ServeError> {
-    let mut retry = std::time::Duration::from_millis(500);
-    loop {
-        let attempt = config.clone();
-        let opened = tokio::task::spawn_blocking(move || open(&attempt))
-            .await
-            .map_err(|e| ServeError::Config(format!("opening the store failed: {e}")))?;
-        match opened {
-            Err(ServeError::Store {
-                location,
-                source: CurationError::Store(e),
-            }) if e.is_outage() => {
-                tracing::warn!(
-                    store = %location,
-                    error = %e,
-                    retry_in_ms = retry.as_millis() as u64,
-                    "the store is unavailable; retrying"
-                );
-                tokio::time::sleep(retry).await;
-                retry = (retry * 2).min(std::time::Duration::from_secs(30));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The handlers' state around an opened store (`None` when serving a file read-only).
-fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
-    // Regions do not change with the data: loaded once, shared by every snapshot.
-    let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
-    let (snapshot, store) = match store {
+    let store_error = |source| ServeError::Store {
+        location: config.db.to_string(),
+        source,
+    };
+    // The store with its saved read model, the regions and the base map are read at once,
+    // each on a thread of its own.
+    let (regions, opened, basemap) = std::thread::scope(|scope| {
+        let opened = config
+            .data
+            .is_none()
+            .then(|| scope.spawn(|| open_waiting(&config.db)));
+        let basemap = scope.spawn(|| basemap::countries_geojson(&config.web_dir));
+        // Regions do not change with the data: loaded once, shared by every snapshot.
+        let regions = Regions::load(&config.regions, &config.web_dir);
+        let join = |e| ServeError::Config(format!("start-up failed: {e:?}"));
+        let opened = opened.map(|h| h.join().map_err(join));
+        (regions, opened, basemap.join().map_err(join))
+    });
+    let regions = Arc::new(regions?);
+    let (snapshot, store) = match opened {
         None => (load_snapshot_in(&config, regions.clone())?, None),
-        Some(store) => {
-            let (store, snapshot) = Curation::open(store, &config.db, clustering, regions.clone())
-                .map_err(|source| ServeError::Store {
-                    location: config.db.to_string(),
-                    source,
-                })?;
+        Some(opened) => {
+            let (store, snapshot) = opened?
+                .map_err(store_error)?
+                .first_snapshot(clustering, regions.clone())
+                .map_err(store_error)?;
             (snapshot, Some(store))
         }
     };
@@ -177,7 +148,7 @@ fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, Serve
         version = %snapshot.version,
         "dataset loaded"
     );
-    let basemap = basemap::countries_geojson(&config.web_dir).map_err(|e| {
+    let basemap = basemap?.map_err(|e| {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
@@ -185,6 +156,7 @@ fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, Serve
     let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
     let state = AppState {
         snapshot,
+        site: Arc::new(crate::api::assets::SiteFiles::list(&config.web_dir)),
         config: Arc::new(config),
         basemap: Arc::new(basemap),
         curation,
@@ -192,6 +164,28 @@ fn assemble(config: ServeConfig, store: Option<Store>) -> Result<AppState, Serve
         store_status: Arc::new(StoreStatus::default()),
     };
     Ok(state)
+}
+
+/// Opens (and seeds, if new) the store at `location` with its saved read model, waiting for
+/// it while it is unavailable (PostgreSQL starting, unreachable or failing over) with
+/// backoff, and saying so in the log; any other failure stops the start.
+fn open_waiting(location: &StoreLocation) -> Result<OpenedStore, CurationError> {
+    let mut retry = std::time::Duration::from_millis(500);
+    loop {
+        match OpenedStore::open(location, SEED_DATASET) {
+            Err(CurationError::Store(e)) if e.is_outage() => {
+                tracing::warn!(
+                    store = %location,
+                    error = %e,
+                    retry_in_ms = retry.as_millis() as u64,
+                    "the store is unavailable; retrying"
+                );
+                std::thread::sleep(retry);
+                retry = (retry * 2).min(std::time::Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -214,11 +208,7 @@ impl Server {
                 "--harvest needs the store: it cannot be used with --data".into(),
             ));
         }
-        let store = match &config.data {
-            Some(_) => None,
-            None => Some(open_waiting(&config).await?),
-        };
-        let state = assemble(config, store)?;
+        let state = app_state(config)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| ServeError::Bind {
@@ -255,8 +245,8 @@ impl Server {
                 self.state.config.db.clone(),
                 self.state.store_status.clone(),
             ));
-            let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
             tokio::spawn(curation.clone().merge_forever());
+            let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
             for feed in self.feeds {
                 tokio::spawn(run_forever(feed, curation.clone(), holder.clone()));
             }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use crate::api::caching;
+use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::feature::Feature;
@@ -45,7 +46,8 @@ impl Format {
     }
 }
 
-/// The format asked for by `f` or, failing that, by `Accept`; GeoJSON by default.
+/// The format asked for by `f` or, failing that, by `Accept` (406 when it refuses them
+/// all); GeoJSON by default.
 pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, ApiError> {
     match params.get("f")? {
         Some("json" | "geojson") => return Ok(Format::GeoJson),
@@ -59,19 +61,16 @@ pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, Ap
         }
         None => {}
     }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    Ok(if accept.starts_with("text/csv") {
-        Format::Csv
-    } else if accept.starts_with("application/geo+json-seq")
-        || accept.starts_with("application/x-ndjson")
-    {
-        Format::GeoJsonLines
-    } else {
-        Format::GeoJson
-    })
+    negotiation::choose::<MediaTypes, _>(
+        headers,
+        &[
+            (Format::GeoJson, Format::GeoJson.media_type()),
+            (Format::GeoJson, "application/json"),
+            (Format::Csv, Format::Csv.media_type()),
+            (Format::GeoJsonLines, Format::GeoJsonLines.media_type()),
+            (Format::GeoJsonLines, "application/x-ndjson"),
+        ],
+    )
 }
 
 /// Streams `slots` of `snapshot` in `format` (CSV or GeoJSON Lines), a chunk at a time, so

@@ -1,13 +1,17 @@
 //! The HTTP API: the router, shared state, and concerns common to every endpoint.
 
+pub mod assets;
 pub mod auth;
 pub mod caching;
 pub mod collection;
+pub mod conditions;
 pub mod coverage;
 pub mod curation;
 pub mod export;
 pub mod items;
+pub mod limits;
 pub mod near;
+pub mod negotiation;
 pub mod ogc;
 pub mod openapi;
 pub mod params;
@@ -17,18 +21,17 @@ pub mod site;
 pub mod tiles;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeConfig;
@@ -48,6 +51,8 @@ pub struct AppState {
     pub curators: Arc<auth::Curators>,
     /// The store's condition as this replica last saw it, for `/healthz`.
     pub store_status: Arc<crate::follow::StoreStatus>,
+    /// The pages and the files they load, the only files served.
+    pub site: Arc<assets::SiteFiles>,
 }
 
 impl AppState {
@@ -55,6 +60,7 @@ impl AppState {
     pub fn read_only(snapshot: crate::snapshot::Snapshot, config: ServeConfig) -> Self {
         AppState {
             snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
+            site: Arc::new(assets::SiteFiles::list(&config.web_dir)),
             config: Arc::new(config),
             basemap: Arc::new(Err("no base map".into())),
             curation: None,
@@ -64,13 +70,9 @@ impl AppState {
     }
 }
 
-/// Longest time a request may take before the server answers 503.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 pub fn router(state: AppState) -> Router {
-    let (web, leaflet) = site::static_files(&state);
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
-    let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
+    let timeout = state.config.request_timeout;
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -100,7 +102,11 @@ pub fn router(state: AppState) -> Router {
             "/submissions",
             get(curation::submissions)
                 .post(curation::submit)
-                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT)),
+                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT))
+                .layer(from_fn_with_state(
+                    curation::SUBMISSION_LIMIT,
+                    limits::declared_length,
+                )),
         )
         .route("/submissions/{id}", get(curation::submission))
         .route("/submissions/{id}/approve", post(curation::approve))
@@ -113,8 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
         .route("/clusters/{id}/leaves", get(tiles::leaves))
-        .nest_service("/vendor/leaflet", leaflet.fallback(not_found.clone()))
-        .fallback_service(web.fallback(not_found))
+        .fallback(site_file)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -122,6 +127,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(curation::RECORD_LIMIT))
+        .layer(from_fn_with_state(
+            curation::RECORD_LIMIT,
+            limits::declared_length,
+        ))
+        .layer(from_fn_with_state(timeout, limits::deadline))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal.into_response()
+        }))
+        .layer(from_fn(problem::every_error_is_a_problem))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()
@@ -129,13 +143,6 @@ pub fn router(state: AppState) -> Router {
                 .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
                 .expose_headers([header::ETAG, header::LAST_MODIFIED]),
         )
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal.into_response()
-        }))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             content_security_policy(basemap_origin.as_deref()),
@@ -157,7 +164,8 @@ pub fn router(state: AppState) -> Router {
 
 /// `/healthz`: `ok`, or `degraded` with the reason while the store cannot be reached (reads
 /// go on from the last snapshot; writes answer 503).
-async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let snapshot = state.snapshot.load();
     let problem = state.store_status.problem();
     let mut body = serde_json::json!({
@@ -169,15 +177,16 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     if let Some(problem) = problem {
         body["store"] = serde_json::Value::String(problem);
     }
-    uncached(axum::Json(body).into_response())
+    Ok(uncached(axum::Json(body).into_response()))
 }
 
 /// `/readyz`, for load balancers: 200 whenever this replica can answer reads, which it can
 /// from its snapshot even while the store is down (taking every replica out of the balancer
 /// then would turn a write outage into a full one).
-async fn ready(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+async fn ready(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let snapshot = state.snapshot.load();
-    uncached(
+    Ok(uncached(
         axum::Json(serde_json::json!({
             "ready": true,
             "version": snapshot.version,
@@ -185,7 +194,7 @@ async fn ready(axum::extract::State(state): axum::extract::State<AppState>) -> R
             "writable": state.curation.is_some() && state.store_status.problem().is_none(),
         }))
         .into_response(),
-    )
+    ))
 }
 
 fn uncached(mut response: Response) -> Response {
@@ -195,8 +204,14 @@ fn uncached(mut response: Response) -> Response {
     response
 }
 
-async fn no_route(uri: Uri) -> ApiError {
-    ApiError::NoRoute(uri.path().to_string())
+/// Every path without a route of its own: one of the site's files, or 404.
+async fn site_file(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.site.serve(&method, &uri, &headers).await
 }
 
 /// Only this origin's scripts, styles, data and frames; images also from the optional

@@ -86,9 +86,11 @@ pub fn save(path: &Path, part: &Part, stamp: &Stamp) -> Result<(), PersistError>
     Ok(())
 }
 
-/// Reads the part saved at `path` if it carries `expected`'s instance and fingerprint and a
-/// revision no newer than `expected.revision`; returns it with the revision it holds.
-pub fn load(path: &Path, expected: &Stamp) -> Result<(Part, u64), PersistError> {
+/// Reads the part saved at `path` if `accept` takes its stamp; returns it with the stamp.
+pub fn load(
+    path: &Path,
+    accept: impl FnOnce(&Stamp) -> bool,
+) -> Result<(Part, Stamp), PersistError> {
     let shown = path.display().to_string();
     let file = match File::open(path) {
         Ok(file) => file,
@@ -117,10 +119,7 @@ pub fn load(path: &Path, expected: &Stamp) -> Result<(Part, u64), PersistError> 
         revision: input.u64().map_err(corrupt)?,
         fingerprint: input.u64().map_err(corrupt)?,
     };
-    if stamp.instance != expected.instance
-        || stamp.fingerprint != expected.fingerprint
-        || stamp.revision > expected.revision
-    {
+    if !accept(&stamp) {
         return Err(PersistError::Foreign(format!(
             "{shown} (built for another store, revision or settings)"
         )));
@@ -136,7 +135,7 @@ pub fn load(path: &Path, expected: &Stamp) -> Result<(Part, u64), PersistError> 
     if input.input.read(&mut rest).map_err(corrupt)? != 0 {
         return Err(PersistError::Corrupt(shown, "trailing bytes".into()));
     }
-    Ok((part, stamp.revision))
+    Ok((part, stamp))
 }
 
 /// A fingerprint of the settings that shape a part besides its records.
@@ -388,13 +387,31 @@ fn encode<W: Write>(out: &mut Encoder<W>, part: &Part, stamp: &Stamp) -> std::io
     Ok(())
 }
 
-fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
+fn decode<R: Read + Send>(input: &mut Decoder<R>) -> std::io::Result<Part> {
     let locations = input.column(16, |b| {
         Ok(Location {
             lon: le_f64(&b[..8]),
             lat: le_f64(&b[8..]),
         })
     })?;
+    // The R-tree is rebuilt (not saved) on another core while the rest is read.
+    std::thread::scope(|scope| {
+        let index = scope.spawn(|| SpatialIndex::build(&locations));
+        let rest = decode_rest(input, locations.clone());
+        let index = index
+            .join()
+            .map_err(|_| invalid("building the R-tree failed"))?;
+        let (records, clusters, placement, nuts) = rest?;
+        Ok(Part::from_parts(records, index, clusters, placement, nuts))
+    })
+}
+
+type Decoded = (Records, ClusterTree, Vec<RegionIds>, Vec<NutsCode>);
+
+fn decode_rest<R: Read>(
+    input: &mut Decoder<R>,
+    locations: Vec<Location>,
+) -> std::io::Result<Decoded> {
     let attributes = input.column(18, |b| {
         let country = Country::from_index(b[0]).ok_or_else(|| invalid("bad country"))?;
         let kind = Kind::ALL
@@ -559,6 +576,5 @@ fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
         return Err(invalid("the cluster tree does not fit the records"));
     }
     let clusters = ClusterTree::from_parts(options, levels, leaf_slots, skill_bits, &tag);
-    let index = SpatialIndex::build(records.locations());
-    Ok(Part::from_parts(records, index, clusters, placement, nuts))
+    Ok((records, clusters, placement, nuts))
 }

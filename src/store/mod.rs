@@ -206,6 +206,11 @@ impl Store {
         each!(self, s => s.changes_since(since))
     }
 
+    /// Every deletion, without reading a live record (a saved read model holds those).
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>, StoreError> {
+        each!(self, s => s.tombstones())
+    }
+
     /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         each!(self, s => s.create(initiative, actor))
@@ -497,6 +502,18 @@ fn same_content(old_text: &str, new: &Initiative) -> bool {
         old.updated_at = new.updated_at;
         old == *new
     })
+}
+
+/// Tombstones from rows `(id, deleted_at)`.
+fn tombstones(rows: Vec<(String, String)>) -> Result<Vec<Tombstone>, StoreError> {
+    rows.into_iter()
+        .map(|(id, at)| {
+            Ok(Tombstone {
+                deleted_at: parse_time(&id, &at)?,
+                id: id.into(),
+            })
+        })
+        .collect()
 }
 
 fn parse_time(id: &str, text: &str) -> Result<Timestamp, StoreError> {

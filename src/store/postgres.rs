@@ -254,6 +254,15 @@ impl PostgresStore {
         })
     }
 
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>, StoreError> {
+        let client = self.client()?;
+        let rows = wait(client.query(
+            "SELECT id, deleted_at FROM initiatives WHERE deleted_at IS NOT NULL",
+            &[],
+        ))?;
+        super::tombstones(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         let mut client = self.client()?;
         wait(async {

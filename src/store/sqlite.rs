@@ -112,6 +112,16 @@ impl SqliteStore {
         })
     }
 
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, deleted_at FROM initiatives WHERE deleted_at IS NOT NULL")?;
+        let rows =
+            statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows: Vec<(String, String)> = rows.collect::<Result<_, _>>()?;
+        super::tombstones(rows)
+    }
+
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         let tx = self.write()?;
         if live_feature(&tx, &initiative.id)?.is_some() {
