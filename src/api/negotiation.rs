@@ -125,8 +125,14 @@ fn not_acceptable<T>(offers: &[(T, &str)]) -> ApiError {
     ApiError::NotAcceptable(names.join(", "))
 }
 
-/// `type/subtype` and its parameters, names lower-cased.
-fn media_type(text: &str) -> Option<(String, String, Vec<(String, String)>)> {
+/// A media type or range: `type/subtype` and its parameters, names lower-cased.
+struct MediaType {
+    kind: String,
+    subtype: String,
+    parameters: Vec<(String, String)>,
+}
+
+fn media_type(text: &str) -> Option<MediaType> {
     let mut parts = text.split(';');
     let (kind, subtype) = parts.next()?.trim().split_once('/')?;
     let token = |t: &str| {
@@ -146,19 +152,27 @@ fn media_type(text: &str) -> Option<(String, String, Vec<(String, String)>)> {
             ))
         })
         .collect();
-    Some((
-        kind.to_ascii_lowercase(),
-        subtype.to_ascii_lowercase(),
+    Some(MediaType {
+        kind: kind.to_ascii_lowercase(),
+        subtype: subtype.to_ascii_lowercase(),
         parameters,
-    ))
+    })
 }
 
 impl Ranges for MediaTypes {
     const HEADER: HeaderName = header::ACCEPT;
 
     fn specificity(range: &str, offer: &str) -> Option<usize> {
-        let (kind, subtype, parameters) = media_type(range)?;
-        let (offer_kind, offer_subtype, offer_parameters) = media_type(offer)?;
+        let MediaType {
+            kind,
+            subtype,
+            parameters,
+        } = media_type(range)?;
+        let MediaType {
+            kind: offer_kind,
+            subtype: offer_subtype,
+            parameters: offer_parameters,
+        } = media_type(offer)?;
         if kind == "*" && subtype != "*" {
             return None;
         }
