@@ -20,7 +20,7 @@ use crate::model::Initiative;
 use crate::regions::SharedRegions;
 use crate::snapshot::persist::{self, PersistError, Stamp as SavedStamp};
 use crate::snapshot::{Part, SharedSnapshot, Snapshot, merge_base, store_version};
-use crate::store::{Changes, Store, StoreError};
+use crate::store::{Changes, Store, StoreError, StoreLocation};
 
 /// The store and the published snapshot, kept in step.
 pub struct Curation {
@@ -51,23 +51,23 @@ const MERGE_AT: usize = 4_096;
 const MERGE_WHEN_QUIET: Duration = Duration::from_secs(10);
 
 impl Curation {
-    /// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never
+    /// Opens the store at `location`, seeding it from `seed` (a dataset's text) if it has never
     /// held anything, and builds the first snapshot: from the saved read model and the
     /// changes after it when one fits the store, else from every record.
     pub fn open(
-        path: &Path,
+        location: &StoreLocation,
         seed: &str,
         clustering: ClusterOptions,
         regions: SharedRegions,
     ) -> Result<(Store, Snapshot), CurationError> {
-        OpenedStore::open(path, seed)?.first_snapshot(clustering, regions)
+        OpenedStore::open(location, seed)?.first_snapshot(clustering, regions)
     }
 
     /// Wraps an opened store whose contents `snapshot` was built from (see [`Curation::open`]).
-    pub fn new(store: Store, snapshot: SharedSnapshot, path: &Path) -> Self {
+    pub fn new(store: Store, snapshot: SharedSnapshot, location: &StoreLocation) -> Self {
         let current = snapshot.load();
         let revision = current.revision;
-        let saved = saved_model(path, current.clustering(), &current.regions);
+        let saved = saved_model(location, current.clustering(), &current.regions);
         drop(current);
         Curation {
             store: Arc::new(Mutex::new(store)),
@@ -189,26 +189,6 @@ impl Curation {
         self.merging.store(false, Ordering::Release);
         result
     }
-
-    /// Publishes changes other processes commit to the store (such as `skillsmap import`
-    /// into the file this server uses), checking every `period`.
-    pub async fn follow_store(self: Arc<Self>, period: Duration) {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let revision = match self.read(Store::revision).await {
-                Ok(revision) => revision,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the store's revision");
-                    continue;
-                }
-            };
-            if let Err(e) = self.publish(revision).await {
-                tracing::warn!(error = %e, "cannot publish the store's changes");
-            }
-        }
-    }
 }
 
 /// The snapshot after `changes`, or `None` when they change nothing `current` shows.
@@ -219,29 +199,39 @@ fn publishable(current: &Snapshot, changes: Changes) -> Option<Snapshot> {
     Some(current.apply(changes))
 }
 
-/// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never held
-/// anything.
-pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
-    let mut store = Store::open(path)?;
+/// Opens the store at `location`, seeding it from `seed` (a dataset's text) if it has never
+/// held anything (of several processes starting at once, one seeds).
+pub fn open_store(location: &StoreLocation, seed: &str) -> Result<Store, CurationError> {
+    let mut store = Store::open(location)?;
     if store.is_empty()? {
         let dataset = dataset::parse(seed).map_err(CurationError::Seed)?;
-        store.seed(&dataset.initiatives, "seed")?;
-        tracing::info!(
-            initiatives = dataset.initiatives.len(),
-            path = %path.display(),
-            "new store seeded"
-        );
+        if store.seed_if_empty(&dataset.initiatives, "seed")?.is_some() {
+            tracing::info!(
+                initiatives = dataset.initiatives.len(),
+                store = %location,
+                "new store seeded"
+            );
+        }
     }
     Ok(store)
 }
 
-/// Where the read model of the store at `path` is saved (none for an in-memory store).
+/// The file an SQLite store's read model is saved in: none for an in-memory store, nor for
+/// PostgreSQL, whose replicas keep no file of their own.
+fn saved_file(location: &StoreLocation) -> Option<&Path> {
+    match location {
+        StoreLocation::Sqlite(path) if path != Path::new(":memory:") => Some(path),
+        _ => None,
+    }
+}
+
+/// Where the read model of the store at `location` is saved (see [`saved_file`]).
 fn saved_model(
-    path: &Path,
+    location: &StoreLocation,
     clustering: ClusterOptions,
     regions: &crate::regions::Regions,
 ) -> Option<SavedModel> {
-    (path != Path::new(":memory:")).then(|| SavedModel {
+    saved_file(location).map(|path| SavedModel {
         path: persist::path_for(path),
         fingerprint: persist::fingerprint(clustering, &regions.fingerprint()),
     })
@@ -251,7 +241,7 @@ fn saved_model(
 /// against the regions (which load meanwhile on another thread).
 pub struct OpenedStore {
     store: Store,
-    path: PathBuf,
+    location: StoreLocation,
     head: u64,
     instance: String,
     saved: Result<(Part, SavedStamp), PersistError>,
@@ -259,23 +249,22 @@ pub struct OpenedStore {
 }
 
 impl OpenedStore {
-    /// Opens (and seeds) the store at `path` and reads its saved read model, if any, of
+    /// Opens (and seeds) the store at `location` and reads its saved read model, if any, of
     /// this store at a revision it has reached.
-    pub fn open(path: &Path, seed: &str) -> Result<OpenedStore, CurationError> {
+    pub fn open(location: &StoreLocation, seed: &str) -> Result<OpenedStore, CurationError> {
         let started = std::time::Instant::now();
-        let mut store = open_store(path, seed)?;
+        let mut store = open_store(location, seed)?;
         let head = store.revision()?;
         let instance = store.instance()?;
-        let saved = if path == Path::new(":memory:") {
-            Err(PersistError::Missing)
-        } else {
-            persist::load(&persist::path_for(path), |stamp| {
+        let saved = match saved_file(location) {
+            None => Err(PersistError::Missing),
+            Some(path) => persist::load(&persist::path_for(path), |stamp| {
                 stamp.instance == instance && stamp.revision <= head
-            })
+            }),
         };
         Ok(OpenedStore {
             store,
-            path: path.to_path_buf(),
+            location: location.clone(),
             head,
             instance,
             saved,
@@ -293,13 +282,13 @@ impl OpenedStore {
     ) -> Result<(Store, Snapshot), CurationError> {
         let OpenedStore {
             mut store,
-            path,
+            location,
             head,
             instance,
             saved,
             started,
         } = self;
-        let model = saved_model(&path, clustering, &regions);
+        let model = saved_model(&location, clustering, &regions);
         let snapshot = match (saved, &model) {
             (Ok((base, stamp)), Some(model)) if stamp.fingerprint == model.fingerprint => {
                 let base_revision = stamp.revision;

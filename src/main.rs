@@ -135,9 +135,10 @@ struct ImportArgs {
     /// The feed's name (default: the mapping's `source`, else the host or file name).
     #[arg(long)]
     name: Option<String>,
-    /// The store to write into (created and seeded if new).
+    /// The store to write into (created and seeded if new): an SQLite file or a
+    /// `postgres://` URL; servers following it publish the import by themselves.
     #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
-    db: PathBuf,
+    db: skillsmap::store::StoreLocation,
     /// Longest time for one HTTP response, e.g. 60s or 2m.
     #[arg(long, default_value = "60s")]
     timeout: String,
@@ -182,7 +183,7 @@ fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestErr
     let fetcher = harvest::source::Fetcher::new(limits)?;
     let db = &args.db;
     let mut store = skillsmap::curation::open_store(db, skillsmap::server::SEED_DATASET)
-        .map_err(|e| harvest::HarvestError::Source(format!("{}: {e}", db.display())))?;
+        .map_err(|e| harvest::HarvestError::Source(format!("{db}: {e}")))?;
     let validators = harvest::last_validators(&store, &feed)?;
     let progress = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(0).with_message(format!("harvesting {}", feed.name))

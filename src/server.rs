@@ -9,16 +9,17 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 use crate::api::auth::Curators;
-use crate::api::curation::submission_limiter;
 use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::Secret;
 use crate::config::ServeConfig;
 use crate::curation::{Curation, CurationError, OpenedStore};
 use crate::dataset::{self, DatasetError};
+use crate::follow::{StoreStatus, follow};
 use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
 use crate::regions::{Regions, RegionsError, SharedRegions};
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
+use crate::store::StoreLocation;
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
 pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
@@ -37,8 +38,11 @@ pub enum ServeError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
-    #[error("cannot open the store {path}: {source}")]
-    Store { path: String, source: CurationError },
+    #[error("cannot open the store {location}: {source}")]
+    Store {
+        location: String,
+        source: CurationError,
+    },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -111,7 +115,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
     let store_error = |source| ServeError::Store {
-        path: config.db.display().to_string(),
+        location: config.db.to_string(),
         source,
     };
     // The store with its saved read model, the regions and the base map are read at once,
@@ -120,7 +124,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         let opened = config
             .data
             .is_none()
-            .then(|| scope.spawn(|| OpenedStore::open(&config.db, SEED_DATASET)));
+            .then(|| scope.spawn(|| open_waiting(&config.db)));
         let basemap = scope.spawn(|| basemap::countries_geojson(&config.web_dir));
         // Regions do not change with the data: loaded once, shared by every snapshot.
         let regions = Regions::load(&config.regions, &config.web_dir);
@@ -150,7 +154,6 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     });
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
-    let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
         site: Arc::new(crate::api::assets::SiteFiles::list(&config.web_dir)),
@@ -158,13 +161,32 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         basemap: Arc::new(basemap),
         curation,
         curators: Arc::new(curators),
-        submission_limiter: Arc::new(limiter),
+        store_status: Arc::new(StoreStatus::default()),
     };
     Ok(state)
 }
 
-/// How often the server looks for changes other processes made to its store.
-const STORE_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(2);
+/// Opens (and seeds, if new) the store at `location` with its saved read model, waiting for
+/// it while it is unavailable (PostgreSQL starting, unreachable or failing over) with
+/// backoff, and saying so in the log; any other failure stops the start.
+fn open_waiting(location: &StoreLocation) -> Result<OpenedStore, CurationError> {
+    let mut retry = std::time::Duration::from_millis(500);
+    loop {
+        match OpenedStore::open(location, SEED_DATASET) {
+            Err(CurationError::Store(e)) if e.is_outage() => {
+                tracing::warn!(
+                    store = %location,
+                    error = %e,
+                    retry_in_ms = retry.as_millis() as u64,
+                    "the store is unavailable; retrying"
+                );
+                std::thread::sleep(retry);
+                retry = (retry * 2).min(std::time::Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
 
 /// A bound, ready-to-run server.
 pub struct Server {
@@ -218,10 +240,15 @@ impl Server {
     ) -> Result<(), ServeError> {
         tracing::info!(addr = %self.local_addr()?, "listening");
         if let Some(curation) = &self.state.curation {
-            tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            tokio::spawn(follow(
+                curation.clone(),
+                self.state.config.db.clone(),
+                self.state.store_status.clone(),
+            ));
             tokio::spawn(curation.clone().merge_forever());
+            let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
             for feed in self.feeds {
-                tokio::spawn(run_forever(feed, curation.clone()));
+                tokio::spawn(run_forever(feed, curation.clone(), holder.clone()));
             }
         }
         // Connection info gives submissions' rate limit its key: the client's address.

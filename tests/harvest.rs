@@ -181,33 +181,19 @@ async fn run(
     Ok(harvest::apply(store, &feed, outcome)?.0)
 }
 
-fn new_store(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("store.db")).unwrap()
-}
-
-/// The store's live initiatives in id order.
-fn live(store: &mut Store) -> Vec<skillsmap::model::Initiative> {
-    let mut live: Vec<_> = store
-        .changes_since(0)
-        .unwrap()
-        .live
-        .into_iter()
-        .map(|(_, i)| i)
-        .collect();
-    live.sort_by(|a, b| a.id.cmp(&b.id));
-    live
-}
-
 fn live_ids(store: &mut Store) -> Vec<String> {
-    live(store).iter().map(|i| i.id.to_string()).collect()
+    everything(store)
+        .initiatives
+        .iter()
+        .map(|i| i.id.to_string())
+        .collect()
 }
 
-#[tokio::test]
-async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
+on_each_store! {
+    async fn a_paged_feed_is_harvested_and_changes_on_the_second_run(store) {
     let partner = partner_with(11);
     let base = start_partner(partner.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = new_store(&dir);
+    let mut store = store.open();
     let url = format!("{base}/items");
 
     let first = run(&mut store, &url, MAPPING, Limits::default())
@@ -231,8 +217,12 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
         partner.lock().unwrap().accept_encoding.contains("gzip"),
         "pages were fetched gzip-compressed"
     );
-    let contents = live(&mut store);
-    let one = contents.iter().find(|i| &*i.id == "partner-k-0").unwrap();
+    let contents = everything(&mut store);
+    let one = contents
+        .initiatives
+        .iter()
+        .find(|i| &*i.id == "partner-k-0")
+        .unwrap();
     assert_eq!(&*one.name, "Partner course K-0");
     assert_eq!(
         one.skill_areas.iter().map(|a| a.slug()).collect::<Vec<_>>(),
@@ -262,19 +252,24 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
     );
     assert_eq!(second.retired, ["partner-k-3"]);
     assert_eq!(second.rejected.len(), 1, "still malformed, still reported");
-    let tombstones = store.changes_since(0).unwrap().deleted;
-    assert!(tombstones.iter().any(|(_, t)| &*t.id == "partner-k-3"));
-    let contents = live(&mut store);
-    let changed = contents.iter().find(|i| &*i.id == "partner-k-0").unwrap();
+    let contents = everything(&mut store);
+    assert!(contents.tombstones.iter().any(|t| &*t.id == "partner-k-3"));
+    let changed = contents
+        .initiatives
+        .iter()
+        .find(|i| &*i.id == "partner-k-0")
+        .unwrap();
     assert_eq!(&*changed.city, "Mainz");
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    if let Store::Sqlite(sqlite) = &store {
+        assert_eq!(sqlite.integrity_check().unwrap(), "ok");
+    }
+}
 }
 
-#[tokio::test]
-async fn an_unusable_source_changes_nothing() {
+on_each_store! {
+    async fn an_unusable_source_changes_nothing(store) {
     let base = start_partner(partner_with(8)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = new_store(&dir);
+    let mut store = store.open();
     run(
         &mut store,
         &format!("{base}/items"),
@@ -315,12 +310,12 @@ async fn an_unusable_source_changes_nothing() {
         "nothing retired or changed"
     );
 }
+}
 
-#[tokio::test]
-async fn csv_feeds_map_columns_and_terms() {
+on_each_store! {
+    async fn csv_feeds_map_columns_and_terms(store) {
     let base = start_partner(partner_with(8)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = new_store(&dir);
+    let mut store = store.open();
     let mapping = r#"
         id = "ref"
         [fields]
@@ -360,8 +355,8 @@ async fn csv_feeds_map_columns_and_terms() {
         "{:?}",
         summary.rejected
     );
-    let contents = live(&mut store);
-    let one = &contents[0];
+    let contents = everything(&mut store);
+    let one = &contents.initiatives[0];
     assert_eq!((&*one.id, &*one.city), ("partner-1", "Köln"));
     assert_eq!((one.location.lon, one.location.lat), (6.96, 50.94));
     assert_eq!(
@@ -369,14 +364,15 @@ async fn csv_feeds_map_columns_and_terms() {
         ["cybersecurity", "cloud"]
     );
 }
+}
 
-#[tokio::test]
-async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source() {
+on_each_store! {
+    async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source(store) {
     let base = start_partner(partner_with(8)).await;
     let dir = tempfile::tempdir().unwrap();
     let mapping = dir.path().join("mapping.toml");
     std::fs::write(&mapping, format!("source = \"partner\"\n{MAPPING}")).unwrap();
-    let db = dir.path().join("store.db");
+    let db = store.arg();
     let import = |url: String| {
         let mapping = mapping.clone();
         let db = db.clone();
@@ -412,12 +408,13 @@ async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("500"), "{stderr}");
     // A new store was seeded first, as `serve` would have done.
-    let mut store = Store::open(&db).unwrap();
-    assert_eq!(live(&mut store).len(), 292 + 7);
+    let mut store = store.open();
+    assert_eq!(everything(&mut store).initiatives.len(), 292 + 7);
+}
 }
 
-#[tokio::test]
-async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones() {
+on_each_store! {
+    async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones(store) {
     let partner = partner_with(8);
     let base = start_partner(partner.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -432,6 +429,7 @@ async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones() {
     )
     .unwrap();
     let mut config = skillsmap::config::ServeConfig::local(None);
+    config.db = store.location.clone();
     config.harvest = Some(feeds);
     let server = start_with(config, None).await;
     let url = format!("{}/collections/initiatives/items/partner-k-0", server.base);
@@ -457,6 +455,7 @@ async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones() {
         "the failing feed did not take the service down"
     );
     assert_eq!(health["initiatives"], 292 + 6);
+}
 }
 
 /// Polls `url` for up to ten seconds until it answers `wanted`; returns the last status.

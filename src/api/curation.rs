@@ -1,11 +1,10 @@
 //! Changing the data over HTTP: public submissions, and curators' moderation, edits
 //! (OGC API – Features Part 4 style, with `If-Match`), audit log and deletions feed.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -19,11 +18,12 @@ use crate::api::conditions::{Current, Preconditions};
 use crate::api::items::{ITEMS_PATH, feature_document};
 use crate::api::params::{MAX_OFFSET, PathParams, QueryParams, parse_datetime};
 use crate::api::problem::ApiError;
+use crate::api::proxy::{ClientIp, rate_key};
 use crate::api::{AppState, base_url};
 use crate::curation::{self, Curation, Stamp};
 use crate::feature::canonical_json;
 use crate::model::Initiative;
-use crate::store::{StoreError, SubmissionStatus};
+use crate::store::{Quota, StoreError, SubmissionStatus};
 
 /// Largest submission accepted; a real initiative's record is a few kilobytes.
 pub const SUBMISSION_LIMIT: usize = 64 * 1024;
@@ -31,18 +31,6 @@ pub const SUBMISSION_LIMIT: usize = 64 * 1024;
 pub const RECORD_LIMIT: usize = 256 * 1024;
 /// Longest rejection reason kept.
 const MAX_REASON_CHARS: usize = 2000;
-
-/// How many submissions one address may make, with governor's keyed token buckets.
-pub type SubmissionLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
-
-pub fn submission_limiter(per_hour: u32, burst: u32) -> SubmissionLimiter {
-    let bounded = |n: u32| {
-        std::num::NonZeroU32::new(n.min(crate::config::MAX_RATE))
-            .unwrap_or(std::num::NonZeroU32::MIN)
-    };
-    let quota = governor::Quota::per_hour(bounded(per_hour)).allow_burst(bounded(burst));
-    governor::RateLimiter::keyed(quota)
-}
 
 fn store(state: &AppState) -> Result<&Arc<Curation>, ApiError> {
     state.curation.as_ref().ok_or(ApiError::ReadOnly)
@@ -88,29 +76,6 @@ fn require_json(headers: &HeaderMap, expected: &'static str) -> Result<(), ApiEr
     }
 }
 
-fn client_address(request_client: Option<SocketAddr>) -> IpAddr {
-    request_client.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
-}
-
-/// The peer's address when the server was started with connection info.
-pub struct ClientAddress(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
-    }
-}
-
 #[derive(Serialize)]
 struct Accepted {
     id: String,
@@ -122,22 +87,21 @@ struct Accepted {
 /// `POST /submissions`: anyone may propose an initiative; it waits for a curator.
 pub async fn submit(
     State(state): State<AppState>,
-    ClientAddress(peer): ClientAddress,
+    ClientIp(address): ClientIp,
     headers: HeaderMap,
     uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     let curation = store(&state)?;
-    let address = client_address(peer);
-    if let Err(not_until) = state.submission_limiter.check_key(&address) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
-    }
-    if state.submission_limiter.len() > 100_000 {
-        state.submission_limiter.retain_recent();
+    // Counted in the store, so that the limit holds across every replica.
+    let quota = Quota {
+        per_hour: state.config.submissions_per_hour,
+        burst: state.config.submission_burst,
+    };
+    let key = rate_key(address);
+    if let Err(wait) = curation.read(move |store| store.admit(&key, quota)).await? {
+        return Err(ApiError::TooManyRequests(wait));
     }
     let raw = json_body(&headers, raw, "application/geo+json", SUBMISSION_LIMIT)?;
     let value = with_id(&raw)?;

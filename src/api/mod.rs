@@ -16,6 +16,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod params;
 pub mod problem;
+pub mod proxy;
 pub mod site;
 pub mod tiles;
 
@@ -48,7 +49,8 @@ pub struct AppState {
     /// The store and its publisher; `None` when serving a file read-only.
     pub curation: Option<Arc<crate::curation::Curation>>,
     pub curators: Arc<auth::Curators>,
-    pub submission_limiter: Arc<curation::SubmissionLimiter>,
+    /// The store's condition as this replica last saw it, for `/healthz`.
+    pub store_status: Arc<crate::follow::StoreStatus>,
     /// The pages and the files they load, the only files served.
     pub site: Arc<assets::SiteFiles>,
 }
@@ -56,8 +58,6 @@ pub struct AppState {
 impl AppState {
     /// State for a read-only snapshot (no store, no curators), as tests and embedders need.
     pub fn read_only(snapshot: crate::snapshot::Snapshot, config: ServeConfig) -> Self {
-        let limiter =
-            curation::submission_limiter(config.submissions_per_hour, config.submission_burst);
         AppState {
             snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
             site: Arc::new(assets::SiteFiles::list(&config.web_dir)),
@@ -65,7 +65,7 @@ impl AppState {
             basemap: Arc::new(Err("no base map".into())),
             curation: None,
             curators: Arc::new(auth::Curators::default()),
-            submission_limiter: Arc::new(limiter),
+            store_status: Arc::default(),
         }
     }
 }
@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/collections/initiatives", get(ogc::collection))
         .route("/collections/initiatives/queryables", get(ogc::queryables))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/config.json", get(site::page_config))
         .route("/vocabularies", get(site::vocabularies))
         .route("/facets", get(site::facet_counts))
@@ -120,6 +121,10 @@ pub fn router(state: AppState) -> Router {
         .route("/clusters/{id}/leaves", get(tiles::leaves))
         .fallback(site_file)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::resolve,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(curation::RECORD_LIMIT))
         .layer(from_fn_with_state(
@@ -157,15 +162,46 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
+/// `/healthz`: `ok`, or `degraded` with the reason while the store cannot be reached (reads
+/// go on from the last snapshot; writes answer 503).
 async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     let snapshot = state.snapshot.load();
-    Ok(axum::Json(serde_json::json!({
-        "status": "ok",
+    let problem = state.store_status.problem();
+    let mut body = serde_json::json!({
+        "status": if problem.is_some() { "degraded" } else { "ok" },
         "initiatives": snapshot.len(),
         "version": snapshot.version,
-    }))
-    .into_response())
+        "revision": snapshot.revision,
+    });
+    if let Some(problem) = problem {
+        body["store"] = serde_json::Value::String(problem);
+    }
+    Ok(uncached(axum::Json(body).into_response()))
+}
+
+/// `/readyz`, for load balancers: 200 whenever this replica can answer reads, which it can
+/// from its snapshot even while the store is down (taking every replica out of the balancer
+/// then would turn a write outage into a full one).
+async fn ready(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    let snapshot = state.snapshot.load();
+    Ok(uncached(
+        axum::Json(serde_json::json!({
+            "ready": true,
+            "version": snapshot.version,
+            "revision": snapshot.revision,
+            "writable": state.curation.is_some() && state.store_status.problem().is_none(),
+        }))
+        .into_response(),
+    ))
+}
+
+fn uncached(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Every path without a route of its own: one of the site's files, or 404.
@@ -205,20 +241,27 @@ fn origin_of(template: &str) -> Option<String> {
         .then(|| format!("{scheme}://{host}"))
 }
 
-/// The absolute URL prefix for links: the configured public URL, or this request's host.
+/// The absolute URL prefix for links: the configured public URL, or the host (and scheme) a
+/// trusted proxy forwarded, or this request's host.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_string();
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+    // Forwarding headers reach here only from a trusted proxy (see `proxy`).
+    let (proto, forwarded_host) = proxy::forwarded_origin(headers);
+    let host = forwarded_host
+        .or_else(|| {
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
         .filter(|h| {
             h.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .unwrap_or_else(|| "localhost".into());
+    format!("{}://{host}", proto.as_deref().unwrap_or("http"))
 }
 
 /// Only GeoJSON is offered here; `f` may ask for it by name.

@@ -58,6 +58,13 @@ pub enum ApiError {
         "this server serves a dataset file read-only (started with --data); it takes no changes"
     )]
     ReadOnly,
+    /// The store cannot take the change now (unreachable, busy, failing over, read-only):
+    /// nothing was changed; retry after the given seconds.
+    #[error("{0}; nothing was changed, please retry shortly")]
+    StoreUnavailable(String, u64),
+    /// The store has no room for the change; nothing was changed.
+    #[error("the store is out of space; nothing was changed")]
+    InsufficientStorage,
     #[error("the server failed to answer this request")]
     Internal,
 }
@@ -90,7 +97,10 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NoSuchSubmission(_) => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StoreUnavailable(..) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -116,6 +126,8 @@ impl ApiError {
             ApiError::Conflict(_) => "Conflict",
             ApiError::NoSuchSubmission(_) => "Submission not found",
             ApiError::Unavailable(_) => "Not available",
+            ApiError::StoreUnavailable(..) => "Store unavailable",
+            ApiError::InsufficientStorage => "Insufficient storage",
             ApiError::Internal => "Internal error",
         }
     }
@@ -167,7 +179,9 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"skillsmap curators\""),
                 );
             }
-            ApiError::TooManyRequests(seconds) | ApiError::TimedOut(seconds) => {
+            ApiError::TooManyRequests(seconds)
+            | ApiError::TimedOut(seconds)
+            | ApiError::StoreUnavailable(_, seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
             _ => {}
@@ -242,7 +256,21 @@ impl From<StoreError> for ApiError {
             e @ (StoreError::AlreadyExists(_) | StoreError::AlreadyDecided(..)) => {
                 ApiError::Conflict(e.to_string())
             }
-            e @ (StoreError::Corrupt(..) | StoreError::TooNew { .. } | StoreError::Sqlite(_)) => {
+            e @ (StoreError::Unavailable(_) | StoreError::ReadOnly(_)) => {
+                tracing::debug!(error = %e, "store unavailable for a request");
+                let retry = e.retry_after().unwrap_or(crate::store::RETRY_AFTER_SECONDS);
+                // The client learns that the store is unavailable, not the server's address.
+                let what = match e {
+                    StoreError::ReadOnly(_) => "the store takes no changes for now",
+                    _ => "the store is unavailable for now",
+                };
+                ApiError::StoreUnavailable(what.into(), retry)
+            }
+            e @ StoreError::Full(_) => {
+                tracing::error!(error = %e, "the store is out of space");
+                ApiError::InsufficientStorage
+            }
+            e @ (StoreError::Corrupt(..) | StoreError::TooNew { .. } | StoreError::Backend(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %e, "store failure");
                 ApiError::Internal

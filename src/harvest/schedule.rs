@@ -12,6 +12,7 @@ use super::mapping::Mapping;
 use super::source::{Fetcher, Limits, Location};
 use super::{Feed, HarvestError, Summary, apply, collect, last_validators};
 use crate::curation::Curation;
+use crate::store::Claim;
 
 /// First wait after a failure; it doubles with each further failure, up to the feed's period.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -107,8 +108,17 @@ pub async fn run_once(
         .await?)
 }
 
-/// Harvests `scheduled` now and then every period, until the process ends.
-pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
+/// Longest a replica holds a feed: past it, a replica that died mid-run loses its lease and
+/// another takes the feed over (a run that really takes longer may then run twice, which
+/// changes nothing: upserts are idempotent).
+const HOLD_FOR: Duration = Duration::from_secs(15 * 60);
+/// Shortest wait between two questions to the store about a feed.
+const SHORTEST_WAIT: Duration = Duration::from_millis(200);
+
+/// Harvests `scheduled` when due, every period, until the process ends. Of all the replicas
+/// running this for the same feed on the same store, one at a time holds it (a lease in the
+/// store, taken as `holder`), and the schedule is the store's: each period, one run.
+pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>, holder: String) {
     let name = scheduled.feed.name.clone();
     let fetcher = match Fetcher::new(scheduled.limits) {
         Ok(fetcher) => fetcher,
@@ -117,25 +127,49 @@ pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
             return;
         }
     };
-    let mut failures = 0u32;
     loop {
-        let wait = match run_once(&scheduled.feed, &curation, &fetcher).await {
+        let (feed, me) = (name.clone(), holder.clone());
+        let claim = curation
+            .read(move |store| store.claim_harvest(&feed, &me, HOLD_FOR.as_secs_f64()))
+            .await;
+        let failures = match claim {
+            Ok(Claim::Granted { failures }) => failures,
+            Ok(Claim::Wait { until }) => {
+                let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+                let wait = Duration::from_secs_f64((until - now).clamp(0.0, 86_400.0));
+                tokio::time::sleep(wait.clamp(SHORTEST_WAIT, scheduled.every)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(feed = %name, error = %e, "cannot ask the store about the feed");
+                tokio::time::sleep(FIRST_RETRY.min(scheduled.every)).await;
+                continue;
+            }
+        };
+        let (wait, failures) = match run_once(&scheduled.feed, &curation, &fetcher).await {
             Ok(summary) => {
-                failures = 0;
                 tracing::info!(feed = %name, %summary, "feed harvested");
                 for rejected in &summary.rejected {
                     tracing::warn!(feed = %name, position = %rejected.position, reason = %rejected.reason, "record rejected");
                 }
-                scheduled.every
+                (scheduled.every, 0)
             }
             Err(e) => {
-                failures = failures.saturating_add(1);
+                let failures = failures.saturating_add(1);
                 let backoff = FIRST_RETRY.saturating_mul(1 << failures.min(16).saturating_sub(1));
                 let wait = backoff.min(scheduled.every);
                 tracing::warn!(feed = %name, error = %e, retry_in_s = wait.as_secs(), "harvest failed; the data is unchanged");
-                wait
+                (wait, failures)
             }
         };
+        let next_due = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 + wait.as_secs_f64();
+        let (feed, me) = (name.clone(), holder.clone());
+        if let Err(e) = curation
+            .read(move |store| store.release_harvest(&feed, &me, next_due, failures))
+            .await
+        {
+            tracing::warn!(feed = %name, error = %e, "cannot release the feed's lease; it lapses by itself");
+        }
         tokio::time::sleep(wait).await;
     }
 }

@@ -360,9 +360,13 @@ pub fn schemas() -> Value {
             "entries": { "type": "array", "items": audit_entry },
             "next_after": { "type": "integer" }, "next_before": { "type": "integer" } })),
         "Curator": object(&["name"], json!({ "name": { "type": "string" } })),
-        "Health": object(&["status", "initiatives", "version"], json!({
-            "status": { "type": "string", "enum": ["ok"] }, "initiatives": { "type": "integer", "minimum": 0 },
-            "version": { "type": "string" } })),
+        "Health": object(&["status", "initiatives", "version", "revision"], json!({
+            "status": { "type": "string", "enum": ["ok", "degraded"] }, "initiatives": { "type": "integer", "minimum": 0 },
+            "version": { "type": "string" }, "revision": { "type": "integer", "minimum": 0 },
+            "store": { "type": "string", "description": "Why the store cannot be reached (when degraded)" } })),
+        "Ready": object(&["ready", "version", "revision", "writable"], json!({
+            "ready": { "type": "boolean" }, "version": { "type": "string" },
+            "revision": { "type": "integer", "minimum": 0 }, "writable": { "type": "boolean" } })),
         "PageConfig": object(&["basemap_url", "basemap_attribution"], json!({
             "basemap_url": { "type": "string", "nullable": true },
             "basemap_attribution": { "type": "string", "nullable": true } })),
