@@ -81,16 +81,28 @@ fn serve(config: ServeConfig) -> ExitCode {
 }
 
 fn check(file: &std::path::Path) -> ExitCode {
-    match dataset::read_file(file) {
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    match dataset::check_file(file, today) {
         Ok(dataset) => {
             for warning in &dataset.warnings {
                 println!("warning: {warning}");
             }
+            let by_field: Vec<String> = dataset::count_by_field(&dataset.warnings)
+                .into_iter()
+                .map(|(field, n)| format!("{field} {n}"))
+                .collect();
             println!(
-                "{}: {} initiatives, 0 errors, {} warning(s)",
+                "{}: {} initiatives, 0 errors, {} warning(s){}",
                 file.display(),
                 dataset.initiatives.len(),
-                dataset.warnings.len()
+                dataset.warnings.len(),
+                if by_field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", by_field.join(", "))
+                }
             );
             ExitCode::SUCCESS
         }
