@@ -88,6 +88,27 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT;",
     // 3: finding what changed since a revision, for publishing changes without a full read.
     "CREATE INDEX initiatives_by_revision ON initiatives (revision);",
+    // 4: records carry their evidence. Rows written before say nothing of it: they are
+    // running (`active`), placed on their city (`city`), with no evidence page. One change, so
+    // every cached version of the data goes stale.
+    "CREATE TEMP VIEW unmarked AS SELECT id FROM initiatives
+         WHERE json_type(feature, '$.properties.status') IS NULL
+            OR json_type(feature, '$.properties.location_precision') IS NULL;
+     UPDATE meta SET value = value + 1
+     WHERE key = 'revision' AND EXISTS (SELECT 1 FROM unmarked);
+     INSERT INTO audit (at, actor, action, detail)
+     SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'migration', 'migrate',
+            count(*) || ' records without status or location_precision set to active and city'
+     FROM unmarked HAVING count(*) > 0;
+     UPDATE initiatives SET
+         feature = json_set(feature, '$.properties.status', 'active'),
+         revision = (SELECT value FROM meta WHERE key = 'revision')
+     WHERE json_type(feature, '$.properties.status') IS NULL;
+     UPDATE initiatives SET
+         feature = json_set(feature, '$.properties.location_precision', 'city'),
+         revision = (SELECT value FROM meta WHERE key = 'revision')
+     WHERE json_type(feature, '$.properties.location_precision') IS NULL;
+     DROP VIEW temp.unmarked;",
 ];
 
 /// An initiative that was deleted, kept so that incremental pulls learn of the deletion.
@@ -948,6 +969,59 @@ mod tests {
             Store::open(&path),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn old_stores_migrate_to_records_with_status_and_precision() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // A store as schema 3 left it, with a record written before the evidence fields.
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            let old = r#"{"type":"Feature","id":"fr-a","geometry":{"type":"Point","coordinates":[2.35,48.85]},
+                "properties":{"name":"N","description":"D","organisation":"O","url":"https://e.org",
+                "country":"FR","city":"Paris","skill_areas":["iot"],"target_groups":["smes"],
+                "kind":"hub","languages":["fr"],"updated_at":"2026-01-01T00:00:00Z","source":"S"}}"#;
+            conn.execute(
+                "INSERT INTO initiatives (id, feature, updated_at, revision) VALUES ('fr-a', ?1, '2026-01-01T00:00:00Z', 1)",
+                [old],
+            )
+            .unwrap();
+            conn.execute("UPDATE meta SET value = 1 WHERE key = 'revision'", [])
+                .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let stored: String = store
+            .conn
+            .query_row(
+                "SELECT feature FROM initiatives WHERE id = 'fr-a'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(value["properties"]["status"], "active");
+        assert_eq!(value["properties"]["location_precision"], "city");
+        assert!(value["properties"].get("evidence_url").is_none());
+        let contents = store.contents().unwrap();
+        assert_eq!(contents.revision, 2, "the migration is a change of its own");
+        let record = &contents.initiatives[0];
+        assert_eq!(record.status, crate::model::Status::Active);
+        assert_eq!(record.evidence_url, None);
+        assert_eq!(store.audit_log(0, 10).unwrap()[0].action, "migrate");
+        // Running again changes nothing.
+        drop(store);
+        let mut again = Store::open(&path).unwrap();
+        assert_eq!(again.revision().unwrap(), 2);
     }
 
     #[test]
