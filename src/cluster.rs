@@ -390,7 +390,7 @@ impl ClusterTree {
 
     /// The bitmap of leaf positions matching `filter`, or `None` when everything matches.
     fn matches(&self, index: &SpatialIndex, filter: &Filter) -> Option<Arc<Bitmap>> {
-        if filter.is_empty() {
+        if index.passes_all(filter) {
             return None;
         }
         let key = format!("{filter:?}");

@@ -9,7 +9,7 @@ use rstar::{AABB, RTree};
 use crate::feature::Feature;
 use crate::filter::{Filter, searchable_text};
 use crate::geodesy::{Cap, LonLatBox, max_distance_m, radius_box, unit_vector};
-use crate::model::{Initiative, Location};
+use crate::model::{Initiative, Location, Status, TermSet};
 use crate::regions::code::NutsCode;
 
 /// Position of an initiative in the index; stable for the life of one index.
@@ -41,6 +41,9 @@ pub struct SpatialIndex {
     tree: RTree<Entry>,
     /// Each slot's NUTS code (empty when no regions were assigned).
     nuts: Vec<NutsCode>,
+    /// The statuses some initiative has, so that a filter hiding none of them is known to
+    /// pass everything.
+    statuses: TermSet<Status>,
 }
 
 /// What [`SpatialIndex::prepare`] derives from the initiatives.
@@ -48,6 +51,7 @@ pub struct IndexParts {
     searchable: Vec<Box<str>>,
     by_id: Vec<Slot>,
     tree: RTree<Entry>,
+    statuses: TermSet<Status>,
 }
 
 /// First radius tried by a nearest-k search, in metres; it doubles until enough are found.
@@ -95,6 +99,7 @@ impl SpatialIndex {
             searchable,
             by_id,
             tree,
+            statuses: initiatives.iter().map(|i| i.status).collect(),
         }
     }
 
@@ -105,6 +110,7 @@ impl SpatialIndex {
             by_id: parts.by_id,
             tree: parts.tree,
             nuts: Vec::new(),
+            statuses: parts.statuses,
         }
     }
 
@@ -150,6 +156,11 @@ impl SpatialIndex {
             .binary_search_by(|slot| (*self.get(*slot).id).cmp(id))
             .ok()
             .map(|at| self.by_id[at])
+    }
+
+    /// True if every initiative passes `filter`, so that it need not be tested one by one.
+    pub fn passes_all(&self, filter: &Filter) -> bool {
+        filter.passes_all(self.statuses)
     }
 
     pub fn matches(&self, slot: Slot, filter: &Filter) -> bool {

@@ -165,6 +165,13 @@ impl<T: Vocabulary> TermSet<T> {
         _term: std::marker::PhantomData,
     };
 
+    /// The set of one term.
+    pub fn of(term: T) -> Self {
+        let mut set = Self::EMPTY;
+        set.insert(term);
+        set
+    }
+
     pub fn insert(&mut self, term: T) {
         self.bits |= 1 << term.index();
     }
@@ -179,6 +186,11 @@ impl<T: Vocabulary> TermSet<T> {
 
     pub fn is_empty(self) -> bool {
         self.bits == 0
+    }
+
+    /// True if every term of `self` is in `other`.
+    pub fn is_subset(self, other: Self) -> bool {
+        self.bits & !other.bits == 0
     }
 
     pub fn iter(self) -> impl Iterator<Item = T> {

@@ -28,6 +28,11 @@ pub struct FilterParams {
     datetime: Option<String>,
     /// NUTS 2021 codes at any level, e.g. `DE21,FR1`; a code matches the regions under it.
     nuts: Option<String>,
+    /// `active` (the default), `closed`, or `all`: closed initiatives are kept for history and
+    /// shown only when asked for.
+    status: Option<String>,
+    /// What the coordinates stand for: `address` (the building) or `city` (its centre).
+    location_precision: Option<String>,
 }
 
 /// Paging and area of the items listing.

@@ -76,6 +76,10 @@ const OUR_FIELDS: &[&str] = &[
     "start",
     "end",
     "source",
+    "evidence_url",
+    "verified_at",
+    "status",
+    "location_precision",
 ];
 
 /// Fields whose value is a list of terms.
