@@ -228,8 +228,9 @@ impl Server {
         tracing::info!(addr = %self.local_addr()?, "listening");
         if let Some(curation) = &self.state.curation {
             tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            let regions = self.state.snapshot.load().regions.clone();
             for feed in self.feeds {
-                tokio::spawn(run_forever(feed, curation.clone()));
+                tokio::spawn(run_forever(feed, curation.clone(), regions.clone()));
             }
         }
         // Connection info gives submissions' rate limit its key: the client's address.

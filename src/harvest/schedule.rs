@@ -12,6 +12,7 @@ use super::mapping::Mapping;
 use super::source::{Fetcher, Limits, Location};
 use super::{Feed, HarvestError, Summary, apply, collect, last_validators};
 use crate::curation::Curation;
+use crate::regions::{Level, SharedRegions};
 
 /// First wait after a failure; it doubles with each further failure, up to the feed's period.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -101,14 +102,22 @@ pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
 /// One run of `feed` into the live store; the snapshot swaps once, at the end.
 pub async fn run_once(
     feed: &Feed,
-    curation: &Curation,
+    (curation, regions): (&Curation, &SharedRegions),
     fetcher: &Fetcher,
 ) -> Result<Summary, HarvestError> {
     let probe = feed.clone();
     let validators = curation
         .read(move |store| last_validators(store, &probe))
         .await?;
-    let outcome = collect(feed, fetcher, validators.as_ref(), &ProgressBar::hidden()).await?;
+    let countries = regions.layer(Level::Country).ok();
+    let outcome = collect(
+        feed,
+        fetcher,
+        validators.as_ref(),
+        &ProgressBar::hidden(),
+        countries,
+    )
+    .await?;
     let feed = feed.clone();
     Ok(curation
         .write(move |store| apply(store, &feed, outcome))
@@ -116,7 +125,11 @@ pub async fn run_once(
 }
 
 /// Harvests `scheduled` now and then every period, until the process ends.
-pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
+pub async fn run_forever(
+    scheduled: ScheduledFeed,
+    curation: Arc<Curation>,
+    regions: SharedRegions,
+) {
     let name = scheduled.feed.name.clone();
     let fetcher = match Fetcher::new(scheduled.limits) {
         Ok(fetcher) => fetcher,
@@ -127,7 +140,7 @@ pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
     };
     let mut failures = 0u32;
     loop {
-        let wait = match run_once(&scheduled.feed, &curation, &fetcher).await {
+        let wait = match run_once(&scheduled.feed, (&curation, &regions), &fetcher).await {
             Ok(summary) => {
                 failures = 0;
                 tracing::info!(feed = %name, %summary, "feed harvested");

@@ -131,6 +131,12 @@ pub fn random_dataset(n: usize, seed: u64) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
+/// How many initiatives the built-in seed data holds.
+pub fn seed_count() -> usize {
+    let seed: Value = serde_json::from_str(skillsmap::server::SEED_DATASET).unwrap();
+    seed["features"].as_array().unwrap().len()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
