@@ -148,8 +148,14 @@ async fn start_partner(partner: Shared) -> String {
         .route("/loop", get(|| async { Redirect::temporary("/loop") }))
         .route("/huge", get(huge))
         .route("/courses.csv", get(csv))
-        .route("/api/events/geobox", get(|| fixture("codeweek-geobox.json")))
-        .route("/api/interpreter", get(|| fixture("overpass-hackerspaces.json")))
+        .route(
+            "/api/events/geobox",
+            get(|| fixture("codeweek-geobox.json")),
+        )
+        .route(
+            "/api/interpreter",
+            get(|| fixture("overpass-hackerspaces.json")),
+        )
         .with_state(partner)
         // Compressed whenever the harvester accepts it, as most servers do.
         .layer(tower_http::compression::CompressionLayer::new());
@@ -429,7 +435,10 @@ async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source() {
     assert!(stderr.contains("500"), "{stderr}");
     // A new store was seeded first, as `serve` would have done.
     let mut store = Store::open(&db).unwrap();
-    assert_eq!(store.contents().unwrap().initiatives.len(), seed_count() + 7);
+    assert_eq!(
+        store.contents().unwrap().initiatives.len(),
+        seed_count() + 7
+    );
 }
 
 #[tokio::test]
@@ -535,8 +544,14 @@ async fn code_week_activities_are_harvested_with_the_ready_mapping() {
         "codeweek-view-880101-robots-in-the-library-build-and-code-a-line-follower",
     );
     let p = &brussels["properties"];
-    assert_eq!(brussels["geometry"]["coordinates"], json!([4.3528, 50.8466]));
-    assert_eq!(p["country"], "BE", "from the point: the API names no country");
+    assert_eq!(
+        brussels["geometry"]["coordinates"],
+        json!([4.3528, 50.8466])
+    );
+    assert_eq!(
+        p["country"], "BE",
+        "from the point: the API names no country"
+    );
     assert_eq!(p["city"], "Rue de la Montagne 34, 1000 Bruxelles, Belgium");
     assert_eq!(p["organisation"], "Bibliothèque de la Montagne");
     assert_eq!(p["url"], "https://library.example.org/robots");
@@ -547,7 +562,10 @@ async fn code_week_activities_are_harvested_with_the_ready_mapping() {
     assert_eq!(p["skill_areas"], json!(["iot", "software_development"]));
     assert_eq!(p["target_groups"], json!(["young_people"]));
     assert_eq!(p["languages"], json!(["fr", "nl"]));
-    assert_eq!((&p["start"], &p["end"]), (&json!("2026-10-10"), &json!("2026-10-10")));
+    assert_eq!(
+        (&p["start"], &p["end"]),
+        (&json!("2026-10-10"), &json!("2026-10-10"))
+    );
     assert_eq!(p["kind"], "awareness");
     assert_eq!(p["status"], "active");
     assert_eq!(p["location_precision"], "address");
@@ -587,7 +605,9 @@ async fn openstreetmap_hackerspaces_are_harvested_with_the_ready_mapping() {
     let base = start_partner(partner_with(8)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    let url = format!("{base}/api/interpreter?data=%5Bout%3Ajson%5D%3Bnwr%5Bleisure%3Dhackerspace%5D%3Bout%20center%3B");
+    let url = format!(
+        "{base}/api/interpreter?data=%5Bout%3Ajson%5D%3Bnwr%5Bleisure%3Dhackerspace%5D%3Bout%20center%3B"
+    );
     let stdout = import_with_ready_mapping(url, "osm-hackerspaces-de.toml", &db).await;
     assert!(
         stdout.contains("2 added, 0 updated, 0 unchanged, 1 rejected, 0 retired"),
