@@ -81,9 +81,26 @@ async fn every_region_is_listed_and_the_sums_add_up() {
     let expected = germany["count"].as_f64().unwrap() * 1e5 / 83_445_000.0;
     assert!((germany["per_100k"].as_f64().unwrap() - expected).abs() < 1e-3);
     let (_, _, nuts2) = get_json(&format!("{}/coverage?level=nuts2", server.base)).await;
+    let region = |code: &str| {
+        nuts2["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    // Built in: the NUTS regions whose Eurostat figure was found, and the regions that are
+    // their whole country.
+    let paris = region("FR10");
+    assert_eq!(paris["population"], 12_329_432);
+    let expected = paris["count"].as_f64().unwrap() * 1e5 / 12_329_432.0;
+    assert!((paris["per_100k"].as_f64().unwrap() - expected).abs() < 1e-3);
+    let cyprus = rows.iter().find(|r| r["code"] == "CY").unwrap();
+    assert_eq!(region("CY00")["population"], cyprus["population"]);
     assert!(
-        nuts2["regions"][0]["per_100k"].is_null(),
-        "no NUTS population without --population"
+        region("AL01")["per_100k"].is_null(),
+        "no figure, no per-capita value"
     );
     assert!(
         nuts2["attribution"]
