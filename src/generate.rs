@@ -157,7 +157,7 @@ fn synthetic(i: usize, city: &City, rng: &mut impl Rng) -> Initiative {
         // Every one active, so that the default view (active only) and the peers the
         // benchmarks compare with see the same records.
         status: Status::Active,
-        location_precision: if i % 2 == 0 {
+        location_precision: if i.is_multiple_of(2) {
             LocationPrecision::Address
         } else {
             LocationPrecision::City

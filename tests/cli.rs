@@ -14,6 +14,22 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
     path
 }
 
+/// Writes `dataset` pretty-printed (a line per member) and runs `skillsmap check` on it;
+/// returns the output and the file.
+fn check_pretty(
+    dir: &tempfile::TempDir,
+    name: &str,
+    dataset: &serde_json::Value,
+) -> (std::process::Output, std::path::PathBuf) {
+    let path = write(dir, name, &serde_json::to_string_pretty(dataset).unwrap());
+    let output = Command::new(binary())
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (output, path)
+}
+
 #[test]
 fn check_accepts_the_seed_data() {
     let output = Command::new(binary())
@@ -38,16 +54,7 @@ fn check_reports_every_problem_with_feature_and_field() {
         .as_object_mut()
         .unwrap()
         .remove("url");
-    let path = write(
-        &dir,
-        "bad.geojson",
-        &serde_json::to_string_pretty(&dataset).unwrap(),
-    );
-    let output = Command::new(binary())
-        .arg("check")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let (output, _) = check_pretty(&dir, "bad.geojson", &dataset);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     for expected in [
@@ -108,16 +115,7 @@ fn check_warns_about_weak_evidence_but_accepts_the_file() {
         feature["geometry"]["coordinates"] = serde_json::json!([4.3517, 50.8503]);
         feature["properties"]["location_precision"] = "address".into();
     }
-    let path = write(
-        &dir,
-        "weak.geojson",
-        &serde_json::to_string_pretty(&dataset).unwrap(),
-    );
-    let output = Command::new(binary())
-        .arg("check")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let (output, path) = check_pretty(&dir, "weak.geojson", &dataset);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

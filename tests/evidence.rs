@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_bad_parameter, client, get_json, random_dataset, start};
+use common::{assert_bad_parameter, get_json, get_text, ids, random_dataset, start};
 use serde_json::{Value, json};
 
 /// A random dataset in which every fifth initiative is closed and every third is placed on
@@ -23,26 +23,17 @@ fn dataset_with_closed(n: usize) -> (Value, usize) {
             json!(format!("https://example.org/{i}/about")),
         );
         properties.insert("verified_at".into(), json!("2026-11-30"));
-        let status = if i % 5 == 0 {
+        let status = if i.is_multiple_of(5) {
             closed += 1;
             "closed"
         } else {
             "active"
         };
         properties.insert("status".into(), json!(status));
-        let precision = if i % 3 == 0 { "address" } else { "city" };
+        let precision = if i.is_multiple_of(3) { "address" } else { "city" };
         properties.insert("location_precision".into(), json!(precision));
     }
     (dataset, closed)
-}
-
-fn ids(collection: &Value) -> Vec<String> {
-    collection["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]
@@ -69,7 +60,7 @@ async fn closed_initiatives_are_listed_only_when_asked_for() {
     assert_eq!(only_closed["numberMatched"], closed);
     assert!(ids(&only_closed).iter().all(|id| {
         let n: usize = id.trim_start_matches("t-").parse().unwrap();
-        n % 5 == 0
+        n.is_multiple_of(5)
     }));
     let (_, _, all) = get_json(&items("&status=all")).await;
     assert_eq!(all["numberMatched"], total);
@@ -139,17 +130,11 @@ async fn tiles_near_facets_and_coverage_leave_closed_ones_out_by_default() {
 async fn exports_and_queryables_carry_the_new_fields() {
     let (dataset, _) = dataset_with_closed(50);
     let server = start(Some(&dataset)).await;
-    let body = client()
-        .get(format!(
-            "{}/collections/initiatives/items?f=csv&status=all",
-            server.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&format!(
+        "{}/collections/initiatives/items?f=csv&status=all",
+        server.base
+    ))
+    .await;
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
@@ -164,17 +149,11 @@ async fn exports_and_queryables_carry_the_new_fields() {
         "https://example.org/0/about"
     );
 
-    let lines = client()
-        .get(format!(
-            "{}/collections/initiatives/items?f=geojsonl&status=closed",
-            server.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let lines = get_text(&format!(
+        "{}/collections/initiatives/items?f=geojsonl&status=closed",
+        server.base
+    ))
+    .await;
     assert_eq!(lines.lines().count(), 10);
     assert!(lines.lines().all(|l| l.contains("\"status\":\"closed\"")));
 

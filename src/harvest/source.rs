@@ -291,15 +291,20 @@ pub fn read_page(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, Ha
     }
 }
 
-fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, HarvestError> {
-    let malformed = |reason: String| HarvestError::Malformed(reason);
-    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
-        malformed(format!(
+/// A body as JSON, or why it is not JSON (line and column).
+fn parse_json(bytes: &[u8]) -> Result<Value, HarvestError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        HarvestError::Malformed(format!(
             "not JSON (line {}, column {}): {e}",
             e.line(),
             e.column()
         ))
-    })?;
+    })
+}
+
+fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, HarvestError> {
+    let malformed = |reason: String| HarvestError::Malformed(reason);
+    let document = parse_json(bytes)?;
     if document.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(malformed("not a GeoJSON FeatureCollection".into()));
     }
@@ -345,13 +350,7 @@ fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, Ha
 /// in the fields the layout names.
 fn read_json_records(bytes: &[u8], layout: &JsonLayout) -> Result<Page, HarvestError> {
     let malformed = |reason: String| HarvestError::Malformed(reason);
-    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
-        malformed(format!(
-            "not JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let document = parse_json(bytes)?;
     let records = match (layout.records.as_str(), &document) {
         ("", Value::Array(records)) => records,
         (path, Value::Object(object)) if !path.is_empty() => lookup(object, path)

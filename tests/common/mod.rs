@@ -189,6 +189,29 @@ pub async fn assert_bad_parameter(url: &str, parameter: &str) {
     );
 }
 
+/// The body of a GET as text.
+pub async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The region with `code` of a `/coverage` table.
+pub fn region_row(table: &Value, code: &str) -> Value {
+    table["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == code)
+        .unwrap_or_else(|| panic!("no region {code}"))
+        .clone()
+}
+
 pub async fn get_json(url: &str) -> (reqwest::StatusCode, String, Value) {
     let response = client().get(url).send().await.unwrap();
     let status = response.status();
