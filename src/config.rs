@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cluster::ClusterOptions;
 use crate::regions::RegionArgs;
@@ -62,6 +63,11 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_BASEMAP_URL")]
     pub basemap_url: Option<String>,
 
+    /// Longest time a request may take, its body's arrival included, before the server
+    /// answers 503 with Retry-After (e.g. 30s, 2m).
+    #[arg(long, env = "SKILLSMAP_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub request_timeout: Duration,
+
     #[command(flatten)]
     pub clustering: ClusteringArgs,
 
@@ -90,6 +96,7 @@ impl ServeConfig {
             web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web")),
             basemap_url: None,
             basemap_attribution: None,
+            request_timeout: Duration::from_secs(30),
             clustering: ClusteringArgs::default(),
             regions: RegionArgs::default(),
         }
@@ -151,6 +158,18 @@ impl std::fmt::Debug for Secret {
 
 fn secret(text: &str) -> Result<Secret, String> {
     Ok(Secret(text.to_string()))
+}
+
+/// A duration such as `90s`, `6h` or `1h 30m` (jiff's friendly format or ISO 8601), at
+/// least one second.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("\"{text}\" is not a duration such as 6h or 90s ({e})"))?;
+    Duration::try_from(parsed)
+        .ok()
+        .filter(|d| *d >= Duration::from_secs(1))
+        .ok_or_else(|| format!("\"{text}\" must be at least 1s"))
 }
 
 fn positive(text: &str) -> Result<f64, String> {

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::filter::Filter;
 use crate::geodesy::LonLatBox;
-use crate::index::SpatialIndex;
 use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
+use crate::snapshot::Snapshot;
 
 /// For each filterable attribute, how many initiatives would match per term. Each attribute's
 /// counts apply every filter except that attribute's own, so that ticking another term of the
@@ -23,7 +23,7 @@ pub struct Facets {
     pub status: BTreeMap<&'static str, usize>,
 }
 
-pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) -> Facets {
+pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Facets {
     let open = |mut f: Filter, clear: fn(&mut Filter)| {
         clear(&mut f);
         f
@@ -43,7 +43,7 @@ pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) ->
     let without_status = open(filter.clone(), |f| f.statuses = Filter::all_statuses());
     let mut facets = Facets::default();
     for slot in candidates {
-        let initiative = index.get(slot);
+        let initiative = index.attributes(slot);
         if filter.matches_attributes(initiative) {
             facets.total += 1;
         }
@@ -149,7 +149,7 @@ mod tests {
         c.skill_areas = [SkillArea::Iot].into_iter().collect();
         let mut closed = initiative("d", 4.0, 4.0);
         closed.status = Status::Closed;
-        let index = SpatialIndex::new(vec![a, b, c, closed]);
+        let index = Snapshot::of(vec![a, b, c, closed]);
         let filter = Filter {
             kinds: Some([Kind::Hub].into_iter().collect::<TermSet<Kind>>()),
             ..Filter::default()

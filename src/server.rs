@@ -14,7 +14,7 @@ use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::Secret;
 use crate::config::ServeConfig;
-use crate::curation::{Curation, CurationError};
+use crate::curation::{Curation, CurationError, OpenedStore};
 use crate::dataset::{self, DatasetError};
 use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
 use crate::regions::{Regions, RegionsError, SharedRegions};
@@ -126,43 +126,50 @@ fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
 pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
-    // Regions do not change with the data: loaded once, shared by every snapshot.
-    let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
-    let (snapshot, store) = match &config.data {
-        Some(_) => (load_snapshot_in(&config, regions.clone())?, None),
-        None => {
-            let (store, snapshot) =
-                Curation::open(&config.db, SEED_DATASET, clustering, regions.clone()).map_err(
-                    |source| ServeError::Store {
-                        path: config.db.display().to_string(),
-                        source,
-                    },
-                )?;
+    let store_error = |source| ServeError::Store {
+        path: config.db.display().to_string(),
+        source,
+    };
+    // The store with its saved read model, the regions and the base map are read at once,
+    // each on a thread of its own.
+    let (regions, opened, basemap) = std::thread::scope(|scope| {
+        let opened = config
+            .data
+            .is_none()
+            .then(|| scope.spawn(|| OpenedStore::open(&config.db, SEED_DATASET)));
+        let basemap = scope.spawn(|| basemap::countries_geojson(&config.web_dir));
+        // Regions do not change with the data: loaded once, shared by every snapshot.
+        let regions = Regions::load(&config.regions, &config.web_dir);
+        let join = |e| ServeError::Config(format!("start-up failed: {e:?}"));
+        let opened = opened.map(|h| h.join().map_err(join));
+        (regions, opened, basemap.join().map_err(join))
+    });
+    let regions = Arc::new(regions?);
+    let (snapshot, store) = match opened {
+        None => (load_snapshot_in(&config, regions.clone())?, None),
+        Some(opened) => {
+            let (store, snapshot) = opened?
+                .map_err(store_error)?
+                .first_snapshot(clustering, regions.clone())
+                .map_err(store_error)?;
             (snapshot, Some(store))
         }
     };
     tracing::info!(
-        initiatives = snapshot.index.len(),
+        initiatives = snapshot.len(),
         version = %snapshot.version,
         "dataset loaded"
     );
-    let basemap = basemap::countries_geojson(&config.web_dir).map_err(|e| {
+    let basemap = basemap?.map_err(|e| {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
-    let revision = snapshot.revision;
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
-    let curation = store.map(|store| {
-        Arc::new(Curation::new(
-            store,
-            snapshot.clone(),
-            revision,
-            (clustering, regions),
-        ))
-    });
+    let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
     let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
+        site: Arc::new(crate::api::assets::SiteFiles::list(&config.web_dir)),
         config: Arc::new(config),
         basemap: Arc::new(basemap),
         curation,
@@ -228,6 +235,7 @@ impl Server {
         tracing::info!(addr = %self.local_addr()?, "listening");
         if let Some(curation) = &self.state.curation {
             tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            tokio::spawn(curation.clone().merge_forever());
             let regions = self.state.snapshot.load().regions.clone();
             for feed in self.feeds {
                 tokio::spawn(run_forever(feed, curation.clone(), regions.clone()));

@@ -30,7 +30,11 @@ fn dataset_with_closed(n: usize) -> (Value, usize) {
             "active"
         };
         properties.insert("status".into(), json!(status));
-        let precision = if i.is_multiple_of(3) { "address" } else { "city" };
+        let precision = if i.is_multiple_of(3) {
+            "address"
+        } else {
+            "city"
+        };
         properties.insert("location_precision".into(), json!(precision));
     }
     (dataset, closed)

@@ -18,25 +18,8 @@ pub fn etag(parts: &[&[u8]]) -> String {
 
 /// The entity tag of one initiative: it changes exactly when the initiative does, so it
 /// serves `If-Match` on writes as well as `If-None-Match` on reads.
-pub fn item_etag(initiative: &crate::model::Initiative) -> String {
-    etag(&[crate::feature::canonical_json(initiative).as_bytes()])
-}
-
-/// True when the request's `If-Match` allows changing a resource whose tag is `etag`:
-/// no `If-Match`, `*`, or a list holding it (strong comparison, RFC 9110 13.1.1).
-pub fn if_match_allows(headers: &HeaderMap, etag: &str) -> bool {
-    let mut values = headers
-        .get_all(header::IF_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .peekable();
-    if values.peek().is_none() {
-        return headers.get(header::IF_MATCH).is_none();
-    }
-    values
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == etag || tag == "*")
+pub fn item_etag(initiative: crate::records::InitiativeRef<'_>) -> String {
+    etag(&[crate::feature::json_of(initiative).as_bytes()])
 }
 
 /// The entity tag of a query's answer: it depends on the data version, the base URL used in

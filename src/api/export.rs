@@ -9,11 +9,12 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use crate::api::caching;
+use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::feature::Feature;
 use crate::index::Slot;
-use crate::model::Initiative;
+use crate::records::InitiativeRef;
 use crate::snapshot::Snapshot;
 
 /// How many initiatives go into one chunk of a streamed body.
@@ -45,7 +46,8 @@ impl Format {
     }
 }
 
-/// The format asked for by `f` or, failing that, by `Accept`; GeoJSON by default.
+/// The format asked for by `f` or, failing that, by `Accept` (406 when it refuses them
+/// all); GeoJSON by default.
 pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, ApiError> {
     match params.get("f")? {
         Some("json" | "geojson") => return Ok(Format::GeoJson),
@@ -59,19 +61,16 @@ pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, Ap
         }
         None => {}
     }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    Ok(if accept.starts_with("text/csv") {
-        Format::Csv
-    } else if accept.starts_with("application/geo+json-seq")
-        || accept.starts_with("application/x-ndjson")
-    {
-        Format::GeoJsonLines
-    } else {
-        Format::GeoJson
-    })
+    negotiation::choose::<MediaTypes, _>(
+        headers,
+        &[
+            (Format::GeoJson, Format::GeoJson.media_type()),
+            (Format::GeoJson, "application/json"),
+            (Format::Csv, Format::Csv.media_type()),
+            (Format::GeoJsonLines, Format::GeoJsonLines.media_type()),
+            (Format::GeoJsonLines, "application/x-ndjson"),
+        ],
+    )
 }
 
 /// Streams `slots` of `snapshot` in `format` (CSV or GeoJSON Lines), a chunk at a time, so
@@ -91,8 +90,8 @@ pub fn streamed(
         let batch =
             &slots[(chunk * CHUNK).min(slots.len())..((chunk + 1) * CHUNK).min(slots.len())];
         let bytes = match format {
-            Format::Csv => csv_rows(batch.iter().map(|s| snapshot.index.get(*s)), chunk == 0),
-            _ => json_lines(batch.iter().map(|s| snapshot.index.feature(*s))),
+            Format::Csv => csv_rows(batch.iter().map(|s| snapshot.get(*s)), chunk == 0),
+            _ => json_lines(batch.iter().map(|s| snapshot.feature(*s))),
         };
         Ok::<Bytes, std::io::Error>(Bytes::from(bytes))
     }));
@@ -141,7 +140,10 @@ const CSV_HEADER: [&str; 21] = [
     "location_precision",
 ];
 
-fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: bool) -> Vec<u8> {
+fn csv_rows<'a>(
+    initiatives: impl Iterator<Item = InitiativeRef<'a>>,
+    with_header: bool,
+) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     if with_header {
         let _ = writer.write_record(CSV_HEADER);
@@ -150,12 +152,12 @@ fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: 
         let joined = |items: Vec<&str>| items.join(";");
         let row = [
             i.id.to_string(),
-            inert(&i.name),
-            inert(&i.description),
-            inert(&i.organisation),
+            inert(i.name),
+            inert(i.description),
+            inert(i.organisation),
             i.url.to_string(),
             i.country.code().to_string(),
-            inert(&i.city),
+            inert(i.city),
             i.location.lon.to_string(),
             i.location.lat.to_string(),
             joined(i.skill_areas.iter().map(|t| t.slug()).collect()),
@@ -165,8 +167,8 @@ fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: 
             i.start.map(|d| d.to_string()).unwrap_or_default(),
             i.end.map(|d| d.to_string()).unwrap_or_default(),
             i.updated_at.to_string(),
-            inert(&i.source),
-            i.evidence_url.as_deref().unwrap_or_default().to_string(),
+            inert(i.source),
+            i.evidence_url.unwrap_or_default().to_string(),
             i.verified_at.map(|d| d.to_string()).unwrap_or_default(),
             i.status.slug().to_string(),
             i.location_precision.slug().to_string(),
@@ -196,7 +198,7 @@ mod tests {
         let mut a = initiative("a", 13.4, 52.5);
         a.name = "=HYPERLINK(\"http://evil\")".into();
         a.description = "Line one, \"quoted\"\nline two".into();
-        let bytes = csv_rows([&a].into_iter(), true);
+        let bytes = csv_rows([a.as_ref()].into_iter(), true);
         let mut reader = csv::Reader::from_reader(&bytes[..]);
         let headers = reader.headers().unwrap().clone();
         assert_eq!(headers.get(7), Some("lon"));

@@ -1,13 +1,17 @@
 //! The HTTP API: the router, shared state, and concerns common to every endpoint.
 
+pub mod assets;
 pub mod auth;
 pub mod caching;
 pub mod collection;
+pub mod conditions;
 pub mod coverage;
 pub mod curation;
 pub mod export;
 pub mod items;
+pub mod limits;
 pub mod near;
+pub mod negotiation;
 pub mod ogc;
 pub mod openapi;
 pub mod params;
@@ -16,18 +20,17 @@ pub mod site;
 pub mod tiles;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeConfig;
@@ -46,6 +49,8 @@ pub struct AppState {
     pub curation: Option<Arc<crate::curation::Curation>>,
     pub curators: Arc<auth::Curators>,
     pub submission_limiter: Arc<curation::SubmissionLimiter>,
+    /// The pages and the files they load, the only files served.
+    pub site: Arc<assets::SiteFiles>,
 }
 
 impl AppState {
@@ -55,6 +60,7 @@ impl AppState {
             curation::submission_limiter(config.submissions_per_hour, config.submission_burst);
         AppState {
             snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
+            site: Arc::new(assets::SiteFiles::list(&config.web_dir)),
             config: Arc::new(config),
             basemap: Arc::new(Err("no base map".into())),
             curation: None,
@@ -64,13 +70,9 @@ impl AppState {
     }
 }
 
-/// Longest time a request may take before the server answers 503.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 pub fn router(state: AppState) -> Router {
-    let (web, leaflet) = site::static_files(&state);
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
-    let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
+    let timeout = state.config.request_timeout;
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -99,7 +101,11 @@ pub fn router(state: AppState) -> Router {
             "/submissions",
             get(curation::submissions)
                 .post(curation::submit)
-                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT)),
+                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT))
+                .layer(from_fn_with_state(
+                    curation::SUBMISSION_LIMIT,
+                    limits::declared_length,
+                )),
         )
         .route("/submissions/{id}", get(curation::submission))
         .route("/submissions/{id}/approve", post(curation::approve))
@@ -112,11 +118,19 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
         .route("/clusters/{id}/leaves", get(tiles::leaves))
-        .nest_service("/vendor/leaflet", leaflet.fallback(not_found.clone()))
-        .fallback_service(web.fallback(not_found))
+        .fallback(site_file)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(curation::RECORD_LIMIT))
+        .layer(from_fn_with_state(
+            curation::RECORD_LIMIT,
+            limits::declared_length,
+        ))
+        .layer(from_fn_with_state(timeout, limits::deadline))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal.into_response()
+        }))
+        .layer(from_fn(problem::every_error_is_a_problem))
         .layer(CompressionLayer::new())
         .layer(
             CorsLayer::new()
@@ -124,13 +138,6 @@ pub fn router(state: AppState) -> Router {
                 .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
                 .expose_headers([header::ETAG, header::LAST_MODIFIED]),
         )
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal.into_response()
-        }))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             content_security_policy(basemap_origin.as_deref()),
@@ -150,18 +157,25 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let snapshot = state.snapshot.load();
-    axum::Json(serde_json::json!({
+    Ok(axum::Json(serde_json::json!({
         "status": "ok",
-        "initiatives": snapshot.index.len(),
+        "initiatives": snapshot.len(),
         "version": snapshot.version,
     }))
-    .into_response()
+    .into_response())
 }
 
-async fn no_route(uri: Uri) -> ApiError {
-    ApiError::NoRoute(uri.path().to_string())
+/// Every path without a route of its own: one of the site's files, or 404.
+async fn site_file(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.site.serve(&method, &uri, &headers).await
 }
 
 /// Only this origin's scripts, styles, data and frames; images also from the optional

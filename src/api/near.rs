@@ -58,7 +58,6 @@ fn near_query(params: &QueryParams) -> Result<NearQuery, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/near", params(crate::api::openapi::NearParams, crate::api::openapi::FilterParams), responses((status = 200, description = "Initiatives nearest first, each with distance_m", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn near(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -75,24 +74,14 @@ pub async fn near(
         let (hits, matched) = match query.radius_m {
             Some(radius) => {
                 let (hits, matched) =
-                    snapshot
-                        .index
-                        .nearest_within(query.center, radius, query.limit, &filter);
+                    snapshot.nearest_within(query.center, radius, query.limit, &filter);
                 (hits, Some(matched))
             }
-            None => (
-                snapshot.index.nearest(query.center, query.limit, &filter),
-                None,
-            ),
+            None => (snapshot.nearest(query.center, query.limit, &filter), None),
         };
         let features = hits
             .iter()
-            .map(|hit| {
-                snapshot
-                    .index
-                    .feature(hit.slot)
-                    .with_distance(hit.distance_m)
-            })
+            .map(|hit| snapshot.feature(hit.slot).with_distance(hit.distance_m))
             .collect();
         FeatureCollection::new(features, matched, Vec::new()).to_bytes()
     }))

@@ -1,11 +1,10 @@
-//! The front-end's own endpoints: page configuration, vocabularies, facet counts and static files.
+//! The front-end's own endpoints: page configuration, vocabularies, facet counts, base map.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tower_http::services::ServeDir;
 
 use crate::api::AppState;
 use crate::api::caching;
@@ -13,21 +12,20 @@ use crate::api::params::{FILTER_PARAMS, QueryParams};
 use crate::api::problem::ApiError;
 use crate::facets::{self, Vocabularies};
 
-pub async fn page_config(State(state): State<AppState>) -> Response {
-    Json(json!({
+pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    Ok(Json(json!({
         "basemap_url": state.config.basemap_url,
         "basemap_attribution": state.config.basemap_attribution,
     }))
-    .into_response()
+    .into_response())
 }
 
-#[utoipa::path(get, path = "/vocabularies", responses((status = 200, description = "The vocabularies with labels, and the countries", content_type = "application/json")))]
 pub async fn vocabularies(uri: Uri) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     Ok(Json(Vocabularies::new()).into_response())
 }
 
-#[utoipa::path(get, path = "/facets", params(crate::api::openapi::AreaParams, crate::api::openapi::FilterParams), responses((status = 200, description = "Counts per term; each facet applies every filter but its own", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn facet_counts(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -43,7 +41,7 @@ pub async fn facet_counts(
         &etag,
         "application/json",
         || {
-            let counts = facets::count(&snapshot.index, bbox.as_ref(), &filter);
+            let counts = facets::count(&snapshot, bbox.as_ref(), &filter);
             serde_json::to_vec(&counts).expect("facet counts always serialise")
         },
     ))
@@ -52,7 +50,9 @@ pub async fn facet_counts(
 pub async fn basemap(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     match state.basemap.as_ref() {
         Ok(body) => {
             let etag = caching::etag(&[body]);
@@ -65,13 +65,4 @@ pub async fn basemap(
         }
         Err(reason) => Err(ApiError::Unavailable(reason.clone())),
     }
-}
-
-/// Static files of the front-end; npm's Leaflet build under `/vendor/leaflet/`.
-pub fn static_files(state: &AppState) -> (ServeDir, ServeDir) {
-    let web = &state.config.web_dir;
-    (
-        ServeDir::new(web),
-        ServeDir::new(web.join("node_modules/leaflet/dist")),
-    )
 }

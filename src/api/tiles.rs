@@ -1,19 +1,18 @@
 //! `/tiles/{z}/{x}/{y}.geojson` and `/clusters/{id}/...`: clustered map tiles and cluster contents.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde::Serialize;
 
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, paging_links};
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url};
 use crate::cluster::{ClusterError, TileItem};
 use crate::feature::TileFeature;
 use crate::filter::Filter;
-use crate::index::SpatialIndex;
 use crate::snapshot::Snapshot;
 use crate::tile::TileCoord;
 
@@ -24,12 +23,12 @@ struct TileCollection<'a> {
     features: Vec<TileFeature<'a>>,
 }
 
-fn tile_collection(index: &SpatialIndex, items: &[TileItem]) -> Vec<u8> {
+fn tile_collection(snapshot: &Snapshot, items: &[TileItem]) -> Vec<u8> {
     let features = items
         .iter()
         .map(|item| match item {
             TileItem::Cluster(cluster) => TileFeature::cluster(cluster),
-            TileItem::Initiative(slot) => TileFeature::initiative(index.get(*slot)),
+            TileItem::Initiative(slot) => TileFeature::initiative(snapshot.get(*slot)),
         })
         .collect();
     serde_json::to_vec(&TileCollection {
@@ -57,12 +56,11 @@ fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
         .map_err(|(name, reason)| ApiError::invalid(name, reason))
 }
 
-#[utoipa::path(get, path = "/tiles/{z}/{x}/{y}.geojson", params(("z" = u8, Path, description = "Zoom, 0 to 20"), ("x" = u32, Path, description = "Column from the west"), ("y" = u32, Path, description = "Row from the north"), crate::api::openapi::FilterParams), responses((status = 200, description = "Clusters and initiatives inside the tile", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn tile(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path((z, x, y)): Path<(String, String, String)>,
+    PathParams((z, x, y)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let coord = tile_coord(&z, &x, &y)?;
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
@@ -76,40 +74,37 @@ pub async fn tile(
 
 /// The body of a tile: what the handler does besides parsing and caching (benchmarks time it).
 pub fn tile_geojson(snapshot: &Snapshot, coord: TileCoord, filter: &Filter) -> Vec<u8> {
-    let items = snapshot.clusters.tile(&snapshot.index, coord, filter);
-    tile_collection(&snapshot.index, &items)
+    let items = snapshot.tile(coord, filter);
+    tile_collection(snapshot, &items)
 }
 
 fn cluster_problem(e: ClusterError) -> ApiError {
     ApiError::NoSuchCluster(e.to_string())
 }
 
-#[utoipa::path(get, path = "/clusters/{cluster_id}/children", params(("cluster_id" = String, Path, description = "A cluster id from a tile"), crate::api::openapi::FilterParams), responses((status = 200, description = "The items one zoom below the cluster", content_type = "application/geo+json"), (status = 404, description = "Unknown or outdated cluster id", content_type = "application/problem+json")))]
 pub async fn children(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();
     let items = snapshot
-        .clusters
-        .children(&snapshot.index, &id, &filter)
+        .cluster_children(&id, &filter)
         .map_err(cluster_problem)?;
     let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        tile_collection(&snapshot.index, &items)
+        tile_collection(&snapshot, &items)
     }))
 }
 
-#[utoipa::path(get, path = "/clusters/{cluster_id}/leaves", params(("cluster_id" = String, Path, description = "A cluster id from a tile"), crate::api::openapi::LeavesParams, crate::api::openapi::FilterParams), responses((status = 200, description = "A page of the cluster's initiatives", content_type = "application/geo+json"), (status = 404, description = "Unknown or outdated cluster id", content_type = "application/problem+json")))]
 pub async fn leaves(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[&["limit", "offset"], FILTER_PARAMS])?;
     let filter = params.filter()?;
@@ -117,13 +112,12 @@ pub async fn leaves(
     let offset = params.offset()?;
     let snapshot = state.snapshot.load_full();
     let (slots, total) = snapshot
-        .clusters
-        .leaves(&snapshot.index, &id, &filter, (offset, limit))
+        .cluster_leaves(&id, &filter, (offset, limit))
         .map_err(cluster_problem)?;
     let base = base_url(&state, &headers);
     let etag = caching::query_etag(&snapshot.version, &base, &uri);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        let features = slots.iter().map(|s| snapshot.index.feature(*s)).collect();
+        let features = slots.iter().map(|s| snapshot.feature(*s)).collect();
         let path = format!("/clusters/{id}/leaves");
         let links = paging_links(&base, &path, params.pairs(), (offset, limit, total));
         FeatureCollection::new(features, Some(total), links).to_bytes()

@@ -88,15 +88,7 @@ pub fn read_mapping(path: &Path) -> Result<Mapping, HarvestError> {
 
 /// A duration such as `6h`, `90s` or `1h 30m`, at least one second.
 pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
-    let parsed: jiff::SignedDuration = text.parse().map_err(|e| {
-        HarvestError::Source(format!(
-            "{what}: \"{text}\" is not a duration such as 6h or 90s ({e})"
-        ))
-    })?;
-    Duration::try_from(parsed)
-        .ok()
-        .filter(|d| *d >= Duration::from_secs(1))
-        .ok_or_else(|| HarvestError::Source(format!("{what}: \"{text}\" must be at least 1s")))
+    crate::config::duration(text).map_err(|e| HarvestError::Source(format!("{what}: {e}")))
 }
 
 /// One run of `feed` into the live store; the snapshot swaps once, at the end.
