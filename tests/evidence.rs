@@ -3,8 +3,12 @@
 
 mod common;
 
-use common::{assert_bad_parameter, get_json, get_text, ids, random_dataset, start};
+use common::{
+    assert_bad_parameter, client, get_json, get_text, ids, random_dataset, seed_count, start,
+    start_with,
+};
 use serde_json::{Value, json};
+use skillsmap::config::{Secret, ServeConfig};
 
 /// A random dataset in which every fifth initiative is closed and every third is placed on
 /// its address, each with its evidence.
@@ -176,4 +180,69 @@ async fn exports_and_queryables_carry_the_new_fields() {
     );
     let (_, _, vocabularies) = get_json(&format!("{}/vocabularies", server.base)).await;
     assert_eq!(vocabularies["statuses"][1]["slug"], "closed");
+}
+
+#[tokio::test]
+async fn a_curator_closes_an_initiative_and_it_leaves_the_map() {
+    const TOKEN: &str = "carol-token-0123456789abcdef";
+    let mut config = ServeConfig::local(None);
+    config.curator_tokens = Some(Secret(format!("carol:{TOKEN}")));
+    let server = start_with(config, None).await;
+    let base = &server.base;
+    let tile_total = || async move {
+        let (_, _, tile) = get_json(&format!("{base}/tiles/0/0/0.geojson")).await;
+        tile["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["point_count"].as_u64().unwrap_or(1))
+            .sum::<u64>()
+    };
+    assert_eq!(tile_total().await, seed_count() as u64);
+    let (_, _, first) = get_json(&format!("{base}/collections/initiatives/items?limit=1")).await;
+    let id = first["features"][0]["id"].as_str().unwrap().to_string();
+    let id = &id;
+    let patch = |body: Value| async move {
+        client()
+            .patch(format!("{base}/collections/initiatives/items/{id}"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    };
+    let refused = patch(json!({"properties": {"evidence_url": "javascript:alert(1)"}})).await;
+    assert_eq!(refused.status(), 400);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("properties.evidence_url"),
+        "{problem}"
+    );
+
+    let closed = patch(json!({"properties": {
+        "status": "closed",
+        "evidence_url": "https://example.org/news/closed",
+        "verified_at": "2026-11-30"
+    }}))
+    .await;
+    assert_eq!(closed.status(), 200);
+    // The change lives in the snapshot's delta: the base's fast path must not count it.
+    assert_eq!(tile_total().await, seed_count() as u64 - 1);
+    let (_, _, items) = get_json(&format!("{base}/collections/initiatives/items?limit=1")).await;
+    assert_eq!(items["numberMatched"], seed_count() - 1);
+    let (_, _, closed) = get_json(&format!(
+        "{base}/collections/initiatives/items?status=closed"
+    ))
+    .await;
+    assert_eq!(ids(&closed), [id.clone()]);
+    assert_eq!(
+        closed["features"][0]["properties"]["evidence_url"],
+        "https://example.org/news/closed"
+    );
+    let (status, _, one) = get_json(&format!("{base}/collections/initiatives/items/{id}")).await;
+    assert_eq!(
+        (status.as_u16(), &one["properties"]["status"]),
+        (200, &json!("closed"))
+    );
 }
