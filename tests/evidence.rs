@@ -235,7 +235,7 @@ async fn a_curator_closes_an_initiative_and_it_leaves_the_map() {
         "{base}/collections/initiatives/items?status=closed"
     ))
     .await;
-    assert_eq!(ids(&closed), [id.clone()]);
+    assert_eq!(ids(&closed), std::slice::from_ref(id));
     assert_eq!(
         closed["features"][0]["properties"]["evidence_url"],
         "https://example.org/news/closed"
