@@ -421,8 +421,20 @@ pub fn prepare_value(mut value: Value, stamp: &Stamp<'_>) -> Result<Initiative, 
             properties.insert("source".into(), Value::String(stamp.default_source.into()));
         }
     }
+    let evidence_given = value
+        .pointer("/properties/evidence_url")
+        .is_some_and(|v| !v.as_str().is_some_and(|s| s.trim().is_empty()));
     let text = value.to_string();
-    dataset::parse_feature(&text).map(|(initiative, _warnings)| initiative)
+    let (initiative, warnings) = dataset::parse_feature(&text)?;
+    // A file may carry an unusable evidence link (it is dropped with a warning); a record sent
+    // to the server is refused instead, so its sender learns and can fix it.
+    if evidence_given && initiative.evidence_url.is_none() {
+        return Err(warnings
+            .into_iter()
+            .filter(|w| w.field == "properties.evidence_url")
+            .collect());
+    }
+    Ok(initiative)
 }
 
 /// A fresh id for a proposed initiative that has none: a slug of its name and a random tail.
@@ -499,6 +511,36 @@ mod tests {
                 .message
                 .contains("line 1")
         );
+    }
+
+    #[test]
+    fn the_evidence_fields_are_optional_but_must_be_right_when_given() {
+        let plain = prepare_value(record(), &stamp(None)).unwrap();
+        assert_eq!(plain.status, crate::model::Status::Active);
+        assert_eq!(plain.evidence_url, None);
+        let mut full = record();
+        full["properties"]["evidence_url"] = json!("https://example.org/about");
+        full["properties"]["verified_at"] = json!("2026-11-30");
+        full["properties"]["status"] = json!("closed");
+        full["properties"]["location_precision"] = json!("address");
+        let full = prepare_value(full, &stamp(None)).unwrap();
+        assert_eq!(full.status, crate::model::Status::Closed);
+        assert_eq!(
+            full.evidence_url.as_deref(),
+            Some("https://example.org/about")
+        );
+        for (field, bad) in [
+            ("evidence_url", json!("javascript:alert(1)")),
+            ("evidence_url", json!(17)),
+            ("verified_at", json!("yesterday")),
+            ("status", json!("gone")),
+            ("location_precision", json!("gps")),
+        ] {
+            let mut record = record();
+            record["properties"][field] = bad;
+            let problems = prepare_value(record, &stamp(None)).unwrap_err();
+            assert_eq!(problems[0].field, format!("properties.{field}"), "{field}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use skillsmap::config::ServeConfig;
+use skillsmap::regions::{Level, RegionLayer};
 use skillsmap::server::{Server, shutdown_signal};
 use skillsmap::{dataset, harvest};
 
@@ -81,16 +82,28 @@ fn serve(config: ServeConfig) -> ExitCode {
 }
 
 fn check(file: &std::path::Path) -> ExitCode {
-    match dataset::read_file(file) {
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    match dataset::check_file(file, today) {
         Ok(dataset) => {
             for warning in &dataset.warnings {
                 println!("warning: {warning}");
             }
+            let by_field: Vec<String> = dataset::count_by_field(&dataset.warnings)
+                .into_iter()
+                .map(|(field, n)| format!("{field} {n}"))
+                .collect();
             println!(
-                "{}: {} initiatives, 0 errors, {} warning(s)",
+                "{}: {} initiatives, 0 errors, {} warning(s){}",
                 file.display(),
                 dataset.initiatives.len(),
-                dataset.warnings.len()
+                dataset.warnings.len(),
+                if by_field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", by_field.join(", "))
+                }
             );
             ExitCode::SUCCESS
         }
@@ -145,6 +158,10 @@ struct ImportArgs {
     /// Largest response accepted, in bytes.
     #[arg(long, default_value_t = 256 * 1024 * 1024)]
     max_bytes: usize,
+    /// Folder of the web front-end, whose npm packages hold the country outlines that give a
+    /// record without a country the one its point lies in.
+    #[arg(long, env = "SKILLSMAP_WEB_DIR", default_value = "web")]
+    web_dir: PathBuf,
 }
 
 fn import(args: &ImportArgs) -> ExitCode {
@@ -192,11 +209,19 @@ fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestErr
     };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| harvest::HarvestError::Source(format!("cannot start the runtime: {e}")))?;
+    let countries = match RegionLayer::packaged(Level::Country, &args.web_dir) {
+        Ok(layer) => Some(layer),
+        Err(reason) => {
+            tracing::warn!(%reason, "records without a country will be rejected");
+            None
+        }
+    };
     let outcome = runtime.block_on(harvest::collect(
         &feed,
         &fetcher,
         validators.as_ref(),
         &progress,
+        countries.as_ref(),
     ))?;
     progress.finish_and_clear();
     let (summary, _) = harvest::apply(&mut store, &feed, outcome)?;

@@ -13,7 +13,10 @@ use jiff::civil::Date;
 
 use crate::country::Country;
 use crate::filter::fold;
-use crate::model::{Initiative, Kind, Language, Location, SkillArea, TargetGroup, TermSet};
+use crate::model::{
+    Initiative, Kind, Language, Location, LocationPrecision, SkillArea, Status, TargetGroup,
+    TermSet,
+};
 
 /// The attributes every filter tests, packed together so a scan touches one array.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +26,8 @@ pub struct Attributes {
     pub skill_areas: TermSet<SkillArea>,
     pub target_groups: TermSet<TargetGroup>,
     pub updated_at: Timestamp,
+    pub status: Status,
+    pub location_precision: LocationPrecision,
 }
 
 /// One record, borrowed from wherever it is stored (an `Initiative` or a [`Records`]).
@@ -44,6 +49,10 @@ pub struct InitiativeRef<'a> {
     pub end: Option<Date>,
     pub updated_at: Timestamp,
     pub source: &'a str,
+    pub evidence_url: Option<&'a str>,
+    pub verified_at: Option<Date>,
+    pub status: Status,
+    pub location_precision: LocationPrecision,
 }
 
 impl Initiative {
@@ -65,9 +74,20 @@ impl Initiative {
             end: self.end,
             updated_at: self.updated_at,
             source: &self.source,
+            evidence_url: self.evidence_url.as_deref(),
+            verified_at: self.verified_at,
+            status: self.status,
+            location_precision: self.location_precision,
         }
     }
 
+    pub fn attributes(&self) -> Attributes {
+        self.as_ref().attributes()
+    }
+}
+
+impl InitiativeRef<'_> {
+    /// What the filters test.
     pub fn attributes(&self) -> Attributes {
         Attributes {
             country: self.country,
@@ -75,11 +95,11 @@ impl Initiative {
             skill_areas: self.skill_areas,
             target_groups: self.target_groups,
             updated_at: self.updated_at,
+            status: self.status,
+            location_precision: self.location_precision,
         }
     }
-}
 
-impl InitiativeRef<'_> {
     pub fn to_owned(&self) -> Initiative {
         Initiative {
             id: self.id.into(),
@@ -98,6 +118,10 @@ impl InitiativeRef<'_> {
             end: self.end,
             updated_at: self.updated_at,
             source: self.source.into(),
+            evidence_url: self.evidence_url.map(Into::into),
+            verified_at: self.verified_at,
+            status: self.status,
+            location_precision: self.location_precision,
         }
     }
 }
@@ -147,12 +171,14 @@ pub(crate) struct Shared {
     pub(crate) languages: u32,
 }
 
-/// Lengths of a record's id, name and description in the arena; its URL is the rest of its run.
+/// Lengths of a record's id, name, description and URL in the arena; its evidence URL is the
+/// rest of its run (none when empty).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TextLengths {
     pub(crate) id: u16,
     pub(crate) name: u16,
     pub(crate) description: u16,
+    pub(crate) url: u16,
 }
 
 /// A set of initiatives in columns; position `i` is one record across every column.
@@ -160,12 +186,13 @@ pub(crate) struct TextLengths {
 pub struct Records {
     pub(crate) locations: Vec<Location>,
     pub(crate) attributes: Vec<Attributes>,
-    pub(crate) dates: Vec<[Option<Date>; 2]>,
+    /// Start, end and verification date of each record.
+    pub(crate) dates: Vec<[Option<Date>; 3]>,
     pub(crate) shared: Vec<Shared>,
     /// End of each record's run of `texts` (it starts where the previous one ends).
     pub(crate) text_ends: Vec<usize>,
     pub(crate) text_lengths: Vec<TextLengths>,
-    /// Each record's id, name, description and URL, one after the other.
+    /// Each record's id, name, description, URL and evidence URL, one after the other.
     pub(crate) texts: String,
     /// End of each record's run of `search`.
     pub(crate) search_ends: Vec<usize>,
@@ -213,8 +240,15 @@ impl Records {
             id: length(record.id),
             name: length(record.name),
             description: length(record.description),
+            url: length(record.url),
         });
-        for text in [record.id, record.name, record.description, record.url] {
+        for text in [
+            record.id,
+            record.name,
+            record.description,
+            record.url,
+            record.evidence_url.unwrap_or_default(),
+        ] {
             self.texts.push_str(text);
         }
         self.text_ends.push(self.texts.len());
@@ -236,14 +270,9 @@ impl Records {
             languages,
         });
         self.locations.push(record.location);
-        self.attributes.push(Attributes {
-            country: record.country,
-            kind: record.kind,
-            skill_areas: record.skill_areas,
-            target_groups: record.target_groups,
-            updated_at: record.updated_at,
-        });
-        self.dates.push([record.start, record.end]);
+        self.attributes.push(record.attributes());
+        self.dates
+            .push([record.start, record.end, record.verified_at]);
     }
 
     /// Builds the records of `initiatives` in their order; the folding is spread over the cores.
@@ -271,10 +300,11 @@ impl Records {
         let lengths = self.text_lengths[i];
         let (id, rest) = run.split_at(usize::from(lengths.id));
         let (name, rest) = rest.split_at(usize::from(lengths.name));
-        let (description, url) = rest.split_at(usize::from(lengths.description));
+        let (description, rest) = rest.split_at(usize::from(lengths.description));
+        let (url, evidence_url) = rest.split_at(usize::from(lengths.url));
         let shared = self.shared[i];
         let attributes = self.attributes[i];
-        let [start, end] = self.dates[i];
+        let [start, end, verified_at] = self.dates[i];
         InitiativeRef {
             id,
             name,
@@ -292,6 +322,10 @@ impl Records {
             end,
             updated_at: attributes.updated_at,
             source: &self.strings.values[shared.source as usize],
+            evidence_url: (!evidence_url.is_empty()).then_some(evidence_url),
+            verified_at,
+            status: attributes.status,
+            location_precision: attributes.location_precision,
         }
     }
 
@@ -361,7 +395,7 @@ impl Records {
         use std::mem::size_of;
         self.locations.capacity() * size_of::<Location>()
             + self.attributes.capacity() * size_of::<Attributes>()
-            + self.dates.capacity() * size_of::<[Option<Date>; 2]>()
+            + self.dates.capacity() * size_of::<[Option<Date>; 3]>()
             + self.shared.capacity() * size_of::<Shared>()
             + self.text_ends.capacity() * size_of::<usize>()
             + self.text_lengths.capacity() * size_of::<TextLengths>()
@@ -465,6 +499,10 @@ mod tests {
         let mut b = initiative("b-2", 2.35, 48.85);
         b.url = "https://example.org/b".into();
         b.city = "Łódź".into();
+        b.evidence_url = None;
+        b.verified_at = Some(jiff::civil::date(2026, 11, 30));
+        b.status = Status::Closed;
+        b.location_precision = LocationPrecision::Address;
         let records = Records::from_initiatives(&[a.clone(), b.clone()]);
         assert_eq!(records.get(0).to_owned(), a);
         assert_eq!(records.get(1).to_owned(), b);

@@ -47,6 +47,9 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// How many of a served file's warnings are logged one by one.
+const MAX_LOGGED_WARNINGS: usize = 10;
+
 /// Reads and validates the configured dataset file (or the seed data) into a read-only
 /// snapshot, without a store.
 pub fn load_snapshot(config: &ServeConfig) -> Result<Snapshot, ServeError> {
@@ -73,8 +76,21 @@ fn load_snapshot_in(config: &ServeConfig, regions: SharedRegions) -> Result<Snap
         elapsed_ms = started.elapsed().as_millis() as u64,
         "dataset parsed and validated"
     );
-    for warning in &dataset.warnings {
+    // A partner's file may lack the evidence fields on every record: show a few warnings
+    // and how many there are of each, not a line per record.
+    for warning in dataset.warnings.iter().take(MAX_LOGGED_WARNINGS) {
         tracing::warn!(%warning, "dataset warning");
+    }
+    if dataset.warnings.len() > MAX_LOGGED_WARNINGS {
+        let by_field: Vec<String> = dataset::count_by_field(&dataset.warnings)
+            .into_iter()
+            .map(|(field, n)| format!("{field} {n}"))
+            .collect();
+        tracing::warn!(
+            total = dataset.warnings.len(),
+            by_field = %by_field.join(", "),
+            "more dataset warnings: `skillsmap check` lists them all"
+        );
     }
     let version = content_version(text.as_bytes());
     // The text can be as large as the parsed records: free it before building the indexes.
@@ -247,8 +263,13 @@ impl Server {
             ));
             tokio::spawn(curation.clone().merge_forever());
             let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+            let regions = self.state.snapshot.load().regions.clone();
             for feed in self.feeds {
-                tokio::spawn(run_forever(feed, curation.clone(), holder.clone()));
+                tokio::spawn(run_forever(
+                    feed,
+                    (curation.clone(), regions.clone()),
+                    holder.clone(),
+                ));
             }
         }
         // Connection info gives submissions' rate limit its key: the client's address.

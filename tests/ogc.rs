@@ -186,6 +186,8 @@ fn sample(name: &str) -> &'static str {
         "nuts" => "DE,FR1",
         "level" => "nuts2",
         "gap_km" => "50",
+        "status" => "all",
+        "location_precision" => "city",
         other => panic!("no sample for documented parameter {other}"),
     }
 }

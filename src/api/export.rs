@@ -116,7 +116,7 @@ fn json_lines<'a>(features: impl Iterator<Item = Feature<'a>>) -> Vec<u8> {
     out
 }
 
-const CSV_HEADER: [&str; 17] = [
+const CSV_HEADER: [&str; 21] = [
     "id",
     "name",
     "description",
@@ -134,6 +134,10 @@ const CSV_HEADER: [&str; 17] = [
     "end",
     "updated_at",
     "source",
+    "evidence_url",
+    "verified_at",
+    "status",
+    "location_precision",
 ];
 
 fn csv_rows<'a>(
@@ -164,6 +168,10 @@ fn csv_rows<'a>(
             i.end.map(|d| d.to_string()).unwrap_or_default(),
             i.updated_at.to_string(),
             inert(i.source),
+            i.evidence_url.unwrap_or_default().to_string(),
+            i.verified_at.map(|d| d.to_string()).unwrap_or_default(),
+            i.status.slug().to_string(),
+            i.location_precision.slug().to_string(),
         ];
         let _ = writer.write_record(&row);
     }
@@ -198,6 +206,14 @@ mod tests {
         assert_eq!(row.get(1), Some("'=HYPERLINK(\"http://evil\")"));
         assert_eq!(row.get(2), Some("Line one, \"quoted\"\nline two"));
         assert_eq!((row.get(7), row.get(8)), (Some("13.4"), Some("52.5")));
+        let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        assert_eq!(row.get(column("status")), Some("active"));
+        assert_eq!(row.get(column("location_precision")), Some("city"));
+        assert_eq!(
+            row.get(column("evidence_url")),
+            Some("https://example.org/evidence")
+        );
+        assert_eq!(row.get(column("verified_at")), Some(""));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, caching, check_format};
 use crate::country::Country;
-use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
+use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
 use crate::snapshot::Snapshot;
 
 const JSON: &str = "application/json";
@@ -143,6 +143,13 @@ pub async fn queryables(
             "skill_area": slugs(SkillArea::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
             "target_group": slugs(TargetGroup::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
             "kind": slugs(Kind::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
+            "status": {
+                "type": "string",
+                "enum": Status::ALL.iter().map(|t| Vocabulary::slug(*t)).chain(["all"]).collect::<Vec<_>>(),
+                "default": "active",
+                "description": "Closed initiatives are kept for history and shown only when asked for (`closed` or `all`)",
+            },
+            "location_precision": slugs(LocationPrecision::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
             "q": { "type": "string", "description": "Free text over name, organisation, city and description" },
             "updated_at": { "type": "string", "format": "date-time" },
         },

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::filter::{Filter, TimeInterval};
 use crate::geodesy::LonLatBox;
-use crate::model::{Kind, SkillArea, TargetGroup, TermSet, Vocabulary};
+use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, TermSet, Vocabulary};
 use crate::regions::code::NutsFilter;
 
 /// The filter parameters every query endpoint accepts.
@@ -18,6 +18,8 @@ pub const FILTER_PARAMS: &[&str] = &[
     "q",
     "datetime",
     "nuts",
+    "status",
+    "location_precision",
 ];
 
 /// Default and largest page sizes.
@@ -225,6 +227,7 @@ impl QueryParams {
             skill_areas: self.terms::<SkillArea>("skill_area")?,
             target_groups: self.terms::<TargetGroup>("target_group")?,
             kinds: self.terms::<Kind>("kind")?,
+            precisions: self.terms::<LocationPrecision>("location_precision")?,
             words: Vec::new(),
             updated: self.get("datetime")?.map(parse_datetime).transpose()?,
             nuts: self
@@ -232,6 +235,7 @@ impl QueryParams {
                 .map(NutsFilter::parse)
                 .transpose()
                 .map_err(|e| ApiError::invalid("nuts", e))?,
+            statuses: self.statuses()?,
         };
         if let Some(q) = self.get("q")? {
             if q.chars().count() > MAX_QUERY_CHARS {
@@ -243,6 +247,19 @@ impl QueryParams {
             filter = filter.with_text(q);
         }
         Ok(filter)
+    }
+
+    /// `status`: terms, or `all`; only active initiatives when absent.
+    fn statuses(&self) -> Result<TermSet<Status>, ApiError> {
+        if self
+            .list("status")?
+            .is_some_and(|values| values.contains(&"all"))
+        {
+            return Ok(Filter::all_statuses());
+        }
+        Ok(self
+            .terms::<Status>("status")?
+            .unwrap_or_else(Filter::default_statuses))
     }
 
     /// A comma-separated list; `None` when absent or empty.
@@ -483,6 +500,27 @@ mod tests {
             ),
             "target_group"
         );
+    }
+
+    #[test]
+    fn status_defaults_to_active_and_takes_all() {
+        let statuses = |q: &str| params(q).filter().unwrap().statuses;
+        assert_eq!(statuses(""), TermSet::of(Status::Active));
+        assert_eq!(statuses("status="), TermSet::of(Status::Active));
+        assert_eq!(statuses("status=closed"), TermSet::of(Status::Closed));
+        assert_eq!(statuses("status=all"), Filter::all_statuses());
+        assert_eq!(statuses("status=active,closed"), Filter::all_statuses());
+        let e = params("status=gone").filter().unwrap_err();
+        assert_eq!(parameter_of(e), "status");
+        let precise = params("location_precision=address").filter().unwrap();
+        assert!(
+            precise
+                .precisions
+                .unwrap()
+                .contains(LocationPrecision::Address)
+        );
+        let e = params("location_precision=gps").filter().unwrap_err();
+        assert_eq!(parameter_of(e), "location_precision");
     }
 
     #[test]

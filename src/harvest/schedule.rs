@@ -12,6 +12,7 @@ use super::mapping::Mapping;
 use super::source::{Fetcher, Limits, Location};
 use super::{Feed, HarvestError, Summary, apply, collect, last_validators};
 use crate::curation::Curation;
+use crate::regions::{Level, SharedRegions};
 use crate::store::Claim;
 
 /// First wait after a failure; it doubles with each further failure, up to the feed's period.
@@ -94,14 +95,22 @@ pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
 /// One run of `feed` into the live store; the snapshot swaps once, at the end.
 pub async fn run_once(
     feed: &Feed,
-    curation: &Curation,
+    (curation, regions): (&Curation, &SharedRegions),
     fetcher: &Fetcher,
 ) -> Result<Summary, HarvestError> {
     let probe = feed.clone();
     let validators = curation
         .read(move |store| last_validators(store, &probe))
         .await?;
-    let outcome = collect(feed, fetcher, validators.as_ref(), &ProgressBar::hidden()).await?;
+    let countries = regions.layer(Level::Country).ok();
+    let outcome = collect(
+        feed,
+        fetcher,
+        validators.as_ref(),
+        &ProgressBar::hidden(),
+        countries,
+    )
+    .await?;
     let feed = feed.clone();
     Ok(curation
         .write(move |store| apply(store, &feed, outcome))
@@ -118,7 +127,11 @@ const SHORTEST_WAIT: Duration = Duration::from_millis(200);
 /// Harvests `scheduled` when due, every period, until the process ends. Of all the replicas
 /// running this for the same feed on the same store, one at a time holds it (a lease in the
 /// store, taken as `holder`), and the schedule is the store's: each period, one run.
-pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>, holder: String) {
+pub async fn run_forever(
+    scheduled: ScheduledFeed,
+    (curation, regions): (Arc<Curation>, SharedRegions),
+    holder: String,
+) {
     let name = scheduled.feed.name.clone();
     let fetcher = match Fetcher::new(scheduled.limits) {
         Ok(fetcher) => fetcher,
@@ -146,7 +159,9 @@ pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>, hold
                 continue;
             }
         };
-        let (wait, failures) = match run_once(&scheduled.feed, &curation, &fetcher).await {
+        let (wait, failures) = match run_once(&scheduled.feed, (&curation, &regions), &fetcher)
+            .await
+        {
             Ok(summary) => {
                 tracing::info!(feed = %name, %summary, "feed harvested");
                 for rejected in &summary.rejected {

@@ -62,4 +62,25 @@ pub const MIGRATIONS: &[&str] = &[
          held_until REAL,
          failures INTEGER NOT NULL DEFAULT 0
      ) STRICT;",
+    // 5: records carry their evidence. Rows written before say nothing of it: they are
+    // running (`active`), placed on their city (`city`), with no evidence page. One change, so
+    // every cached version of the data goes stale.
+    "CREATE TEMP VIEW unmarked AS SELECT id FROM initiatives
+         WHERE json_type(feature, '$.properties.status') IS NULL
+            OR json_type(feature, '$.properties.location_precision') IS NULL;
+     UPDATE meta SET value = value + 1
+     WHERE key = 'revision' AND EXISTS (SELECT 1 FROM unmarked);
+     INSERT INTO audit (at, actor, action, detail)
+     SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'migration', 'migrate',
+            count(*) || ' records without status or location_precision set to active and city'
+     FROM unmarked HAVING count(*) > 0;
+     UPDATE initiatives SET
+         feature = json_set(feature, '$.properties.status', 'active'),
+         revision = (SELECT value FROM meta WHERE key = 'revision')
+     WHERE json_type(feature, '$.properties.status') IS NULL;
+     UPDATE initiatives SET
+         feature = json_set(feature, '$.properties.location_precision', 'city'),
+         revision = (SELECT value FROM meta WHERE key = 'revision')
+     WHERE json_type(feature, '$.properties.location_precision') IS NULL;
+     DROP VIEW temp.unmarked;",
 ];

@@ -397,3 +397,52 @@ fn an_unreachable_server_is_unavailable_not_a_bug() {
         result.err()
     );
 }
+
+#[test]
+fn old_sqlite_stores_migrate_to_records_with_status_and_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // A store as schema 3 left it, with a record written before the evidence fields.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &sqlite_schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        let old = r#"{"type":"Feature","id":"fr-a","geometry":{"type":"Point","coordinates":[2.35,48.85]},
+            "properties":{"name":"N","description":"D","organisation":"O","url":"https://e.org",
+            "country":"FR","city":"Paris","skill_areas":["iot"],"target_groups":["smes"],
+            "kind":"hub","languages":["fr"],"updated_at":"2026-01-01T00:00:00Z","source":"S"}}"#;
+        conn.execute(
+            "INSERT INTO initiatives (id, feature, updated_at, revision) VALUES ('fr-a', ?1, '2026-01-01T00:00:00Z', 1)",
+            [old],
+        )
+        .unwrap();
+        conn.execute("UPDATE meta SET value = 1 WHERE key = 'revision'", [])
+            .unwrap();
+    }
+    let location = StoreLocation::Sqlite(path.clone());
+    let mut store = Store::open(&location).unwrap();
+    let stored: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT feature FROM initiatives WHERE id = 'fr-a'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(value["properties"]["status"], "active");
+    assert_eq!(value["properties"]["location_precision"], "city");
+    assert!(value["properties"].get("evidence_url").is_none());
+    let contents = store.changes_since(0).unwrap();
+    assert_eq!(contents.revision, 2, "the migration is a change of its own");
+    let record = &contents.live[0].1;
+    assert_eq!(record.status, crate::model::Status::Active);
+    assert_eq!(record.evidence_url, None);
+    assert_eq!(store.audit_log(0, 10).unwrap()[0].action, "migrate");
+    // Running again changes nothing.
+    drop(store);
+    let mut again = Store::open(&location).unwrap();
+    assert_eq!(again.revision().unwrap(), 2);
+}

@@ -133,6 +133,12 @@ pub fn random_dataset(n: usize, seed: u64) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
+/// How many initiatives the built-in seed data holds.
+pub fn seed_count() -> usize {
+    let seed: Value = serde_json::from_str(skillsmap::server::SEED_DATASET).unwrap();
+    seed["features"].as_array().unwrap().len()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -183,6 +189,29 @@ pub async fn assert_bad_parameter(url: &str, parameter: &str) {
         body["detail"].as_str().unwrap().contains(parameter),
         "{url}: {body}"
     );
+}
+
+/// The body of a GET as text.
+pub async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The region with `code` of a `/coverage` table.
+pub fn region_row(table: &Value, code: &str) -> Value {
+    table["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == code)
+        .unwrap_or_else(|| panic!("no region {code}"))
+        .clone()
 }
 
 pub async fn get_json(url: &str) -> (reqwest::StatusCode, String, Value) {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::api::coverage::DEFAULT_GAP_KM;
 use crate::api::params::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::country::Country;
-use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
+use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
 use crate::regions::Level;
 
 /// A `$ref` to a component.
@@ -88,6 +88,10 @@ pub fn schemas() -> Value {
             "end": { "type": "string", "format": "date" },
             "updated_at": { "type": "string", "format": "date-time" },
             "source": { "type": "string" },
+            "evidence_url": { "type": "string", "description": "The page that states the initiative's name, place and activity" },
+            "verified_at": { "type": "string", "format": "date", "description": "The day the record was last checked against its evidence" },
+            "status": { "type": "string", "enum": slugs::<Status>(), "description": "closed: dissolved or ended, kept for history" },
+            "location_precision": { "type": "string", "enum": slugs::<LocationPrecision>(), "description": "address: the building's point; city: the city's centre" },
             "nuts1": { "type": "string" },
             "nuts2": { "type": "string" },
             "nuts3": { "type": "string" },
@@ -136,6 +140,11 @@ pub fn schemas() -> Value {
                     "end": { "type": "string", "format": "date", "nullable": true },
                     "source": { "maxLength": 300, "pattern": format!("^\\s*$|{TEXT}"),
                                 "description": "Where the record comes from, a string; when blank or not a string, the server sets its own" },
+                    "evidence_url": { "type": "string", "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$", "maxLength": 2000,
+                                      "description": "Optional: the page that states the initiative's name, place and activity" },
+                    "verified_at": { "type": "string", "format": "date", "description": "Optional: the day the record was checked against its evidence" },
+                    "status": { "type": "string", "enum": slugs::<Status>(), "description": "Optional, active by default" },
+                    "location_precision": { "type": "string", "enum": slugs::<LocationPrecision>(), "description": "Optional, city by default" },
                 },
             },
         },
@@ -319,11 +328,12 @@ pub fn schemas() -> Value {
             "$schema": { "type": "string" }, "$id": { "type": "string" }, "type": { "type": "string" },
             "title": { "type": "string" }, "properties": { "type": "object" },
             "additionalProperties": { "type": "boolean" } })),
-        "Facets": object(&["total", "skill_area", "target_group", "kind", "country"], json!({
+        "Facets": object(&["total", "skill_area", "target_group", "kind", "country", "status"], json!({
             "total": { "type": "integer", "minimum": 0 }, "skill_area": counts,
-            "target_group": counts, "kind": counts, "country": counts })),
-        "Vocabularies": object(&["skill_areas", "target_groups", "kinds", "countries"], json!({
-            "skill_areas": terms, "target_groups": terms, "kinds": terms,
+            "target_group": counts, "kind": counts, "country": counts, "status": counts })),
+        "Vocabularies": object(&["skill_areas", "target_groups", "kinds", "statuses", "location_precisions", "countries"], json!({
+            "skill_areas": terms, "target_groups": terms, "kinds": terms, "statuses": terms,
+            "location_precisions": terms,
             "countries": { "type": "array", "items": object(&["code", "name", "group"], json!({
                 "code": { "type": "string" }, "name": { "type": "string" },
                 "group": { "type": "string", "enum": ["eu", "efta", "candidate", "other_europe"] } })) } })),
@@ -397,6 +407,10 @@ pub fn parameters() -> Value {
         "skill_area": query("skill_area", "Skill areas, comma-separated (any matches)", list(slugs::<SkillArea>())),
         "target_group": query("target_group", "Target groups, comma-separated (any matches)", list(slugs::<TargetGroup>())),
         "kind": query("kind", "Kinds, comma-separated (any matches)", list(slugs::<Kind>())),
+        "status": query("status", "Statuses, comma-separated, or all; without it only active initiatives (closed ones are kept for history)",
+            list(slugs::<Status>().into_iter().chain(["all"]).collect())),
+        "location_precision": query("location_precision", "What the point stands for, comma-separated: address (the building) or city (its centre)",
+            list(slugs::<LocationPrecision>())),
         "q": query("q", "Free text over name, organisation, city and description; case- and accent-insensitive, every word must occur",
             json!({ "type": "string", "maxLength": 200 })),
         "datetime": query("datetime", "updated_at within an instant, a date (its whole day, UTC) or an interval start/end (.. or nothing for an open end); RFC 3339 date-times with their offset",
