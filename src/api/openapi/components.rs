@@ -22,6 +22,13 @@ fn slugs<T: Vocabulary>() -> Vec<&'static str> {
     T::all().iter().map(|t| t.slug()).collect()
 }
 
+/// An optional term a proposal may leave out or send as null (the default applies).
+fn optional_term<T: Vocabulary>(description: &str) -> Value {
+    let mut terms: Vec<Value> = slugs::<T>().into_iter().map(Value::from).collect();
+    terms.push(Value::Null);
+    json!({ "type": "string", "enum": terms, "nullable": true, "description": description })
+}
+
 fn country_codes() -> Vec<&'static str> {
     Country::all().map(|c| c.code()).collect()
 }
@@ -140,11 +147,11 @@ pub fn schemas() -> Value {
                     "end": { "type": "string", "format": "date", "nullable": true },
                     "source": { "maxLength": 300, "pattern": format!("^\\s*$|{TEXT}"),
                                 "description": "Where the record comes from, a string; when blank or not a string, the server sets its own" },
-                    "evidence_url": { "type": "string", "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$", "maxLength": 2000,
-                                      "description": "Optional: the page that states the initiative's name, place and activity" },
-                    "verified_at": { "type": "string", "format": "date", "description": "Optional: the day the record was checked against its evidence" },
-                    "status": { "type": "string", "enum": slugs::<Status>(), "description": "Optional, active by default" },
-                    "location_precision": { "type": "string", "enum": slugs::<LocationPrecision>(), "description": "Optional, city by default" },
+                    "evidence_url": { "type": "string", "pattern": "^\\s*$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$", "maxLength": 2000, "nullable": true,
+                                      "description": "Optional (blank or null: none): the page that states the initiative's name, place and activity" },
+                    "verified_at": { "type": "string", "format": "date", "nullable": true, "description": "Optional: the day the record was checked against its evidence" },
+                    "status": optional_term::<Status>("Optional, active by default"),
+                    "location_precision": optional_term::<LocationPrecision>("Optional, city by default"),
                 },
             },
         },
