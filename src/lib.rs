@@ -9,6 +9,7 @@
 //! - [`index`]: `SpatialIndex`, the R-tree answering box, radius and nearest-k queries.
 //! - [`feature`]: initiatives as GeoJSON Features.
 //! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
+//! - [`places`]: the gazetteer: place names found by prefix (`/places`), the map's labels.
 //! - [`snapshot`]: the immutable read model and its version.
 //! - [`store`]: the embedded SQLite store: initiatives, tombstones, submissions, audit log.
 //! - [`curation`]: validating incoming records, writing them, publishing new snapshots.
@@ -32,6 +33,7 @@ pub mod geodesy;
 pub mod harvest;
 pub mod index;
 pub mod model;
+pub mod places;
 pub mod regions;
 pub mod server;
 pub mod snapshot;

@@ -134,6 +134,11 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
+    let places = Arc::new(crate::places::Places::load(
+        &config.web_dir,
+        &regions,
+        &snapshot,
+    ));
     let revision = snapshot.revision;
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| {
@@ -152,6 +157,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         curation,
         curators: Arc::new(curators),
         submission_limiter: Arc::new(limiter),
+        places,
     };
     Ok(state)
 }

@@ -11,6 +11,7 @@ pub mod near;
 pub mod ogc;
 pub mod openapi;
 pub mod params;
+pub mod places;
 pub mod problem;
 pub mod site;
 pub mod tiles;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub curation: Option<Arc<crate::curation::Curation>>,
     pub curators: Arc<auth::Curators>,
     pub submission_limiter: Arc<curation::SubmissionLimiter>,
+    /// The gazetteer: `/places` and the map's labels.
+    pub places: crate::places::SharedPlaces,
 }
 
 impl AppState {
@@ -53,7 +56,13 @@ impl AppState {
     pub fn read_only(snapshot: crate::snapshot::Snapshot, config: ServeConfig) -> Self {
         let limiter =
             curation::submission_limiter(config.submissions_per_hour, config.submission_burst);
+        let places = Arc::new(crate::places::Places::load(
+            &config.web_dir,
+            &snapshot.regions,
+            &snapshot,
+        ));
         AppState {
+            places,
             snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
             config: Arc::new(config),
             basemap: Arc::new(Err("no base map".into())),
@@ -107,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(curation::audit))
         .route("/curator", get(curation::whoami))
         .route("/near", get(near::near))
+        .route("/places", get(places::places))
+        .route("/places/labels/{z}/{x}/{y}", get(places::labels))
         .route("/coverage", get(coverage::coverage))
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))

@@ -63,6 +63,21 @@ pub struct NearParams {
     f: Option<String>,
 }
 
+/// What to look for in the gazetteer.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PlacesParams {
+    /// The beginning of a place name, in any case, with or without accents, in its own
+    /// spelling or script, an exonym or an ASCII form (`tart`, `Munchen`, `Lodz`); 1 to 100
+    /// characters with at least one letter or digit.
+    q: String,
+    /// At most this many places, 1 to 50 (default 10).
+    limit: Option<u64>,
+    /// `json` only.
+    f: Option<String>,
+}
+
 /// A page of a cluster's members.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -131,6 +146,8 @@ pub struct FormatParams {
         crate::api::items::list,
         crate::api::items::one,
         crate::api::near::near,
+        crate::api::places::places,
+        crate::api::places::labels,
         crate::api::tiles::tile,
         crate::api::tiles::children,
         crate::api::tiles::leaves,
