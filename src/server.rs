@@ -110,8 +110,15 @@ fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
 pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
-    // Regions do not change with the data: loaded once, shared by every snapshot.
-    let regions = Arc::new(Regions::load(&config.regions, &config.web_dir)?);
+    // Regions and GeoNames' places do not change with the data: loaded once (side by side),
+    // shared by every snapshot.
+    let (regions, geonames) = std::thread::scope(|scope| {
+        let geonames = scope.spawn(|| crate::places::geonames::load(&config.web_dir));
+        let regions = Regions::load(&config.regions, &config.web_dir);
+        (regions, geonames.join())
+    });
+    let regions = Arc::new(regions?);
+    let geonames = geonames.map_err(|_| ServeError::Config("reading GeoNames failed".into()))?;
     let (snapshot, store) = match &config.data {
         Some(_) => (load_snapshot_in(&config, regions.clone())?, None),
         None => {
@@ -134,11 +141,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
-    let places = Arc::new(crate::places::Places::load(
-        &config.web_dir,
-        &regions,
-        &snapshot,
-    ));
+    let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));
     let revision = snapshot.revision;
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::names::Name;
+use super::names::{Name, is_latin};
 use super::{Place, PlaceKind};
 use crate::country::Country;
 use crate::model::Location;
@@ -163,11 +163,6 @@ fn useful_alternative(name: &str) -> bool {
     if letters.is_empty() {
         return false;
     }
-    let latin = |c: char| {
-        c.is_ascii_alphabetic()
-            || ('\u{C0}'..='\u{24F}').contains(&c)
-            || ('\u{1E00}'..='\u{1EFF}').contains(&c)
-    };
     let other_script = |c: char| {
         ('\u{370}'..='\u{3FF}').contains(&c)
             || ('\u{1F00}'..='\u{1FFF}').contains(&c)
@@ -175,7 +170,7 @@ fn useful_alternative(name: &str) -> bool {
             || ('\u{530}'..='\u{58F}').contains(&c)
             || ('\u{10A0}'..='\u{10FF}').contains(&c)
     };
-    if letters.iter().all(|c| latin(*c)) {
+    if letters.iter().all(|c| is_latin(*c)) {
         letters.iter().any(|c| c.is_uppercase())
     } else {
         letters.iter().all(|c| other_script(*c))

@@ -42,10 +42,9 @@ fn min_population(z: u8) -> u32 {
 }
 
 /// The box a label covers at zoom `z`, in world pixels: [left, top, right, bottom].
-fn label_box(place: &Place, z: u8) -> [f64; 4] {
+fn label_box(place: &Place, unit: (f64, f64), z: u8) -> [f64; 4] {
     let size = 256.0 * f64::from(1u32 << z);
-    let x = mercator_x(place.location.lon) * size;
-    let y = mercator_y(place.location.lat) * size;
+    let (x, y) = (unit.0 * size, unit.1 * size);
     let per_char = if place.capital {
         CAPITAL_CHAR_PX
     } else {
@@ -122,13 +121,18 @@ impl Labels {
             )
         });
         let mut first_zoom: Vec<Option<u8>> = vec![None; places.len()];
+        // Web Mercator in [0, 1], projected once for every zoom.
+        let unit: Vec<(f64, f64)> = places
+            .iter()
+            .map(|p| (mercator_x(p.location.lon), mercator_y(p.location.lat)))
+            .collect();
         for z in MIN_LABEL_ZOOM..=MAX_LABEL_ZOOM {
             let mut placed = Placed {
                 cells: HashMap::new(),
             };
             for &p in &order {
                 if first_zoom[p as usize].is_some() {
-                    placed.insert(label_box(&places[p as usize], z));
+                    placed.insert(label_box(&places[p as usize], unit[p as usize], z));
                 }
             }
             for &p in &order {
@@ -137,7 +141,7 @@ impl Labels {
                 if first_zoom[p as usize].is_some() || !eligible {
                     continue;
                 }
-                let b = label_box(place, z);
+                let b = label_box(place, unit[p as usize], z);
                 if placed.is_free(&b) {
                     placed.insert(b);
                     first_zoom[p as usize] = Some(z);
@@ -234,7 +238,8 @@ mod tests {
                 .collect();
             for (i, a) in shown.iter().enumerate() {
                 for b in &shown[i + 1..] {
-                    let (p, q) = (label_box(a, z), label_box(b, z));
+                    let unit = |c: &Place| (mercator_x(c.location.lon), mercator_y(c.location.lat));
+                    let (p, q) = (label_box(a, unit(a), z), label_box(b, unit(b), z));
                     let apart = p[2] <= q[0] || q[2] <= p[0] || p[3] <= q[1] || q[3] <= p[1];
                     assert!(apart, "{} and {} overlap at zoom {z}", a.name, b.name);
                 }

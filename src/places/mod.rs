@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 use geo::{BoundingRect, InteriorPoint};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::geodesy::{LonLatBox, distance_m};
@@ -27,7 +28,7 @@ use crate::model::Location;
 use crate::regions::{Level, Regions};
 use crate::snapshot::Snapshot;
 use labels::Labels;
-use names::{Found, MatchQuality, Name, NameIndex, PlaceId};
+use names::{MatchQuality, Name, NameIndex, PlaceId};
 
 /// What a place is, as `/places` says it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -65,6 +66,7 @@ pub struct Match {
     pub quality: MatchQuality,
     /// The spelling that matched (an exonym, an ASCII form, the name itself).
     pub matched: Box<str>,
+    pub weight: names::Weight,
 }
 
 /// Places with their name index.
@@ -80,9 +82,12 @@ pub struct PlaceMatch<'a> {
     pub quality: MatchQuality,
     /// The spelling that matched (an exonym, an ASCII form, the name itself).
     pub matched: &'a str,
+    /// What ranked it (see [`Gazetteer::new`]).
+    pub weight: names::Weight,
 }
 
 impl Gazetteer {
+    /// Places ranked by their population.
     pub fn new(entries: Vec<(Place, Vec<Name>)>) -> Gazetteer {
         let weights = entries
             .iter()
@@ -112,17 +117,12 @@ impl Gazetteer {
         self.names
             .search(query, limit)
             .into_iter()
-            .map(
-                |Found {
-                     place,
-                     quality,
-                     form,
-                 }| PlaceMatch {
-                    place: &self.places[place as usize],
-                    quality,
-                    matched: form,
-                },
-            )
+            .map(|found| PlaceMatch {
+                place: &self.places[found.place as usize],
+                quality: found.quality,
+                matched: found.form,
+                weight: found.weight,
+            })
             .collect()
     }
 }
@@ -197,6 +197,40 @@ pub fn region_places(regions: &Regions) -> Vec<(Place, Vec<Name>)> {
         }
     }
     out
+}
+
+/// The inhabitants of the cities of each region (by place id), counting each city once
+/// (not its districts), to rank regions whose population the service does not know.
+fn cities_in_regions(cities: &[(Place, Vec<Name>)], regions: &Regions) -> HashMap<String, u64> {
+    let placed: Vec<(crate::regions::RegionIds, u64)> = cities
+        .par_iter()
+        .filter(|(p, _)| p.labelled && p.population.is_some())
+        .map(|(p, _)| {
+            (
+                regions.place(p.location).0,
+                u64::from(p.population.unwrap_or(0)),
+            )
+        })
+        .collect();
+    let mut sums: HashMap<String, u64> = HashMap::new();
+    for level in [Level::Country, Level::Nuts1, Level::Nuts2, Level::Nuts3] {
+        let Ok(layer) = regions.layer(level) else {
+            continue;
+        };
+        let prefix = if level == Level::Country {
+            "country"
+        } else {
+            "nuts"
+        };
+        for (ids, population) in &placed {
+            if let Some(id) = ids.get(level) {
+                *sums
+                    .entry(format!("{prefix}:{}", layer.get(id).code))
+                    .or_default() += population;
+            }
+        }
+    }
+    sums
 }
 
 /// How far an initiative's city may lie from a GeoNames place of the same name and country
@@ -286,33 +320,44 @@ pub struct Places {
 pub type SharedPlaces = Arc<Places>;
 
 impl Places {
-    /// Loads GeoNames from the npm package under `web_dir` (without it, logs why and goes on
-    /// with the regions and the initiatives' cities), the regions' names and the snapshot's
-    /// cities.
+    /// Loads GeoNames from the npm package under `web_dir` (see [`Places::build`]).
     pub fn load(web_dir: &Path, regions: &Regions, snapshot: &Snapshot) -> Places {
+        Places::build(geonames::load(web_dir), regions, snapshot)
+    }
+
+    /// The gazetteer of GeoNames' places (without them, it logs why and goes on with the
+    /// regions and the initiatives' cities), the regions' names and the snapshot's cities.
+    pub fn build(
+        geonames: Result<Vec<(Place, Vec<Name>)>, geonames::GeoNamesError>,
+        regions: &Regions,
+        snapshot: &Snapshot,
+    ) -> Places {
         let started = std::time::Instant::now();
-        let (mut entries, has_geonames) = match geonames::load(web_dir) {
+        let (mut entries, has_geonames) = match geonames {
             Ok(places) => (places, true),
             Err(e) => {
                 tracing::warn!(error = %e, "GeoNames places unavailable; /places finds regions and initiatives' cities only, the map has no labels");
                 (Vec::new(), false)
             }
         };
+        let cities_in_regions = cities_in_regions(&entries, regions);
         entries.extend(region_places(regions));
-        let places = Places::new(Gazetteer::new(entries), has_geonames, snapshot);
-        tracing::info!(
-            places = places.fixed.places().len(),
-            names = places.fixed.name_count(),
-            initiative_cities = places.cities.load().gazetteer.places().len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "gazetteer ready"
-        );
-        places
-    }
-
-    /// A gazetteer of the given fixed places (tests and embedding).
-    pub fn new(fixed: Gazetteer, has_geonames: bool, snapshot: &Snapshot) -> Places {
-        let labels = Labels::new(fixed.places());
+        // A region ranks by its population, or else by half that of its cities (a region
+        // named like its city is more often sought as the city).
+        let weights = entries
+            .iter()
+            .map(|(p, _)| match (p.kind, p.population) {
+                (_, Some(population)) => u64::from(population),
+                (PlaceKind::Region, None) => {
+                    cities_in_regions.get(&*p.id).copied().unwrap_or(0) / 2
+                }
+                (PlaceKind::City, None) => 0,
+            })
+            .collect();
+        let (places, names): (Vec<Place>, Vec<Vec<Name>>) = entries.into_iter().unzip();
+        let (labels, names) =
+            rayon::join(|| Labels::new(&places), || NameIndex::new(names, weights));
+        let fixed = Gazetteer { places, names };
         let cities = InitiativeCities {
             version: snapshot.version.clone(),
             gazetteer: Gazetteer::new(initiative_cities(snapshot, &fixed)),
@@ -322,6 +367,13 @@ impl Places {
             hasher.update(place.id.as_bytes());
             hasher.update(place.name.as_bytes());
         }
+        tracing::info!(
+            places = fixed.places().len(),
+            names = fixed.name_count(),
+            initiative_cities = cities.gazetteer.places().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "gazetteer ready"
+        );
         Places {
             version: format!("{:016x}", hasher.digest()),
             fixed,
@@ -345,15 +397,11 @@ impl Places {
                 place: m.place.clone(),
                 quality: m.quality,
                 matched: m.matched.into(),
+                weight: m.weight,
             })
             .collect();
         // Stable: between equals, the fixed places (found first) stay first.
-        found.sort_by_key(|m| {
-            (
-                m.quality,
-                std::cmp::Reverse(m.place.population.unwrap_or(0)),
-            )
-        });
+        found.sort_by_key(|m| names::rank_key(m.quality, m.weight));
         found.truncate(limit);
         found
     }

@@ -3,6 +3,8 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::filter::fold;
 
 /// Index of a place in its gazetteer.
@@ -93,10 +95,28 @@ pub struct Found<'a> {
     pub place: PlaceId,
     pub quality: MatchQuality,
     pub form: &'a str,
+    /// The place's ranking weight.
+    pub weight: Weight,
 }
 
-/// What ranks places of equal match quality: larger first (population), then the order given.
+/// What ranks places: larger first (population), then the order given.
 pub type Weight = u64;
+
+/// The order of results: names that start with the query before those with a later word that
+/// does; then by weight, boosted for an exact match and for the place's own name, so that
+/// "par" finds Paris before the village of Par, and Parma before Napoli (once Parthenope).
+pub fn rank_key(quality: MatchQuality, weight: Weight) -> (bool, Reverse<Weight>) {
+    let boost = match quality {
+        MatchQuality::Exact => 32,
+        MatchQuality::ExactOther => 16,
+        MatchQuality::Prefix => 8,
+        MatchQuality::PrefixOther | MatchQuality::Word => 1,
+    };
+    (
+        quality == MatchQuality::Word,
+        Reverse(weight.saturating_mul(boost)),
+    )
+}
 
 /// Every name of every place, sorted by folded key; searched by binary search on the prefix.
 pub struct NameIndex {
@@ -109,8 +129,8 @@ pub struct NameIndex {
     precomputed: HashMap<Box<str>, Vec<(PlaceId, MatchQuality, u32)>>,
 }
 
-/// A candidate: (quality, heavier first, place) orders results; the entry gives the form.
-type Ranked = (MatchQuality, Reverse<Weight>, PlaceId, u32);
+/// A candidate: its rank, the place (ties go to the order given), its quality and entry.
+type Ranked = ((bool, Reverse<Weight>), PlaceId, MatchQuality, u32);
 
 impl NameIndex {
     /// Indexes `names[i]` as the names of place `i`, ranked by `weights[i]`.
@@ -119,28 +139,8 @@ impl NameIndex {
         let mut keys = String::new();
         let mut forms = String::new();
         let mut entries = Vec::new();
-        for (place, place_names) in names.into_iter().enumerate() {
-            // One entry per distinct key of a place: its own name wins, else a spelling with
-            // diacritics or its own script ("München" rather than "Munchen").
-            let mut best: HashMap<String, Name> = HashMap::new();
-            for name in place_names {
-                let key = search_key(&name.text);
-                if key.is_empty() {
-                    continue;
-                }
-                let better = |old: &Name| {
-                    (name.own && !old.own)
-                        || (name.own == old.own && !name.text.is_ascii() && old.text.is_ascii())
-                };
-                match best.get(&key) {
-                    Some(old) if !better(old) => {}
-                    _ => {
-                        best.insert(key, name);
-                    }
-                }
-            }
-            let mut chosen: Vec<(String, Name)> = best.into_iter().collect();
-            chosen.sort_by(|a, b| a.0.cmp(&b.0));
+        let keyed: Vec<Vec<(String, Name)>> = names.into_par_iter().map(distinct_keys).collect();
+        for (place, chosen) in keyed.into_iter().enumerate() {
             for (key, name) in chosen {
                 let form = push(&mut forms, &name.text);
                 let start = keys.len() as u32;
@@ -226,17 +226,18 @@ impl NameIndex {
         let mut candidates: Vec<Ranked> = range
             .map(|i| {
                 let entry = &self.entries[i];
+                let quality = self.quality(entry, needle);
                 (
-                    self.quality(entry, needle),
-                    Reverse(self.weights[entry.place as usize]),
+                    rank_key(quality, self.weights[entry.place as usize]),
                     entry.place,
+                    quality,
                     i as u32,
                 )
             })
             .collect();
         candidates.sort_unstable();
         let mut seen = std::collections::HashSet::new();
-        candidates.retain(|c| seen.insert(c.2));
+        candidates.retain(|c| seen.insert(c.1));
         candidates.truncate(limit);
         candidates
     }
@@ -257,7 +258,7 @@ impl NameIndex {
                     let best = self
                         .rank(range, prefix, MAX_RESULTS)
                         .into_iter()
-                        .map(|(quality, _, place, entry)| (place, quality, entry))
+                        .map(|(_, place, quality, entry)| (place, quality, entry))
                         .collect();
                     (Box::from(prefix), best)
                 })
@@ -274,10 +275,11 @@ impl NameIndex {
             return Vec::new();
         }
         let limit = limit.min(MAX_RESULTS);
-        let found = |place, quality, entry: u32| Found {
+        let found = |place: PlaceId, quality, entry: u32| Found {
             place,
             quality,
             form: self.form(&self.entries[entry as usize]),
+            weight: self.weights[place as usize],
         };
         if let Some(best) = self.precomputed.get(needle.as_str()) {
             return best
@@ -288,9 +290,42 @@ impl NameIndex {
         }
         self.rank(self.range(&needle), &needle, limit)
             .into_iter()
-            .map(|(quality, _, place, entry)| found(place, quality, entry))
+            .map(|(_, place, quality, entry)| found(place, quality, entry))
             .collect()
     }
+}
+
+/// One name per distinct key of a place: its own name wins, then the first in a Latin script
+/// (GeoNames lists alternatives alphabetically), then the first.
+fn distinct_keys(names: Vec<Name>) -> Vec<(String, Name)> {
+    let latin = |text: &str| text.chars().filter(|c| c.is_alphabetic()).all(is_latin);
+    let mut best: HashMap<String, Name> = HashMap::new();
+    for name in names {
+        let key = search_key(&name.text);
+        if key.is_empty() {
+            continue;
+        }
+        let better = |old: &Name| {
+            (name.own && !old.own)
+                || (name.own == old.own && latin(&name.text) && !latin(&old.text))
+        };
+        match best.get(&key) {
+            Some(old) if !better(old) => {}
+            _ => {
+                best.insert(key, name);
+            }
+        }
+    }
+    let mut chosen: Vec<(String, Name)> = best.into_iter().collect();
+    chosen.sort_by(|a, b| a.0.cmp(&b.0));
+    chosen
+}
+
+/// A letter of the Latin script (ASCII, Latin-1, Latin Extended-A and B and Additional).
+pub fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || ('\u{C0}'..='\u{24F}').contains(&c)
+        || ('\u{1E00}'..='\u{1EFF}').contains(&c)
 }
 
 /// Appends `text` to an arena and returns its (start, length).
@@ -341,9 +376,19 @@ mod tests {
         ]);
         assert_eq!(places(&idx.search("tart", 10)), vec![0, 2]);
         assert_eq!(places(&idx.search("Tar", 10)), vec![1, 0, 2]);
-        // An exact match beats a heavier prefix match.
         assert_eq!(idx.search("TARTU", 1)[0].quality, MatchQuality::Exact);
         assert_eq!(places(&idx.search("tartu", 10)), vec![0, 2]);
+        // An exact match counts four times more than a prefix of the own name, which counts
+        // eight times more than a prefix of another name.
+        let paris = index(&[
+            (&["Paris"], &[], 2_100_000),
+            (&["Par"], &[], 9_000),
+            (&["Napoli"], &["Parthenope"], 960_000),
+            (&["Parma"], &[], 146_000),
+        ]);
+        assert_eq!(places(&paris.search("par", 10)), vec![0, 3, 2, 1]);
+        let par = index(&[(&["Paris"], &[], 2_100_000), (&["Par"], &[], 600_000)]);
+        assert_eq!(places(&par.search("par", 10)), vec![1, 0]);
         let dorpat = idx.search("dorp", 10);
         assert_eq!(places(&dorpat), vec![0]);
         assert_eq!(dorpat[0].form, "Dorpat");
@@ -390,7 +435,7 @@ mod tests {
             let scanned = idx.rank(idx.range(query), query, 20);
             assert_eq!(
                 places(&table),
-                scanned.iter().map(|c| c.2).collect::<Vec<_>>()
+                scanned.iter().map(|c| c.1).collect::<Vec<_>>()
             );
             assert_eq!(table.len(), 20);
         }
