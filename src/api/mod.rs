@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -77,10 +78,11 @@ impl AppState {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
-    let (web, leaflet) = site::static_files(&state);
+    let (web, leaflet, protomaps) = site::static_files(&state);
+    let pmtiles = state.config.basemap_pmtiles.clone();
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
     let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
-    Router::new()
+    let router = Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(openapi::api_document))
@@ -124,11 +126,25 @@ pub fn router(state: AppState) -> Router {
         .route("/clusters/{id}/children", get(tiles::children))
         .route("/clusters/{id}/leaves", get(tiles::leaves))
         .nest_service("/vendor/leaflet", leaflet.fallback(not_found.clone()))
+        .nest_service(
+            "/vendor/protomaps-leaflet",
+            protomaps.fallback(not_found.clone()),
+        )
         .fallback_service(web.fallback(not_found))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .with_state(state)
+        .with_state(state);
+    // The operator's vector base map: one file, read in ranges by the page (tower-http's
+    // ServeFile answers Range with 206); not compressed, so that ranges stay byte ranges.
+    let router = match pmtiles {
+        Some(path) => router.route_service(
+            site::PMTILES_PATH,
+            tower_http::services::ServeFile::new(path),
+        ),
+        None => router,
+    };
+    router
         .layer(DefaultBodyLimit::max(curation::RECORD_LIMIT))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotPartial)))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -169,6 +185,17 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
         "version": snapshot.version,
     }))
     .into_response()
+}
+
+/// Compression would turn a byte range (206) into other bytes: ranges are sent as they are.
+#[derive(Clone, Copy)]
+struct NotPartial;
+
+impl Predicate for NotPartial {
+    fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        response.status() != StatusCode::PARTIAL_CONTENT
+            && !response.headers().contains_key(header::CONTENT_RANGE)
+    }
 }
 
 async fn no_route(uri: Uri) -> ApiError {

@@ -13,10 +13,31 @@ use crate::api::params::{FILTER_PARAMS, QueryParams};
 use crate::api::problem::ApiError;
 use crate::facets::{self, Vocabularies};
 
+/// Where the page's vector base map is served when `--basemap-pmtiles` is given.
+pub const PMTILES_PATH: &str = "/basemap/tiles.pmtiles";
+
+/// Deepest zoom of the map over the built-in base map: its place labels go no further, and
+/// below it there is nothing more to show.
+pub const BUILTIN_MAX_ZOOM: u8 = crate::places::labels::MAX_LABEL_ZOOM;
+/// Deepest zoom over a detailed base map (raster tiles or PMTiles).
+const DETAILED_MAX_ZOOM: u8 = 18;
+
 pub async fn page_config(State(state): State<AppState>) -> Response {
+    let config = &state.config;
+    let detailed = config.basemap_url.is_some() || config.basemap_pmtiles.is_some();
+    // The map stops where clusters stop, so that a cluster's members can always be listed.
+    let base_zoom = if detailed {
+        DETAILED_MAX_ZOOM
+    } else {
+        BUILTIN_MAX_ZOOM
+    };
+    let max_zoom = base_zoom.min(config.clustering.cluster_max_zoom.max(1));
     Json(json!({
-        "basemap_url": state.config.basemap_url,
-        "basemap_attribution": state.config.basemap_attribution,
+        "basemap_url": config.basemap_url,
+        "basemap_pmtiles": config.basemap_pmtiles.as_ref().map(|_| PMTILES_PATH),
+        "basemap_attribution": config.basemap_attribution,
+        "labels": !detailed && state.places.has_geonames,
+        "max_zoom": max_zoom,
     }))
     .into_response()
 }
@@ -67,11 +88,13 @@ pub async fn basemap(
     }
 }
 
-/// Static files of the front-end; npm's Leaflet build under `/vendor/leaflet/`.
-pub fn static_files(state: &AppState) -> (ServeDir, ServeDir) {
+/// Static files of the front-end; npm's Leaflet build under `/vendor/leaflet/`, and
+/// protomaps-leaflet (the PMTiles renderer) under `/vendor/protomaps-leaflet/`.
+pub fn static_files(state: &AppState) -> (ServeDir, ServeDir, ServeDir) {
     let web = &state.config.web_dir;
     (
         ServeDir::new(web),
         ServeDir::new(web.join("node_modules/leaflet/dist")),
+        ServeDir::new(web.join("node_modules/protomaps-leaflet/dist")),
     )
 }

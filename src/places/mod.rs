@@ -406,6 +406,11 @@ impl Places {
         found
     }
 
+    /// The places that do not change with the data.
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.fixed
+    }
+
     /// The labels of one map tile.
     pub fn labels(&self, tile: crate::tile::TileCoord) -> Vec<&Place> {
         self.labels
