@@ -235,3 +235,67 @@ async fn label_tiles_hold_capitals_first_and_more_further_in() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_map_stops_where_the_built_in_base_map_does_and_has_labels() {
+    let server = common::start(None).await;
+    let (_, config) = get(&server, "/config.json").await;
+    assert_eq!(config["max_zoom"], 14);
+    assert_eq!(config["labels"], true);
+    assert!(config["basemap_pmtiles"].is_null());
+}
+
+#[tokio::test]
+async fn an_operators_pmtiles_base_map_is_served_in_byte_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("europe.pmtiles");
+    // Not a real archive: the service serves the operator's bytes as they are.
+    let bytes: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let mut config = skillsmap::config::ServeConfig::local(None);
+    config.basemap_pmtiles = Some(file);
+    let server = common::start_with(config, None).await;
+
+    let (_, page) = get(&server, "/config.json").await;
+    assert_eq!(page["basemap_pmtiles"], "/basemap/tiles.pmtiles");
+    assert_eq!(page["max_zoom"], 16, "as deep as the clusters go");
+    assert_eq!(page["labels"], false, "the vector map has its own labels");
+
+    let client = reqwest::Client::new();
+    let url = format!("{}/basemap/tiles.pmtiles", server.base);
+    // A client that accepts gzip still gets the exact bytes of its range.
+    let response = client
+        .get(&url)
+        .header("Range", "bytes=100-226")
+        .header("Accept-Encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 206);
+    assert_eq!(
+        response.headers()["content-range"].to_str().unwrap(),
+        "bytes 100-226/5000"
+    );
+    assert!(response.headers().get("content-encoding").is_none());
+    assert_eq!(&response.bytes().await.unwrap()[..], &bytes[100..227]);
+    let whole = client.get(&url).send().await.unwrap();
+    assert_eq!(whole.status().as_u16(), 200);
+    assert_eq!(whole.bytes().await.unwrap().len(), 5000);
+    let beyond = client
+        .get(&url)
+        .header("Range", "bytes=9000-9999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status().as_u16(), 416);
+    // The renderer is served like Leaflet.
+    let script = client
+        .get(format!(
+            "{}/vendor/protomaps-leaflet/protomaps-leaflet.js",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status().as_u16(), 200);
+}

@@ -160,7 +160,11 @@ async function start() {
         const content = colocatedContent(fc.features || [], Number(fc.numberMatched ?? count));
         content.addEventListener('click', (event) => {
           const button = event.target.closest('.result');
-          if (button) select(button.dataset.id, { latlng, push: true });
+          if (!button) return;
+          // The list is replaced at once: a click whose target has left the popup would
+          // reach the map as a click beside the popup, and close it.
+          event.stopPropagation();
+          select(button.dataset.id, { latlng, push: true });
         });
         popup.setContent(content);
         popup.update();
@@ -298,6 +302,7 @@ async function start() {
       const b = feature.bbox;
       if (Array.isArray(b) && b.length === 4) map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
       else map.fitBounds(near.bounds(state));
+      document.getElementById('near-results').scrollIntoView({ block: 'nearest' });
     },
     onInitiative: (feature) => {
       const c = feature.geometry?.coordinates;
