@@ -41,12 +41,7 @@ fn main() {
 
     // What assignment costs at start-up, alone, on the same positions.
     let snapshot = load_snapshot(&ServeConfig::local(Some(data))).expect("valid data");
-    let positions: Vec<Location> = snapshot
-        .index
-        .initiatives()
-        .iter()
-        .map(|i| i.location)
-        .collect();
+    let positions: Vec<Location> = snapshot.base().records.locations().to_vec();
     let started = Instant::now();
     let (placement, _) = snapshot.regions.assign(&positions);
     let assign_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -30,12 +30,12 @@ fn main() {
         .expect("in the target's tmp folder")
         .to_path_buf();
     let snapshot = load_snapshot(&ServeConfig::local(Some(data))).expect("generated data is valid");
-    let index = &snapshot.index;
+    let index = &snapshot;
 
     // Centres: positions of random initiatives, so queries land where the data is.
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let centres: Vec<Location> = (0..CENTRES)
-        .map(|_| index.get(rng.random_range(0..index.len()) as u32).location)
+        .map(|_| index.location(rng.random_range(0..index.len()) as u32))
         .collect();
     write_csv(
         &dir.join(format!("bench-centres-{count}.csv")),
@@ -82,7 +82,7 @@ enum Mode {
 /// Runs radius queries on `threads` threads for about [`RUN_FOR`]; returns the queries per
 /// second (each thread's count over its own elapsed time, summed), queries and hits.
 fn run(
-    index: &skillsmap::index::SpatialIndex,
+    index: &skillsmap::snapshot::Snapshot,
     centres: &[Location],
     radius_m: f64,
     threads: usize,

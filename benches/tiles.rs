@@ -84,7 +84,7 @@ fn main() {
     let unfiltered = time_tiles(&snapshot, &tiles, &Filter::default());
     let (cold_ms, filtered) = time_filtered(&snapshot, &tiles);
     let points = write_points(&dir, &snapshot);
-    let options = snapshot.clusters.options();
+    let options = snapshot.clustering();
     let ours: Vec<BuildFigures> = [1, 2]
         .into_iter()
         .map(|threads| {
@@ -259,10 +259,10 @@ fn http_ok(addr: &str, path: &str) -> bool {
 /// The tiles at every zoom that hold randomly chosen initiatives (so weighted like the data).
 fn sample_tiles(snapshot: &Snapshot) -> Vec<TileCoord> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    let initiatives = snapshot.index.initiatives();
+    let locations = snapshot.base().records.locations();
     let mut tiles = Vec::new();
     for _ in 0..SAMPLE_POINTS {
-        let at = initiatives[rng.random_range(0..initiatives.len())].location;
+        let at = locations[rng.random_range(0..locations.len())];
         for z in 0..=MAX_TILE_ZOOM {
             tiles.push(tile_of(at.lon, at.lat, z));
         }
@@ -321,11 +321,11 @@ impl BuildFigures {
 
 /// The points as little-endian f64 pairs (lon, lat), the input of both cluster builds.
 fn write_points(dir: &Path, snapshot: &Snapshot) -> std::path::PathBuf {
-    let points = dir.join(format!("bench-points-{}.f64", snapshot.index.len()));
-    let mut bytes = Vec::with_capacity(snapshot.index.len() * 16);
-    for initiative in snapshot.index.initiatives() {
-        bytes.extend_from_slice(&initiative.location.lon.to_le_bytes());
-        bytes.extend_from_slice(&initiative.location.lat.to_le_bytes());
+    let points = dir.join(format!("bench-points-{}.f64", snapshot.len()));
+    let mut bytes = Vec::with_capacity(snapshot.len() * 16);
+    for location in snapshot.base().records.locations() {
+        bytes.extend_from_slice(&location.lon.to_le_bytes());
+        bytes.extend_from_slice(&location.lat.to_le_bytes());
     }
     std::fs::write(&points, bytes).unwrap();
     points
@@ -388,12 +388,14 @@ fn cluster_build_child(points: &Path) {
         })
         .collect();
     drop(bytes);
+    let records = skillsmap::records::Records::from_initiatives(&initiatives);
+    drop(initiatives);
     // Start the thread pool before the baseline, as node has its runtime up before its build.
     rayon::broadcast(|_| ());
     common::reset_peak_memory();
     let before = common::status_mb(None, "VmRSS");
     let started = Instant::now();
-    let tree = ClusterTree::build(&initiatives, ClusterOptions::default(), "bench");
+    let tree = ClusterTree::build(&records, ClusterOptions::default(), "bench");
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let peak = common::status_mb(None, "VmHWM");
     std::hint::black_box(&tree);

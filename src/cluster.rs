@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::filter::Filter;
-use crate::index::{Slot, SpatialIndex};
-use crate::model::{Initiative, SkillArea};
+use crate::bitmap::Bitmap;
+use crate::index::Slot;
+use crate::model::{Location, SkillArea};
+use crate::records::Records;
 use crate::tile::{TileCoord, interleave, lat_of, lon_of, mercator_x, mercator_y, morton};
 
 /// How clusters are formed, as in supercluster.
@@ -44,22 +45,22 @@ impl Default for ClusterOptions {
 }
 
 /// A cluster or a single initiative at one zoom level.
-#[derive(Clone, Copy, Debug)]
-struct Node {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Node {
     /// Morton code of the node's position; a single initiative keeps its exact one.
-    code: u64,
-    lon: f32,
-    lat: f32,
+    pub(crate) code: u64,
+    pub(crate) lon: f32,
+    pub(crate) lat: f32,
     /// The node's leaves are the leaf positions `start..end`.
-    start: u32,
-    end: u32,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
 }
 
-struct Level {
+pub(crate) struct Level {
     /// In Morton order.
-    nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
     /// Node indices in order of `start`, to find the children of a coarser node.
-    by_start: Vec<u32>,
+    pub(crate) by_start: Vec<u32>,
 }
 
 /// What a tile (or a cluster's children) holds: clusters and single initiatives.
@@ -94,15 +95,15 @@ pub enum ClusterError {
 const FILTER_CACHE_SIZE: usize = 32;
 
 pub struct ClusterTree {
-    options: ClusterOptions,
+    pub(crate) options: ClusterOptions,
     /// `levels[i]` is zoom `min_zoom + i`; the last level holds the leaves (zoom `max_zoom + 1`).
-    levels: Vec<Level>,
+    pub(crate) levels: Vec<Level>,
     /// Index slot of each leaf position.
-    leaf_slots: Vec<Slot>,
+    pub(crate) leaf_slots: Vec<Slot>,
     /// Per skill area, which leaf positions have it.
-    skill_bits: Vec<Bitmap>,
+    pub(crate) skill_bits: Vec<Bitmap>,
     /// Distinguishes cluster ids of different data versions.
-    tag: String,
+    pub(crate) tag: String,
     filter_cache: Mutex<VecDeque<(String, Arc<Bitmap>)>>,
 }
 
@@ -118,14 +119,15 @@ struct Item {
 }
 
 impl ClusterTree {
-    /// Builds the hierarchy over `initiatives`, whose positions are their index slots.
-    pub fn build(initiatives: &[Initiative], options: ClusterOptions, tag: &str) -> ClusterTree {
+    /// Builds the hierarchy over `records`, whose positions are their slots.
+    pub fn build(records: &Records, options: ClusterOptions, tag: &str) -> ClusterTree {
         assert!(options.min_zoom <= options.max_zoom && options.max_zoom < 30);
-        let mut leaves: Vec<(Item, Slot)> = initiatives
+        let mut leaves: Vec<(Item, Slot)> = records
+            .locations()
             .par_iter()
             .enumerate()
-            .map(|(slot, initiative)| {
-                let (lon, lat) = (initiative.location.lon, initiative.location.lat);
+            .map(|(slot, location)| {
+                let (lon, lat) = (location.lon, location.lat);
                 let item = Item {
                     code: morton(lon, lat),
                     x: mercator_x(lon),
@@ -160,7 +162,7 @@ impl ClusterTree {
 
         let (levels, leaf_slots) = number_leaves(built, &parents, &leaf_slots_by_index);
         let skill_bits = Bitmap::per_bit(leaf_slots.len(), SkillArea::ALL.len(), |pos| {
-            let areas = initiatives[leaf_slots[pos] as usize].skill_areas;
+            let areas = records.attributes(leaf_slots[pos] as usize).skill_areas;
             SkillArea::ALL
                 .iter()
                 .enumerate()
@@ -168,6 +170,17 @@ impl ClusterTree {
                     bits | (u32::from(areas.contains(*area)) << i)
                 })
         });
+        ClusterTree::from_parts(options, levels, leaf_slots, skill_bits, tag)
+    }
+
+    /// A tree from its parts (as built, or as read back from a saved read model).
+    pub(crate) fn from_parts(
+        options: ClusterOptions,
+        levels: Vec<Level>,
+        leaf_slots: Vec<Slot>,
+        skill_bits: Vec<Bitmap>,
+        tag: &str,
+    ) -> ClusterTree {
         ClusterTree {
             options,
             levels,
@@ -178,17 +191,48 @@ impl ClusterTree {
         }
     }
 
+    /// How many leaves (initiatives) the tree holds.
+    pub fn leaf_count(&self) -> usize {
+        self.leaf_slots.len()
+    }
+
+    /// True when a cluster id names a cluster of this tree (of this data version).
+    pub fn owns(&self, id: &str) -> bool {
+        id.splitn(3, '-').nth(2) == Some(self.tag.as_str())
+    }
+
+    /// Approximate bytes held by the levels, the leaf table and the skill bitmaps.
+    pub fn heap_bytes(&self) -> usize {
+        let levels: usize = self
+            .levels
+            .iter()
+            .map(|l| l.nodes.capacity() * std::mem::size_of::<Node>() + l.by_start.capacity() * 4)
+            .sum();
+        levels
+            + self.leaf_slots.capacity() * 4
+            + self
+                .skill_bits
+                .iter()
+                .map(|b| b.words.capacity() * 8)
+                .sum::<usize>()
+    }
+
     pub fn options(&self) -> ClusterOptions {
         self.options
     }
 
-    /// The clusters and initiatives of one tile that match `filter`. Every item lies in the
+    /// The clusters and initiatives of one tile made of the leaves `matches` holds (every
+    /// leaf when `None`); `location_of` gives a slot's position. Every item lies in the
     /// tile, and over all tiles of a zoom every matching initiative is counted exactly once.
-    pub fn tile(&self, index: &SpatialIndex, tile: TileCoord, filter: &Filter) -> Vec<TileItem> {
+    pub fn tile(
+        &self,
+        tile: TileCoord,
+        matches: Option<&Bitmap>,
+        location_of: impl Fn(Slot) -> Location,
+    ) -> Vec<TileItem> {
         let level = self.level_index(tile.z);
-        let matches = self.matches(index, filter);
         let mut items = Vec::new();
-        match &matches {
+        match matches {
             None => {
                 for (i, node) in self.nodes_in(level, tile) {
                     items.push(self.item(level, i, node, node.end - node.start, None));
@@ -204,7 +248,7 @@ impl ClusterTree {
                             1 => {
                                 let pos = bits.first_set(node.start, node.end).expect("count is 1");
                                 let slot = self.leaf_slots[pos as usize];
-                                let at = index.get(slot).location;
+                                let at = location_of(slot);
                                 if tile.contains_code(morton(at.lon, at.lat)) {
                                     items.push(TileItem::Initiative(slot));
                                 }
@@ -221,45 +265,38 @@ impl ClusterTree {
         items
     }
 
-    /// The items one zoom level below a cluster, with the same filter.
+    /// The items one zoom level below a cluster, made of the leaves `matches` holds.
     pub fn children(
         &self,
-        index: &SpatialIndex,
         id: &str,
-        filter: &Filter,
+        matches: Option<&Bitmap>,
     ) -> Result<Vec<TileItem>, ClusterError> {
         let (level, node) = self.parse_id(id)?;
-        let matches = self.matches(index, filter);
         let child_level = (level + 1).min(self.levels.len() - 1);
         let mut items = Vec::new();
         for child in self.children_of(child_level, &node) {
             let child_node = self.levels[child_level].nodes[child as usize];
-            let count = count_in(matches.as_deref(), &child_node);
+            let count = count_in(matches, &child_node);
             match count {
                 0 => {}
-                1 => items.push(TileItem::Initiative(
-                    self.first_leaf(matches.as_deref(), &child_node),
-                )),
-                _ => {
-                    items.push(self.item(child_level, child, child_node, count, matches.as_deref()))
-                }
+                1 => items.push(TileItem::Initiative(self.first_leaf(matches, &child_node))),
+                _ => items.push(self.item(child_level, child, child_node, count, matches)),
             }
         }
         Ok(items)
     }
 
-    /// The matching members of a cluster in tree order: a page of them, and how many there are.
+    /// The members of a cluster that `matches` holds, in tree order: a page of them, and
+    /// how many there are.
     pub fn leaves(
         &self,
-        index: &SpatialIndex,
         id: &str,
-        filter: &Filter,
+        matches: Option<&Bitmap>,
         (offset, limit): (usize, usize),
     ) -> Result<(Vec<Slot>, usize), ClusterError> {
         let (_, node) = self.parse_id(id)?;
-        let matches = self.matches(index, filter);
         let positions = node.start..node.end;
-        let slots: Vec<Slot> = match &matches {
+        let slots: Vec<Slot> = match matches {
             None => positions.map(|p| self.leaf_slots[p as usize]).collect(),
             Some(bits) => positions
                 .filter(|p| bits.get(*p))
@@ -388,22 +425,26 @@ impl ClusterTree {
         Ok((level, node))
     }
 
-    /// The bitmap of leaf positions matching `filter`, or `None` when everything matches.
-    fn matches(&self, index: &SpatialIndex, filter: &Filter) -> Option<Arc<Bitmap>> {
-        if filter.is_empty() {
-            return None;
-        }
-        let key = format!("{filter:?}");
-        if let Some(bits) = self.cached(&key) {
-            return Some(bits);
+    /// The bitmap of leaf positions whose slot passes `test`, kept under `key` (a filter
+    /// always gives the same bitmap over the same tree).
+    pub fn leaves_where(&self, key: &str, test: impl Fn(Slot) -> bool + Sync) -> Arc<Bitmap> {
+        if let Some(bits) = self.cached(key) {
+            return bits;
         }
         let bits = Arc::new(Bitmap::from_fn(self.leaf_slots.len(), |pos| {
-            index.matches(self.leaf_slots[pos], filter)
+            test(self.leaf_slots[pos])
         }));
         let mut cache = self.filter_cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.push_front((key, bits.clone()));
+        cache.push_front((key.to_string(), bits.clone()));
         cache.truncate(FILTER_CACHE_SIZE);
-        Some(bits)
+        bits
+    }
+
+    /// The leaf positions of the slots `hidden` holds.
+    pub fn hidden_leaves(&self, hidden: &Bitmap) -> Bitmap {
+        Bitmap::from_fn(self.leaf_slots.len(), |pos| {
+            hidden.get(self.leaf_slots[pos])
+        })
     }
 
     fn cached(&self, key: &str) -> Option<Arc<Bitmap>> {
@@ -652,256 +693,10 @@ fn node_at(item: &Item, start: u32) -> Node {
     }
 }
 
-/// A fixed-length set of positions, one bit each.
-pub struct Bitmap {
-    words: Vec<u64>,
-}
-
-impl Bitmap {
-    pub fn from_fn(len: usize, f: impl Fn(usize) -> bool + Sync) -> Bitmap {
-        let words = (0..len.div_ceil(64))
-            .into_par_iter()
-            .map(|w| {
-                let base = w * 64;
-                (0..64.min(len - base))
-                    .fold(0u64, |word, bit| word | (u64::from(f(base + bit)) << bit))
-            })
-            .collect();
-        Bitmap { words }
-    }
-
-    /// `count` bitmaps in one pass: bit `i` of `f(pos)` is position `pos` of bitmap `i`.
-    pub fn per_bit(len: usize, count: usize, f: impl Fn(usize) -> u32 + Sync) -> Vec<Bitmap> {
-        let blocks: Vec<Vec<u64>> = (0..len.div_ceil(64))
-            .into_par_iter()
-            .map(|w| {
-                let base = w * 64;
-                let mut words = vec![0u64; count];
-                for bit in 0..64.min(len - base) {
-                    let flags = f(base + bit);
-                    for (i, word) in words.iter_mut().enumerate() {
-                        *word |= u64::from((flags >> i) & 1) << bit;
-                    }
-                }
-                words
-            })
-            .collect();
-        (0..count)
-            .map(|i| Bitmap {
-                words: blocks.iter().map(|block| block[i]).collect(),
-            })
-            .collect()
-    }
-
-    pub fn get(&self, pos: u32) -> bool {
-        self.words[pos as usize / 64] & (1 << (pos % 64)) != 0
-    }
-
-    /// Set bits in `start..end`.
-    pub fn count(&self, start: u32, end: u32) -> u32 {
-        self.fold_range(start, end, |w, _| w)
-    }
-
-    /// Positions in `start..end` set in both bitmaps.
-    pub fn count_and(&self, other: &Bitmap, start: u32, end: u32) -> u32 {
-        self.fold_range(start, end, |w, i| w & other.words[i])
-    }
-
-    pub fn first_set(&self, start: u32, end: u32) -> Option<u32> {
-        let (start, end) = (start as usize, end as usize);
-        let mut pos = start;
-        while pos < end {
-            let word = self.words[pos / 64] >> (pos % 64);
-            if word != 0 {
-                let found = pos + word.trailing_zeros() as usize;
-                return (found < end).then_some(found as u32);
-            }
-            pos = (pos / 64 + 1) * 64;
-        }
-        None
-    }
-
-    fn fold_range(&self, start: u32, end: u32, word_at: impl Fn(u64, usize) -> u64) -> u32 {
-        let (start, end) = (start as usize, end as usize);
-        if start >= end {
-            return 0;
-        }
-        let (first, last) = (start / 64, (end - 1) / 64);
-        let mut total = 0;
-        for i in first..=last {
-            let mut word = word_at(self.words[i], i);
-            if i == first {
-                word &= u64::MAX << (start % 64);
-            }
-            if i == last && end % 64 != 0 {
-                word &= u64::MAX >> (64 - end % 64);
-            }
-            total += word.count_ones();
-        }
-        total
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::tests::initiative;
-    use crate::model::{Kind, TermSet};
-    use crate::tile::tile_of;
     use rand::{RngExt, SeedableRng};
-
-    fn random_index(n: usize) -> SpatialIndex {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        let initiatives = (0..n)
-            .map(|i| {
-                let (lon, lat) = if i % 5 == 0 {
-                    (
-                        rng.random_range(-180.0..180.0),
-                        rng.random_range(-85.0..85.0),
-                    )
-                } else {
-                    (
-                        13.4 + rng.random_range(-2.0..2.0),
-                        52.5 + rng.random_range(-1.0..1.0),
-                    )
-                };
-                let mut it = initiative(&format!("i{i}"), lon, lat);
-                if i % 3 == 0 {
-                    it.kind = Kind::Training;
-                }
-                it
-            })
-            .collect();
-        SpatialIndex::new(initiatives)
-    }
-
-    fn total_at_zoom(tree: &ClusterTree, index: &SpatialIndex, z: u8, filter: &Filter) -> u32 {
-        // Only tiles that hold data matter; find them from the initiatives' own tiles and
-        // their neighbours (where a cluster's centre may lie).
-        let mut tiles: Vec<TileCoord> = index
-            .initiatives()
-            .iter()
-            .flat_map(|i| tile_of(i.location.lon, i.location.lat, z).neighbourhood(1))
-            .collect();
-        tiles.sort_by_key(|t| (t.x, t.y));
-        tiles.dedup();
-        let mut total = 0;
-        for tile in tiles {
-            for item in tree.tile(index, tile, filter) {
-                let (lon, lat) = match &item {
-                    TileItem::Cluster(c) => {
-                        total += c.count;
-                        (c.lon, c.lat)
-                    }
-                    TileItem::Initiative(slot) => {
-                        total += 1;
-                        let at = index.get(*slot).location;
-                        (at.lon, at.lat)
-                    }
-                };
-                assert_eq!(tile_of(lon, lat, z), tile, "item outside its tile");
-            }
-        }
-        total
-    }
-
-    #[test]
-    fn every_zoom_counts_every_initiative_once() {
-        let index = random_index(3_000);
-        let tree = ClusterTree::build(index.initiatives(), ClusterOptions::default(), "t");
-        let training = Filter {
-            kinds: Some([Kind::Training].into_iter().collect::<TermSet<Kind>>()),
-            ..Filter::default()
-        };
-        let expected_training = index.matching(None, &training).len() as u32;
-        for z in [0, 1, 3, 5, 8, 12, 16, 17, 20] {
-            assert_eq!(
-                total_at_zoom(&tree, &index, z, &Filter::default()),
-                3_000,
-                "z{z}"
-            );
-            assert_eq!(
-                total_at_zoom(&tree, &index, z, &training),
-                expected_training,
-                "z{z} filtered"
-            );
-        }
-    }
-
-    #[test]
-    fn low_zooms_cluster_and_high_zooms_do_not() {
-        let index = random_index(2_000);
-        let tree = ClusterTree::build(index.initiatives(), ClusterOptions::default(), "t");
-        let world = tree.tile(&index, TileCoord::new(0, 0, 0).unwrap(), &Filter::default());
-        assert!(world.len() < 200, "{} items at z0", world.len());
-        let biggest = world
-            .iter()
-            .filter_map(|i| match i {
-                TileItem::Cluster(c) => Some(c),
-                _ => None,
-            })
-            .max_by_key(|c| c.count)
-            .unwrap();
-        assert!(biggest.expansion_zoom >= 1);
-        assert_eq!(
-            biggest.skill_areas,
-            vec![(SkillArea::DataAi, biggest.count)]
-        );
-        // Its children add up to it, and its leaves are its members.
-        let children = tree
-            .children(&index, &biggest.id, &Filter::default())
-            .unwrap();
-        let sum: u32 = children
-            .iter()
-            .map(|c| match c {
-                TileItem::Cluster(c) => c.count,
-                TileItem::Initiative(_) => 1,
-            })
-            .sum();
-        assert_eq!(sum, biggest.count);
-        let (page, total) = tree
-            .leaves(&index, &biggest.id, &Filter::default(), (0, 10))
-            .unwrap();
-        assert_eq!((page.len(), total), (10, biggest.count as usize));
-        assert_eq!(
-            tree.children(&index, "0-0-other", &Filter::default()),
-            Err(ClusterError::Stale("0-0-other".into()))
-        );
-        assert!(matches!(
-            tree.children(&index, "junk", &Filter::default()),
-            Err(ClusterError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn empty_and_identical_data() {
-        let empty = SpatialIndex::new(Vec::new());
-        let tree = ClusterTree::build(empty.initiatives(), ClusterOptions::default(), "t");
-        for z in [0, 10, 20] {
-            assert!(
-                tree.tile(&empty, TileCoord::new(z, 0, 0).unwrap(), &Filter::default())
-                    .is_empty()
-            );
-        }
-        // Many initiatives at one place (city-level coordinates) stay one cluster up to the
-        // highest cluster zoom, and expand just above it.
-        let same = SpatialIndex::new(
-            (0..50)
-                .map(|i| initiative(&format!("s{i}"), 4.35, 50.85))
-                .collect(),
-        );
-        let tree = ClusterTree::build(same.initiatives(), ClusterOptions::default(), "t");
-        let at16 = tree.tile(&same, tile_of(4.35, 50.85, 16), &Filter::default());
-        match &at16[..] {
-            [TileItem::Cluster(c)] => assert_eq!((c.count, c.expansion_zoom), (50, 17)),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            tree.tile(&same, tile_of(4.35, 50.85, 17), &Filter::default())
-                .len(),
-            50
-        );
-    }
 
     #[test]
     fn galloping_cell_search_finds_what_a_scan_finds() {
@@ -931,31 +726,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn bitmap_ranges() {
-        let bits = Bitmap::from_fn(200, |i| i % 3 == 0);
-        let split = Bitmap::per_bit(200, 2, |i| {
-            u32::from(i % 3 == 0) | (u32::from(i % 2 == 0) << 1)
-        });
-        assert_eq!(split[0].words, bits.words);
-        assert_eq!(split[1].count(0, 200), 100);
-        let naive = |s: u32, e: u32| (s..e).filter(|i| i % 3 == 0).count() as u32;
-        for (s, e) in [
-            (0, 200),
-            (1, 64),
-            (63, 65),
-            (64, 128),
-            (5, 6),
-            (6, 7),
-            (190, 200),
-            (10, 10),
-        ] {
-            assert_eq!(bits.count(s, e), naive(s, e), "{s}..{e}");
-        }
-        assert_eq!(bits.first_set(1, 200), Some(3));
-        assert_eq!(bits.first_set(4, 6), None);
-        assert_eq!(bits.first_set(190, 200), Some(192));
     }
 }

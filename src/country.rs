@@ -126,6 +126,15 @@ impl Country {
             })
     }
 
+    /// The country's position in the table (stable within one build of the service).
+    pub fn index(&self) -> u8 {
+        self.0
+    }
+
+    pub fn from_index(index: u8) -> Option<Country> {
+        (usize::from(index) < COUNTRIES.len()).then_some(Country(index))
+    }
+
     pub fn all() -> impl Iterator<Item = Country> {
         (0..COUNTRIES.len()).map(|i| Country(i as u8))
     }

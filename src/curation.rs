@@ -1,9 +1,15 @@
-//! Changing the data: incoming records validated and stamped, written to the store, and a
-//! fresh snapshot swapped in after every commit so that readers never wait for writers.
+//! Changing the data: incoming records validated and stamped, written to the store, and the
+//! change published to the read model before the writer is answered, so that readers never
+//! wait for writers and a writer reads its own write.
+//!
+//! Publishing reads only the rows written since the published revision and applies them to
+//! the snapshot's delta ([`Snapshot::apply`]); a background task merges a grown delta into a
+//! new base and saves that base beside the store, so that the next start reads it back.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
@@ -12,23 +18,42 @@ use crate::cluster::ClusterOptions;
 use crate::dataset::{self, FieldProblem};
 use crate::model::Initiative;
 use crate::regions::SharedRegions;
-use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
-use crate::store::{Changes, Contents, Store, StoreError, Tombstone};
+use crate::snapshot::persist::{self, PersistError, Stamp as SavedStamp};
+use crate::snapshot::{Part, SharedSnapshot, Snapshot, merge_base, store_version};
+use crate::store::{Changes, Store, StoreError};
 
 /// The store and the published snapshot, kept in step.
 pub struct Curation {
     store: Arc<Mutex<Store>>,
     snapshot: SharedSnapshot,
-    clustering: ClusterOptions,
-    regions: SharedRegions,
-    /// The store revision the current snapshot was built from; held while rebuilding so
-    /// that concurrent writers share one rebuild instead of queueing one each.
+    /// The store revision the current snapshot was built from; held while publishing so
+    /// that concurrent writers share one publication instead of queueing one each.
     published: tokio::sync::Mutex<u64>,
+    /// Wakes the merging task when the delta has grown.
+    merge_wanted: tokio::sync::Notify,
+    merging: AtomicBool,
+    /// Where the base is saved, and what it is valid for.
+    saved: Option<SavedModel>,
 }
+
+/// Where a store's read model is saved and the fingerprint of the settings that shaped it.
+#[derive(Clone)]
+struct SavedModel {
+    path: PathBuf,
+    fingerprint: u64,
+}
+
+/// A delta at least this large is merged into the base (or 1% of the base, if larger):
+/// rebuilding a delta of this size on every publication stays in the milliseconds.
+const MERGE_AT: usize = 4_096;
+/// A smaller delta is merged once the data has been quiet this long, so that the map's
+/// clusters are again computed over everything together.
+const MERGE_WHEN_QUIET: Duration = Duration::from_secs(10);
 
 impl Curation {
     /// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never
-    /// held anything, and builds the first snapshot.
+    /// held anything, and builds the first snapshot: from the saved read model and the
+    /// changes after it when one fits the store, else from every record.
     pub fn open(
         path: &Path,
         seed: &str,
@@ -36,24 +61,24 @@ impl Curation {
         regions: SharedRegions,
     ) -> Result<(Store, Snapshot), CurationError> {
         let mut store = open_store(path, seed)?;
-        let snapshot = build_snapshot(store.contents()?, clustering, regions);
+        let saved = saved_model(path, clustering, &regions);
+        let snapshot = first_snapshot(&mut store, saved.as_ref(), clustering, regions)?;
         Ok((store, snapshot))
     }
 
-    /// Wraps an opened store whose contents `snapshot` was built from; later snapshots are
-    /// built with the same clustering and regions.
-    pub fn new(
-        store: Store,
-        snapshot: SharedSnapshot,
-        revision: u64,
-        (clustering, regions): (ClusterOptions, SharedRegions),
-    ) -> Self {
+    /// Wraps an opened store whose contents `snapshot` was built from (see [`Curation::open`]).
+    pub fn new(store: Store, snapshot: SharedSnapshot, path: &Path) -> Self {
+        let current = snapshot.load();
+        let revision = current.revision;
+        let saved = saved_model(path, current.clustering(), &current.regions);
+        drop(current);
         Curation {
             store: Arc::new(Mutex::new(store)),
             snapshot,
-            clustering,
-            regions,
             published: tokio::sync::Mutex::new(revision),
+            merge_wanted: tokio::sync::Notify::new(),
+            merging: AtomicBool::new(false),
+            saved,
         }
     }
 
@@ -89,30 +114,88 @@ impl Curation {
         if *published >= revision {
             return Ok(());
         }
-        let (clustering, regions) = (self.clustering, self.regions.clone());
         let current = self.snapshot.load_full();
-        let since = *published;
-        let snapshot = self
-            .read(move |store| {
-                // Only the rows written since the current snapshot are read from the store.
-                let contents = if current.revision == since {
-                    updated(&current, store.changes_since(since)?)
-                } else {
-                    store.contents()?
-                };
-                Ok(build_snapshot(contents, clustering, regions))
-            })
-            .await?;
-        *published = snapshot.revision;
-        self.snapshot.store(Arc::new(snapshot));
+        let since = current.revision;
+        // Only the rows written since the current snapshot are read from the store.
+        let changes = self.read(move |store| store.changes_since(since)).await?;
+        let next = tokio::task::spawn_blocking(move || publishable(&current, changes))
+            .await
+            .map_err(|e| StoreError::Corrupt("publish".into(), e.to_string()))?;
+        if let Some(next) = next {
+            *published = next.revision;
+            let merge = next.delta_size() >= MERGE_AT.max(next.base().len() / 100);
+            self.snapshot.store(Arc::new(next));
+            if merge {
+                self.merge_wanted.notify_one();
+            }
+        }
         Ok(())
     }
-}
 
-impl Curation {
+    /// Merges the delta into a new base whenever it has grown (or the data has been quiet
+    /// for a while with a delta left), and saves the new base beside the store. Runs for
+    /// the life of the server.
+    pub async fn merge_forever(self: Arc<Self>) {
+        let mut seen = self.snapshot.load().revision;
+        loop {
+            let woken = tokio::time::timeout(MERGE_WHEN_QUIET, self.merge_wanted.notified()).await;
+            let (pending, revision) = {
+                let current = self.snapshot.load();
+                (current.delta_size(), current.revision)
+            };
+            // Unasked, merge only once nothing was published for a whole period.
+            let quiet = revision == seen;
+            seen = revision;
+            if pending == 0 || (woken.is_err() && !quiet) {
+                continue;
+            }
+            if let Err(e) = self.merge().await {
+                tracing::warn!(error = %e, "merging the read model failed");
+            }
+        }
+    }
+
+    /// Folds the current delta into a new base, then publishes it with whatever changed
+    /// meanwhile still in the delta.
+    pub async fn merge(&self) -> Result<(), StoreError> {
+        if self.merging.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let from = self.snapshot.load_full();
+        let started = std::time::Instant::now();
+        let base_revision = from.revision;
+        let built = tokio::task::spawn_blocking(move || Arc::new(merge_base(&from)))
+            .await
+            .map_err(|e| StoreError::Corrupt("merge".into(), e.to_string()));
+        let result = match built {
+            Ok(base) => {
+                let published = self.published.lock().await;
+                let current = self.snapshot.load_full();
+                let next = Snapshot::rebase(&current, base.clone(), base_revision);
+                self.snapshot.store(Arc::new(next));
+                drop(published);
+                tracing::info!(
+                    initiatives = base.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "read model merged"
+                );
+                if let Some(saved) = self.saved.clone() {
+                    let instance = current.instance().to_string();
+                    tokio::task::spawn_blocking(move || {
+                        save_model(&saved, &base, instance, base_revision)
+                    });
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        self.merging.store(false, Ordering::Release);
+        result
+    }
+
     /// Publishes changes other processes commit to the store (such as `skillsmap import`
     /// into the file this server uses), checking every `period`.
-    pub async fn follow_store(self: Arc<Self>, period: std::time::Duration) {
+    pub async fn follow_store(self: Arc<Self>, period: Duration) {
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -131,6 +214,14 @@ impl Curation {
     }
 }
 
+/// The snapshot after `changes`, or `None` when they change nothing `current` shows.
+fn publishable(current: &Snapshot, changes: Changes) -> Option<Snapshot> {
+    if changes.revision <= current.revision {
+        return None;
+    }
+    Some(current.apply(changes))
+}
+
 /// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never held
 /// anything.
 pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
@@ -147,37 +238,87 @@ pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
     Ok(store)
 }
 
-/// The contents of `current` with `changes` applied: changed initiatives replaced, deleted
-/// ones turned into tombstones, revived ones no longer tombstones.
-fn updated(current: &Snapshot, changes: Changes) -> Contents {
-    let touched: HashSet<&str> = changes
-        .live
-        .iter()
-        .map(|i| &*i.id)
-        .chain(changes.deleted.iter().map(|t| &*t.id))
-        .collect();
-    let mut initiatives: Vec<Initiative> = current
-        .index
-        .initiatives()
-        .iter()
-        .filter(|i| !touched.contains(&*i.id))
-        .cloned()
-        .collect();
-    let mut tombstones: Vec<Tombstone> = current
-        .tombstones
-        .iter()
-        .filter(|t| !touched.contains(&*t.id))
-        .cloned()
-        .collect();
-    initiatives.extend(changes.live.iter().cloned());
-    tombstones.extend(changes.deleted.iter().cloned());
-    // The order a full read gives, so that a restarted server lists items the same way.
-    initiatives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    Contents {
-        initiatives,
-        tombstones,
-        revision: changes.revision,
-        instance: changes.instance,
+/// Where the read model of the store at `path` is saved (none for an in-memory store).
+fn saved_model(
+    path: &Path,
+    clustering: ClusterOptions,
+    regions: &crate::regions::Regions,
+) -> Option<SavedModel> {
+    (path != Path::new(":memory:")).then(|| SavedModel {
+        path: persist::path_for(path),
+        fingerprint: persist::fingerprint(clustering, &regions.fingerprint()),
+    })
+}
+
+/// The first snapshot of `store`: the saved base when it fits, with the changes after it;
+/// otherwise built from every record, and saved (on a thread of its own) for the next start.
+fn first_snapshot(
+    store: &mut Store,
+    saved: Option<&SavedModel>,
+    clustering: ClusterOptions,
+    regions: SharedRegions,
+) -> Result<Snapshot, CurationError> {
+    let started = std::time::Instant::now();
+    let head = store.revision()?;
+    let instance = store.instance()?;
+    if let Some(saved) = saved {
+        let expected = SavedStamp {
+            instance: instance.clone(),
+            revision: head,
+            fingerprint: saved.fingerprint,
+        };
+        match persist::load(&saved.path, &expected) {
+            Ok((base, base_revision)) => {
+                let mut snapshot = Snapshot::from_base(
+                    Arc::new(base),
+                    store_version(&instance, base_revision),
+                    base_revision,
+                    clustering,
+                    regions.clone(),
+                );
+                snapshot.set_instance(&instance);
+                // Tombstones are few and not part of the saved base: read them all.
+                let changes = store.changes_since(0)?;
+                snapshot =
+                    snapshot.with_tombstones(changes.deleted.into_iter().map(|(_, t)| t).collect());
+                if base_revision < head {
+                    snapshot = snapshot.apply(store.changes_since(base_revision)?);
+                }
+                tracing::info!(
+                    path = %saved.path.display(),
+                    revision = base_revision,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "read model loaded"
+                );
+                return Ok(snapshot);
+            }
+            Err(PersistError::Missing) => {}
+            Err(e) => tracing::warn!(error = %e, "saved read model not used; rebuilding it"),
+        }
+    }
+    let snapshot = Snapshot::from_store(store.changes_since(0)?, clustering, regions);
+    if let Some(saved) = saved.cloned() {
+        let (base, revision) = (snapshot.base().clone(), snapshot.revision);
+        std::thread::spawn(move || save_model(&saved, &base, instance, revision));
+    }
+    Ok(snapshot)
+}
+
+fn save_model(saved: &SavedModel, base: &Part, instance: String, revision: u64) {
+    let stamp = SavedStamp {
+        instance,
+        revision,
+        fingerprint: saved.fingerprint,
+    };
+    let started = std::time::Instant::now();
+    match persist::save(&saved.path, base, &stamp) {
+        Ok(()) => tracing::info!(
+            path = %saved.path.display(),
+            revision,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "read model saved"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot save the read model"),
     }
 }
 
@@ -188,21 +329,6 @@ pub enum CurationError {
     Store(#[from] StoreError),
     #[error("the seed dataset is invalid:\n{0}")]
     Seed(dataset::Report),
-}
-
-/// The read model of the store's contents, versioned by the store's instance and revision.
-pub fn build_snapshot(
-    contents: Contents,
-    clustering: ClusterOptions,
-    regions: SharedRegions,
-) -> Snapshot {
-    let version =
-        content_version(format!("{}:{}", contents.instance, contents.revision).as_bytes());
-    let mut snapshot = Snapshot::build(contents.initiatives, version, clustering, regions);
-    snapshot.tombstones = contents.tombstones;
-    snapshot.tombstones.sort_by_key(|t| t.deleted_at);
-    snapshot.revision = contents.revision;
-    snapshot
 }
 
 /// What the server decides about an incoming record, whatever the client sent.

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::filter::Filter;
 use crate::geodesy::LonLatBox;
-use crate::index::SpatialIndex;
 use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
+use crate::snapshot::Snapshot;
 
 /// For each filterable attribute, how many initiatives would match per term. Each attribute's
 /// counts apply every filter except that attribute's own, so that ticking another term of the
@@ -22,7 +22,7 @@ pub struct Facets {
     pub country: BTreeMap<&'static str, usize>,
 }
 
-pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) -> Facets {
+pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Facets {
     let open = |mut f: Filter, clear: fn(&mut Filter)| {
         clear(&mut f);
         f
@@ -40,7 +40,7 @@ pub fn count(index: &SpatialIndex, area: Option<&LonLatBox>, filter: &Filter) ->
     let without_country = open(filter.clone(), |f| f.countries = None);
     let mut facets = Facets::default();
     for slot in candidates {
-        let initiative = index.get(slot);
+        let initiative = index.attributes(slot);
         if filter.matches_attributes(initiative) {
             facets.total += 1;
         }
@@ -137,7 +137,7 @@ mod tests {
         let b = initiative("b", 2.0, 2.0);
         let mut c = initiative("c", 3.0, 3.0);
         c.skill_areas = [SkillArea::Iot].into_iter().collect();
-        let index = SpatialIndex::new(vec![a, b, c]);
+        let index = Snapshot::of(vec![a, b, c]);
         let filter = Filter {
             kinds: Some([Kind::Hub].into_iter().collect::<TermSet<Kind>>()),
             ..Filter::default()

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::cluster::ClusterSummary;
 use crate::country::Country;
 use crate::model::{Initiative, Kind, Language, SkillArea, TargetGroup, TermSet};
+use crate::records::InitiativeRef;
 use crate::regions::code::NutsCode;
 
 /// An initiative as a GeoJSON Feature, its id the Feature's own `id` member.
@@ -56,28 +57,33 @@ struct Properties<'a> {
 
 impl<'a> Feature<'a> {
     pub fn new(initiative: &'a Initiative) -> Self {
+        Feature::from_ref(initiative.as_ref())
+    }
+
+    /// The Feature of a record wherever it is stored.
+    pub fn from_ref(initiative: InitiativeRef<'a>) -> Self {
         Feature {
             kind: "Feature",
-            id: &initiative.id,
+            id: initiative.id,
             geometry: PointGeometry {
                 kind: "Point",
                 coordinates: [initiative.location.lon, initiative.location.lat],
             },
             properties: Properties {
-                name: &initiative.name,
-                description: &initiative.description,
-                organisation: &initiative.organisation,
-                url: &initiative.url,
+                name: initiative.name,
+                description: initiative.description,
+                organisation: initiative.organisation,
+                url: initiative.url,
                 country: initiative.country,
-                city: &initiative.city,
+                city: initiative.city,
                 skill_areas: initiative.skill_areas,
                 target_groups: initiative.target_groups,
                 kind: initiative.kind,
-                languages: &initiative.languages,
+                languages: initiative.languages,
                 start: initiative.start,
                 end: initiative.end,
                 updated_at: initiative.updated_at,
-                source: &initiative.source,
+                source: initiative.source,
                 nuts1: None,
                 nuts2: None,
                 nuts3: None,
@@ -103,8 +109,13 @@ impl<'a> Feature<'a> {
 
 /// The canonical JSON of an initiative: what the store keeps and what its ETag is taken over.
 pub fn canonical_json(initiative: &Initiative) -> String {
+    json_of(initiative.as_ref())
+}
+
+/// [`canonical_json`] of a record wherever it is stored.
+pub fn json_of(initiative: InitiativeRef<'_>) -> String {
     // Serialising these plain fields cannot fail.
-    serde_json::to_string(&Feature::new(initiative)).unwrap_or_default()
+    serde_json::to_string(&Feature::from_ref(initiative)).unwrap_or_default()
 }
 
 /// An item of a map tile: a cluster with counts, or an initiative with the properties a
@@ -164,19 +175,19 @@ impl<'a> TileFeature<'a> {
         }
     }
 
-    pub fn initiative(initiative: &'a Initiative) -> Self {
+    pub fn initiative(initiative: InitiativeRef<'a>) -> Self {
         TileFeature {
             kind: "Feature",
-            id: Some(&initiative.id),
+            id: Some(initiative.id),
             geometry: PointGeometry {
                 kind: "Point",
                 coordinates: [initiative.location.lon, initiative.location.lat],
             },
             properties: TileProperties::Initiative {
                 cluster: false,
-                name: &initiative.name,
-                organisation: &initiative.organisation,
-                city: &initiative.city,
+                name: initiative.name,
+                organisation: initiative.organisation,
+                city: initiative.city,
                 country: initiative.country,
                 kind: initiative.kind,
                 skill_areas: initiative.skill_areas,

@@ -1,7 +1,8 @@
 //! Attribute filters (country, skill area, target group, kind, free text) shared by every query.
 
 use crate::country::CountrySet;
-use crate::model::{Initiative, Kind, SkillArea, TargetGroup, TermSet};
+use crate::model::{Kind, SkillArea, TargetGroup, TermSet};
+use crate::records::Attributes;
 use crate::regions::code::NutsFilter;
 
 /// What an initiative must match. Within one attribute any listed value matches; across
@@ -57,17 +58,8 @@ impl Filter {
         self
     }
 
-    /// `searchable` is [`searchable_text`] of the same initiative.
-    pub fn matches(&self, initiative: &Initiative, searchable: &str) -> bool {
-        self.matches_attributes(initiative)
-            && self
-                .words
-                .iter()
-                .all(|word| searchable.contains(word.as_str()))
-    }
-
-    /// Every condition except the free text.
-    pub fn matches_attributes(&self, initiative: &Initiative) -> bool {
+    /// Every condition except the free text and the regions (which the snapshot checks).
+    pub fn matches_attributes(&self, initiative: &Attributes) -> bool {
         self.countries
             .is_none_or(|set| set.contains(initiative.country))
             && self
@@ -86,15 +78,6 @@ impl Filter {
 /// Lower-case ASCII transliteration, so that "Kraków", "KRAKOW" and "krakow" compare equal.
 pub fn fold(text: &str) -> String {
     deunicode::deunicode(text).to_lowercase()
-}
-
-/// The text the free-text query searches: name, organisation, city and description, folded.
-pub fn searchable_text(initiative: &Initiative) -> Box<str> {
-    let joined = format!(
-        "{}\n{}\n{}\n{}",
-        initiative.name, initiative.organisation, initiative.city, initiative.description
-    );
-    fold(&joined).into_boxed_str()
 }
 
 #[cfg(test)]

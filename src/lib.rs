@@ -6,11 +6,14 @@
 //! - [`dataset`]: reading and validating GeoJSON datasets (`skillsmap check`).
 //! - [`geodesy`]: great-circle distances and longitude/latitude boxes.
 //! - [`filter`]: attribute and free-text filters.
-//! - [`index`]: `SpatialIndex`, the R-tree answering box, radius and nearest-k queries.
+//! - [`records`]: initiatives held column-wise (attributes in arrays, texts in an arena).
+//! - [`index`]: `SpatialIndex`, the R-tree over one part's positions.
+//! - [`bitmap`]: fixed-length bit sets (filters over cluster leaves, hidden records).
 //! - [`feature`]: initiatives as GeoJSON Features.
 //! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
 //! - [`places`]: the gazetteer: place names found by prefix (`/places`), the map's labels.
-//! - [`snapshot`]: the immutable read model and its version.
+//! - [`snapshot`]: the immutable read model (a shared base and a delta of recent changes),
+//!   how a change produces the next one, and the base saved beside the store.
 //! - [`store`]: the embedded SQLite store: initiatives, tombstones, submissions, audit log.
 //! - [`curation`]: validating incoming records, writing them, publishing new snapshots.
 //! - [`harvest`]: fetching partners' feeds, mapping and validating them into the store.
@@ -20,6 +23,7 @@
 
 pub mod api;
 pub mod basemap;
+pub mod bitmap;
 pub mod cluster;
 pub mod config;
 pub mod country;
@@ -34,6 +38,7 @@ pub mod harvest;
 pub mod index;
 pub mod model;
 pub mod places;
+pub mod records;
 pub mod regions;
 pub mod server;
 pub mod snapshot;

@@ -150,6 +150,24 @@ impl<T: Vocabulary> TermSet<T> {
         self.bits == 0
     }
 
+    /// The set as bits, one per term in vocabulary order.
+    pub fn bits(self) -> u32 {
+        self.bits
+    }
+
+    /// The set of the given bits; bits beyond the vocabulary are dropped.
+    pub fn from_bits(bits: u32) -> Self {
+        let known = if T::all().len() >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << T::all().len()) - 1
+        };
+        TermSet {
+            bits: bits & known,
+            _term: std::marker::PhantomData,
+        }
+    }
+
     pub fn iter(self) -> impl Iterator<Item = T> {
         T::all().iter().copied().filter(move |t| self.contains(*t))
     }

@@ -133,7 +133,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         }
     };
     tracing::info!(
-        initiatives = snapshot.index.len(),
+        initiatives = snapshot.len(),
         version = %snapshot.version,
         "dataset loaded"
     );
@@ -142,16 +142,8 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         e.to_string()
     });
     let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));
-    let revision = snapshot.revision;
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
-    let curation = store.map(|store| {
-        Arc::new(Curation::new(
-            store,
-            snapshot.clone(),
-            revision,
-            (clustering, regions),
-        ))
-    });
+    let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
     let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
@@ -221,6 +213,7 @@ impl Server {
         tracing::info!(addr = %self.local_addr()?, "listening");
         if let Some(curation) = &self.state.curation {
             tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            tokio::spawn(curation.clone().merge_forever());
             for feed in self.feeds {
                 tokio::spawn(run_forever(feed, curation.clone()));
             }

@@ -97,22 +97,15 @@ pub struct Tombstone {
     pub deleted_at: Timestamp,
 }
 
-/// Everything the read model is built from, as of one revision.
-pub struct Contents {
-    pub initiatives: Vec<Initiative>,
-    pub tombstones: Vec<Tombstone>,
+/// The initiatives written after some revision: each live version, or its tombstone, with
+/// the revision that wrote it.
+pub struct Changes {
     /// Counts committed changes; with `instance`, identifies this state of this store.
     pub revision: u64,
-    /// Random per store file, so that a recreated store never reuses a version.
+    /// Random per store, so that a recreated store never reuses a version.
     pub instance: String,
-}
-
-/// The initiatives written after some revision: each live version, or its tombstone.
-pub struct Changes {
-    pub revision: u64,
-    pub instance: String,
-    pub live: Vec<Initiative>,
-    pub deleted: Vec<Tombstone>,
+    pub live: Vec<(u64, Initiative)>,
+    pub deleted: Vec<(u64, Tombstone)>,
 }
 
 /// Where a submission stands.
@@ -247,18 +240,6 @@ impl Store {
         Ok(revision)
     }
 
-    /// The live initiatives (in id order), the tombstones and the revision they belong to.
-    pub fn contents(&mut self) -> Result<Contents, StoreError> {
-        let mut all = self.changes_since(0)?;
-        all.live.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        Ok(Contents {
-            initiatives: all.live,
-            tombstones: all.deleted,
-            revision: all.revision,
-            instance: all.instance,
-        })
-    }
-
     /// What changed after `since`, as of the latest revision (one read transaction).
     pub fn changes_since(&mut self, since: u64) -> Result<Changes, StoreError> {
         let tx = self.conn.transaction()?;
@@ -270,17 +251,22 @@ impl Store {
         let mut rows = Vec::new();
         let mut deleted = Vec::new();
         {
-            let mut statement =
-                tx.prepare("SELECT id, feature, deleted_at FROM initiatives WHERE revision > ?1")?;
+            let mut statement = tx.prepare(
+                "SELECT id, feature, deleted_at, revision FROM initiatives WHERE revision > ?1",
+            )?;
             let mut query = statement.query([since as i64])?;
             while let Some(row) = query.next()? {
                 let id: String = row.get(0)?;
+                let written = row.get::<_, i64>(3)? as u64;
                 match row.get::<_, Option<String>>(2)? {
-                    Some(at) => deleted.push(Tombstone {
-                        deleted_at: parse_time(&id, &at)?,
-                        id: id.into(),
-                    }),
-                    None => rows.push((id, row.get::<_, String>(1)?)),
+                    Some(at) => deleted.push((
+                        written,
+                        Tombstone {
+                            deleted_at: parse_time(&id, &at)?,
+                            id: id.into(),
+                        },
+                    )),
+                    None => rows.push((written, id, row.get::<_, String>(1)?)),
                 }
             }
         }
@@ -289,8 +275,8 @@ impl Store {
         use rayon::prelude::*;
         let live = rows
             .par_iter()
-            .map(|(id, feature)| read_initiative(id, feature))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|(written, id, feature)| Ok((*written, read_initiative(id, feature)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Changes {
             revision,
             instance,
@@ -341,7 +327,17 @@ impl Store {
         if !precondition(&before) {
             return Err(StoreError::PreconditionFailed(id.to_string()));
         }
-        let after = change(before)?;
+        let after = change(before.clone())?;
+        if let Some(unchanged) = after.as_ref().filter(|a| same_record(&before, a)) {
+            // A write that changes nothing keeps the revision, and so every ETag, as it was.
+            let revision = revision(&tx)?;
+            let kept = Initiative {
+                updated_at: before.updated_at,
+                ..unchanged.clone()
+            };
+            tx.finish()?;
+            return Ok((Some(kept), revision));
+        }
         let revision = bump(&tx)?;
         let (action, after_text) = match &after {
             Some(initiative) => {
@@ -559,9 +555,13 @@ impl Store {
         body: impl FnOnce(&mut Harvest<'_>) -> Result<T, StoreError>,
     ) -> Result<(T, u64), StoreError> {
         let tx = self.write()?;
-        let revision = bump(&tx)?;
-        let mut harvest = Harvest { tx, revision };
+        let mut harvest = Harvest { tx, revision: None };
         let result = body(&mut harvest)?;
+        // A run that changed no record leaves the revision (and so every ETag) as it was.
+        let revision = match harvest.revision {
+            Some(revision) => revision,
+            None => revision(&harvest.tx)?,
+        };
         harvest.tx.commit()?;
         Ok((result, revision))
     }
@@ -580,6 +580,15 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
+    }
+
+    /// The random name of this store, fixed when it was created.
+    pub fn instance(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// The number of committed changes so far.
@@ -609,10 +618,22 @@ impl Store {
 /// An open harvest transaction.
 pub struct Harvest<'a> {
     tx: Transaction<'a>,
-    revision: u64,
+    /// The run's revision, taken at its first change.
+    revision: Option<u64>,
 }
 
 impl Harvest<'_> {
+    fn revision(&mut self) -> Result<u64, StoreError> {
+        match self.revision {
+            Some(revision) => Ok(revision),
+            None => {
+                let revision = bump(&self.tx)?;
+                self.revision = Some(revision);
+                Ok(revision)
+            }
+        }
+    }
+
     /// Adds or updates the record `origin` names. A record whose id belongs to another
     /// source's live initiative is refused, so feeds cannot overwrite each other or curators.
     pub fn upsert(
@@ -652,7 +673,8 @@ impl Harvest<'_> {
         if outcome == Upserted::Unchanged {
             return Ok(outcome);
         }
-        let new_text = upsert_row(&self.tx, initiative, self.revision, Some(origin))?;
+        let revision = self.revision()?;
+        let new_text = upsert_row(&self.tx, initiative, revision, Some(origin))?;
         let before = existing
             .as_ref()
             .filter(|row| !row.deleted)
@@ -722,9 +744,10 @@ impl Harvest<'_> {
             if kept.contains(&source_id) {
                 continue;
             }
+            let revision = self.revision()?;
             self.tx.execute(
                 "UPDATE initiatives SET deleted_at = ?2, revision = ?3 WHERE id = ?1",
-                params![id, now, self.revision as i64],
+                params![id, now, revision as i64],
             )?;
             audit(
                 &self.tx,
@@ -800,10 +823,15 @@ fn read_initiative(id: &str, feature: &str) -> Result<Initiative, StoreError> {
 
 /// Equal apart from `updated_at`, which a feed may bump without changing anything.
 fn same_content(old_text: &str, new: &Initiative) -> bool {
-    dataset::parse_feature(old_text).is_ok_and(|(mut old, _)| {
-        old.updated_at = new.updated_at;
-        old == *new
-    })
+    dataset::parse_feature(old_text).is_ok_and(|(old, _)| same_record(&old, new))
+}
+
+/// Equal apart from `updated_at`: a write of such a record changes nothing.
+fn same_record(old: &Initiative, new: &Initiative) -> bool {
+    Initiative {
+        updated_at: new.updated_at,
+        ..old.clone()
+    } == *new
 }
 
 fn parse_time(id: &str, text: &str) -> Result<Timestamp, StoreError> {
@@ -941,7 +969,7 @@ mod tests {
         store.seed(&[initiative("a", "Paris")], "seed").unwrap();
         drop(store);
         let mut again = Store::open(&path).unwrap();
-        assert_eq!(again.contents().unwrap().initiatives.len(), 1);
+        assert_eq!(again.changes_since(0).unwrap().live.len(), 1);
         again.conn.pragma_update(None, "user_version", 99).unwrap();
         drop(again);
         assert!(matches!(
@@ -960,10 +988,15 @@ mod tests {
             .change("a", "alice", "delete", |_| true, |_| Ok(None))
             .unwrap();
         assert!(r3 > r2);
-        let contents = store.contents().unwrap();
+        let contents = store.changes_since(0).unwrap();
         assert_eq!(contents.revision, r3);
-        assert_eq!(contents.initiatives.len(), 1);
-        assert_eq!(&*contents.tombstones[0].id, "a");
+        assert_eq!(contents.live.len(), 1);
+        assert_eq!(
+            contents.live[0].0, r2,
+            "each record with the revision that wrote it"
+        );
+        assert_eq!(&*contents.deleted[0].1.id, "a");
+        assert_eq!(contents.deleted[0].0, r3);
         assert!(matches!(
             store.change("a", "alice", "delete", |_| true, |_| Ok(None)),
             Err(StoreError::NoSuchInitiative(_))
@@ -979,7 +1012,7 @@ mod tests {
     fn a_failed_change_leaves_no_trace() {
         let (_dir, _path, mut store) = temp_store();
         store.seed(&[initiative("a", "Paris")], "seed").unwrap();
-        let before = store.contents().unwrap().revision;
+        let before = store.revision().unwrap();
         let result = store.change(
             "a",
             "alice",
@@ -988,7 +1021,7 @@ mod tests {
             |_| Err(StoreError::Invalid(Vec::new())),
         );
         assert!(matches!(result, Err(StoreError::Invalid(_))));
-        assert_eq!(store.contents().unwrap().revision, before);
+        assert_eq!(store.revision().unwrap(), before);
         assert_eq!(store.audit_log(0, 100).unwrap().len(), 1);
     }
 
@@ -1023,8 +1056,64 @@ mod tests {
             .unwrap();
         assert_eq!(outcomes, (Upserted::Unchanged, true));
         assert_eq!(retired, ["f-2"]);
-        let contents = store.contents().unwrap();
-        let live: Vec<&str> = contents.initiatives.iter().map(|i| &*i.id).collect();
+        let contents = store.changes_since(0).unwrap();
+        let mut live: Vec<&str> = contents.live.iter().map(|(_, i)| &*i.id).collect();
+        live.sort_unstable();
         assert_eq!(live, ["curated", "f-1"]);
+    }
+
+    #[test]
+    fn writes_that_change_nothing_keep_the_revision() {
+        let (_dir, _path, mut store) = temp_store();
+        store.seed(&[initiative("a", "Paris")], "seed").unwrap();
+        let origin = Origin {
+            source: "feed",
+            source_id: "1",
+        };
+        let (_, first) = store
+            .harvest(|h| h.upsert(&initiative("f-1", "Lille"), origin, "harvest"))
+            .unwrap();
+        let audit_rows = store.audit_log(0, 100).unwrap().len();
+        // The same record again, only its time bumped, and nothing retired.
+        let (outcome, again) = store
+            .harvest(|h| {
+                let mut bumped = initiative("f-1", "Lille");
+                bumped.updated_at = "2027-01-01T00:00:00Z".parse().unwrap();
+                let kept = ["1".to_string()].into_iter().collect();
+                h.retire_missing("feed", &kept, "harvest")?;
+                h.upsert(&bumped, origin, "harvest")
+            })
+            .unwrap();
+        assert_eq!((outcome, again), (Upserted::Unchanged, first));
+        // A change whose result equals the record but for its time.
+        let (kept, revision) = store
+            .change(
+                "a",
+                "alice",
+                "replace",
+                |_| true,
+                |mut i| {
+                    i.updated_at = "2027-01-01T00:00:00Z".parse().unwrap();
+                    Ok(Some(i))
+                },
+            )
+            .unwrap();
+        assert_eq!(revision, first);
+        assert_eq!(kept.unwrap().updated_at.to_string(), "2026-01-01T00:00:00Z");
+        assert_eq!(store.audit_log(0, 100).unwrap().len(), audit_rows);
+        // A real change still counts.
+        let (_, changed) = store
+            .change(
+                "a",
+                "alice",
+                "replace",
+                |_| true,
+                |mut i| {
+                    i.city = "Lyon".into();
+                    Ok(Some(i))
+                },
+            )
+            .unwrap();
+        assert!(changed > first);
     }
 }

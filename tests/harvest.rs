@@ -185,14 +185,21 @@ fn new_store(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("store.db")).unwrap()
 }
 
-fn live_ids(store: &mut Store) -> Vec<String> {
-    store
-        .contents()
+/// The store's live initiatives in id order.
+fn live(store: &mut Store) -> Vec<skillsmap::model::Initiative> {
+    let mut live: Vec<_> = store
+        .changes_since(0)
         .unwrap()
-        .initiatives
-        .iter()
-        .map(|i| i.id.to_string())
-        .collect()
+        .live
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    live.sort_by(|a, b| a.id.cmp(&b.id));
+    live
+}
+
+fn live_ids(store: &mut Store) -> Vec<String> {
+    live(store).iter().map(|i| i.id.to_string()).collect()
 }
 
 #[tokio::test]
@@ -224,12 +231,8 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
         partner.lock().unwrap().accept_encoding.contains("gzip"),
         "pages were fetched gzip-compressed"
     );
-    let contents = store.contents().unwrap();
-    let one = contents
-        .initiatives
-        .iter()
-        .find(|i| &*i.id == "partner-k-0")
-        .unwrap();
+    let contents = live(&mut store);
+    let one = contents.iter().find(|i| &*i.id == "partner-k-0").unwrap();
     assert_eq!(&*one.name, "Partner course K-0");
     assert_eq!(
         one.skill_areas.iter().map(|a| a.slug()).collect::<Vec<_>>(),
@@ -259,13 +262,10 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
     );
     assert_eq!(second.retired, ["partner-k-3"]);
     assert_eq!(second.rejected.len(), 1, "still malformed, still reported");
-    let contents = store.contents().unwrap();
-    assert!(contents.tombstones.iter().any(|t| &*t.id == "partner-k-3"));
-    let changed = contents
-        .initiatives
-        .iter()
-        .find(|i| &*i.id == "partner-k-0")
-        .unwrap();
+    let tombstones = store.changes_since(0).unwrap().deleted;
+    assert!(tombstones.iter().any(|(_, t)| &*t.id == "partner-k-3"));
+    let contents = live(&mut store);
+    let changed = contents.iter().find(|i| &*i.id == "partner-k-0").unwrap();
     assert_eq!(&*changed.city, "Mainz");
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
@@ -360,8 +360,8 @@ async fn csv_feeds_map_columns_and_terms() {
         "{:?}",
         summary.rejected
     );
-    let contents = store.contents().unwrap();
-    let one = &contents.initiatives[0];
+    let contents = live(&mut store);
+    let one = &contents[0];
     assert_eq!((&*one.id, &*one.city), ("partner-1", "Köln"));
     assert_eq!((one.location.lon, one.location.lat), (6.96, 50.94));
     assert_eq!(
@@ -413,7 +413,7 @@ async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source() {
     assert!(stderr.contains("500"), "{stderr}");
     // A new store was seeded first, as `serve` would have done.
     let mut store = Store::open(&db).unwrap();
-    assert_eq!(store.contents().unwrap().initiatives.len(), 292 + 7);
+    assert_eq!(live(&mut store).len(), 292 + 7);
 }
 
 #[tokio::test]

@@ -18,8 +18,8 @@ pub fn etag(parts: &[&[u8]]) -> String {
 
 /// The entity tag of one initiative: it changes exactly when the initiative does, so it
 /// serves `If-Match` on writes as well as `If-None-Match` on reads.
-pub fn item_etag(initiative: &crate::model::Initiative) -> String {
-    etag(&[crate::feature::canonical_json(initiative).as_bytes()])
+pub fn item_etag(initiative: crate::records::InitiativeRef<'_>) -> String {
+    etag(&[crate::feature::json_of(initiative).as_bytes()])
 }
 
 /// True when the request's `If-Match` allows changing a resource whose tag is `etag`:

@@ -93,13 +93,7 @@ async fn figures(
 ) -> Result<Vec<u8>, ApiError> {
     tokio::task::spawn_blocking(move || {
         let layer = layer(&snapshot, query.level)?;
-        let inputs = coverage::Inputs {
-            index: &snapshot.index,
-            placement: &snapshot.placement,
-            nearby: &snapshot.nearby,
-            population: &snapshot.regions.population,
-        };
-        let figures = coverage::compute(&inputs, layer, &query.filter, query.gap_km * 1000.0);
+        let figures = coverage::compute(&snapshot, layer, &query.filter, query.gap_km * 1000.0);
         Ok(render(&snapshot, &query, &figures, &base))
     })
     .await

@@ -407,7 +407,9 @@ async fn change(
                 &id,
                 &curator,
                 action,
-                |current| caching::if_match_allows(&conditions, &caching::item_etag(current)),
+                |current| {
+                    caching::if_match_allows(&conditions, &caching::item_etag(current.as_ref()))
+                },
                 edit,
             )
         })
@@ -456,8 +458,8 @@ fn item_response(
     let base = base_url(state, headers);
     // The published snapshot holds what the store derived, such as the regions.
     let snapshot = state.snapshot.load_full();
-    let feature = match snapshot.index.slot_of(&initiative.id) {
-        Some(slot) => snapshot.index.feature(slot),
+    let feature = match snapshot.slot_of(&initiative.id) {
+        Some(slot) => snapshot.feature(slot),
         None => crate::feature::Feature::new(initiative),
     };
     let mut response = (
@@ -467,7 +469,7 @@ fn item_response(
     )
         .into_response();
     let headers = response.headers_mut();
-    if let Ok(tag) = HeaderValue::from_str(&caching::item_etag(initiative)) {
+    if let Ok(tag) = HeaderValue::from_str(&caching::item_etag(initiative.as_ref())) {
         headers.insert(header::ETAG, tag);
     }
     if status == StatusCode::CREATED

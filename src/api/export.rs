@@ -13,7 +13,7 @@ use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::feature::Feature;
 use crate::index::Slot;
-use crate::model::Initiative;
+use crate::records::InitiativeRef;
 use crate::snapshot::Snapshot;
 
 /// How many initiatives go into one chunk of a streamed body.
@@ -91,8 +91,8 @@ pub fn streamed(
         let batch =
             &slots[(chunk * CHUNK).min(slots.len())..((chunk + 1) * CHUNK).min(slots.len())];
         let bytes = match format {
-            Format::Csv => csv_rows(batch.iter().map(|s| snapshot.index.get(*s)), chunk == 0),
-            _ => json_lines(batch.iter().map(|s| snapshot.index.feature(*s))),
+            Format::Csv => csv_rows(batch.iter().map(|s| snapshot.get(*s)), chunk == 0),
+            _ => json_lines(batch.iter().map(|s| snapshot.feature(*s))),
         };
         Ok::<Bytes, std::io::Error>(Bytes::from(bytes))
     }));
@@ -137,7 +137,10 @@ const CSV_HEADER: [&str; 17] = [
     "source",
 ];
 
-fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: bool) -> Vec<u8> {
+fn csv_rows<'a>(
+    initiatives: impl Iterator<Item = InitiativeRef<'a>>,
+    with_header: bool,
+) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     if with_header {
         let _ = writer.write_record(CSV_HEADER);
@@ -146,12 +149,12 @@ fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: 
         let joined = |items: Vec<&str>| items.join(";");
         let row = [
             i.id.to_string(),
-            inert(&i.name),
-            inert(&i.description),
-            inert(&i.organisation),
+            inert(i.name),
+            inert(i.description),
+            inert(i.organisation),
             i.url.to_string(),
             i.country.code().to_string(),
-            inert(&i.city),
+            inert(i.city),
             i.location.lon.to_string(),
             i.location.lat.to_string(),
             joined(i.skill_areas.iter().map(|t| t.slug()).collect()),
@@ -161,7 +164,7 @@ fn csv_rows<'a>(initiatives: impl Iterator<Item = &'a Initiative>, with_header: 
             i.start.map(|d| d.to_string()).unwrap_or_default(),
             i.end.map(|d| d.to_string()).unwrap_or_default(),
             i.updated_at.to_string(),
-            inert(&i.source),
+            inert(i.source),
         ];
         let _ = writer.write_record(&row);
     }
@@ -188,7 +191,7 @@ mod tests {
         let mut a = initiative("a", 13.4, 52.5);
         a.name = "=HYPERLINK(\"http://evil\")".into();
         a.description = "Line one, \"quoted\"\nline two".into();
-        let bytes = csv_rows([&a].into_iter(), true);
+        let bytes = csv_rows([a.as_ref()].into_iter(), true);
         let mut reader = csv::Reader::from_reader(&bytes[..]);
         let headers = reader.headers().unwrap().clone();
         assert_eq!(headers.get(7), Some("lon"));

@@ -37,7 +37,6 @@ pub async fn list(
     let etag = caching::query_etag(&snapshot.version, &base, &uri);
     if format != Format::GeoJson {
         let slots: Vec<_> = snapshot
-            .index
             .matching(bbox.as_ref(), &filter)
             .into_iter()
             .skip(offset)
@@ -52,12 +51,12 @@ pub async fn list(
         last_modified,
         GEOJSON,
         || {
-            let slots = snapshot.index.matching(bbox.as_ref(), &filter);
+            let slots = snapshot.matching(bbox.as_ref(), &filter);
             let features = slots
                 .iter()
                 .skip(offset)
                 .take(limit)
-                .map(|slot| snapshot.index.feature(*slot))
+                .map(|slot| snapshot.feature(*slot))
                 .collect();
             let mut links = vec![Link {
                 href: format!("{base}{uri}"),
@@ -87,12 +86,11 @@ pub async fn one(
     check_format(&params)?;
     let snapshot = state.snapshot.load_full();
     let slot = snapshot
-        .index
         .slot_of(&id)
         .ok_or_else(|| ApiError::NoSuchInitiative(id.clone()))?;
-    let initiative = snapshot.index.get(slot);
+    let initiative = snapshot.get(slot);
     let base = base_url(&state, &headers);
-    let body = feature_document(snapshot.index.feature(slot), &id, &base);
+    let body = feature_document(snapshot.feature(slot), &id, &base);
     let etag = caching::item_etag(initiative);
     Ok(caching::respond_dated(
         &headers,

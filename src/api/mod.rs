@@ -181,7 +181,7 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     let snapshot = state.snapshot.load();
     axum::Json(serde_json::json!({
         "status": "ok",
-        "initiatives": snapshot.index.len(),
+        "initiatives": snapshot.len(),
         "version": snapshot.version,
     }))
     .into_response()

@@ -75,24 +75,14 @@ pub async fn near(
         let (hits, matched) = match query.radius_m {
             Some(radius) => {
                 let (hits, matched) =
-                    snapshot
-                        .index
-                        .nearest_within(query.center, radius, query.limit, &filter);
+                    snapshot.nearest_within(query.center, radius, query.limit, &filter);
                 (hits, Some(matched))
             }
-            None => (
-                snapshot.index.nearest(query.center, query.limit, &filter),
-                None,
-            ),
+            None => (snapshot.nearest(query.center, query.limit, &filter), None),
         };
         let features = hits
             .iter()
-            .map(|hit| {
-                snapshot
-                    .index
-                    .feature(hit.slot)
-                    .with_distance(hit.distance_m)
-            })
+            .map(|hit| snapshot.feature(hit.slot).with_distance(hit.distance_m))
             .collect();
         FeatureCollection::new(features, matched, Vec::new()).to_bytes()
     }))

@@ -167,7 +167,6 @@ pub async fn queryables(
 
 fn collection_document(base: &str, snapshot: &Snapshot) -> Value {
     let bbox = snapshot
-        .index
         .extent()
         .map_or(vec![-180.0, -90.0, 180.0, 90.0], |b| {
             vec![b.west, b.south, b.east, b.north]

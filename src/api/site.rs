@@ -64,7 +64,7 @@ pub async fn facet_counts(
         &etag,
         "application/json",
         || {
-            let counts = facets::count(&snapshot.index, bbox.as_ref(), &filter);
+            let counts = facets::count(&snapshot, bbox.as_ref(), &filter);
             serde_json::to_vec(&counts).expect("facet counts always serialise")
         },
     ))

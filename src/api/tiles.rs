@@ -13,7 +13,6 @@ use crate::api::{AppState, base_url};
 use crate::cluster::{ClusterError, TileItem};
 use crate::feature::TileFeature;
 use crate::filter::Filter;
-use crate::index::SpatialIndex;
 use crate::snapshot::Snapshot;
 use crate::tile::TileCoord;
 
@@ -24,12 +23,12 @@ struct TileCollection<'a> {
     features: Vec<TileFeature<'a>>,
 }
 
-fn tile_collection(index: &SpatialIndex, items: &[TileItem]) -> Vec<u8> {
+fn tile_collection(snapshot: &Snapshot, items: &[TileItem]) -> Vec<u8> {
     let features = items
         .iter()
         .map(|item| match item {
             TileItem::Cluster(cluster) => TileFeature::cluster(cluster),
-            TileItem::Initiative(slot) => TileFeature::initiative(index.get(*slot)),
+            TileItem::Initiative(slot) => TileFeature::initiative(snapshot.get(*slot)),
         })
         .collect();
     serde_json::to_vec(&TileCollection {
@@ -76,8 +75,8 @@ pub async fn tile(
 
 /// The body of a tile: what the handler does besides parsing and caching (benchmarks time it).
 pub fn tile_geojson(snapshot: &Snapshot, coord: TileCoord, filter: &Filter) -> Vec<u8> {
-    let items = snapshot.clusters.tile(&snapshot.index, coord, filter);
-    tile_collection(&snapshot.index, &items)
+    let items = snapshot.tile(coord, filter);
+    tile_collection(snapshot, &items)
 }
 
 fn cluster_problem(e: ClusterError) -> ApiError {
@@ -95,12 +94,11 @@ pub async fn children(
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();
     let items = snapshot
-        .clusters
-        .children(&snapshot.index, &id, &filter)
+        .cluster_children(&id, &filter)
         .map_err(cluster_problem)?;
     let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        tile_collection(&snapshot.index, &items)
+        tile_collection(&snapshot, &items)
     }))
 }
 
@@ -117,13 +115,12 @@ pub async fn leaves(
     let offset = params.offset()?;
     let snapshot = state.snapshot.load_full();
     let (slots, total) = snapshot
-        .clusters
-        .leaves(&snapshot.index, &id, &filter, (offset, limit))
+        .cluster_leaves(&id, &filter, (offset, limit))
         .map_err(cluster_problem)?;
     let base = base_url(&state, &headers);
     let etag = caching::query_etag(&snapshot.version, &base, &uri);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        let features = slots.iter().map(|s| snapshot.index.feature(*s)).collect();
+        let features = slots.iter().map(|s| snapshot.feature(*s)).collect();
         let path = format!("/clusters/{id}/leaves");
         let links = paging_links(&base, &path, params.pairs(), (offset, limit, total));
         FeatureCollection::new(features, Some(total), links).to_bytes()

@@ -242,9 +242,10 @@ const SAME_CITY_M: f64 = 30_000.0;
 pub fn initiative_cities(snapshot: &Snapshot, known: &Gazetteer) -> Vec<(Place, Vec<Name>)> {
     // Grouped by the exact strings first: far fewer distinct cities than initiatives.
     let mut groups: HashMap<(&str, &str), (usize, f64, f64)> = HashMap::new();
-    for initiative in snapshot.index.initiatives() {
+    for slot in snapshot.all() {
+        let initiative = snapshot.get(slot);
         let group = groups
-            .entry((&initiative.city, initiative.country.code()))
+            .entry((initiative.city, initiative.country.code()))
             .or_insert((0, 0.0, 0.0));
         group.0 += 1;
         group.1 += initiative.location.lon;

@@ -27,6 +27,20 @@ impl NutsCode {
         std::str::from_utf8(&self.0[..len]).unwrap_or("")
     }
 
+    /// The code's bytes, for saving.
+    pub fn raw(&self) -> [u8; 5] {
+        self.0
+    }
+
+    /// A code from saved bytes; bytes that are not a code give `NONE`.
+    pub fn from_raw(bytes: [u8; 5]) -> NutsCode {
+        let len = bytes.iter().position(|b| *b == 0).unwrap_or(5);
+        match std::str::from_utf8(&bytes[..len]) {
+            Ok(text) if bytes[len..].iter().all(|b| *b == 0) => NutsCode::new(text),
+            _ => NutsCode::NONE,
+        }
+    }
+
     pub fn is_none(&self) -> bool {
         self.0[0] == 0
     }

@@ -9,12 +9,11 @@ use rayon::prelude::*;
 use rstar::RTree;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::population::Population;
-use super::{RegionIds, RegionLayer};
+use super::RegionLayer;
 use crate::filter::Filter;
 use crate::geodesy::{earth_radius_m, unit_vector};
-use crate::index::SpatialIndex;
 use crate::model::SkillArea;
+use crate::snapshot::Snapshot;
 
 /// One region's figures.
 #[derive(serde::Serialize)]
@@ -103,39 +102,25 @@ impl NearbyCache {
     }
 }
 
-/// What a coverage computation reads: the snapshot's index, each slot's regions, the level
-/// and the population figures.
-pub struct Inputs<'a> {
-    pub index: &'a SpatialIndex,
-    pub placement: &'a [RegionIds],
-    pub nearby: &'a NearbyCache,
-    pub population: &'a Population,
-}
-
 /// The coverage of `layer` by the initiatives that pass `filter`, with the gap distance
 /// `gap_m` in metres.
 pub fn compute<'a>(
-    inputs: &Inputs,
+    index: &Snapshot,
     layer: &'a RegionLayer,
     filter: &Filter,
     gap_m: f64,
 ) -> Coverage<'a> {
-    let Inputs {
-        index,
-        placement,
-        nearby,
-        population,
-    } = *inputs;
+    let (nearby, population) = (&index.nearby, &index.regions.population);
     let slots = index.matching(None, filter);
     let regions = layer.regions();
     let mut counts = vec![0u32; regions.len()];
     let mut skills = vec![SkillCounts::default(); regions.len()];
     let mut outside_regions = 0;
     for slot in &slots {
-        match placement[*slot as usize].get(layer.level) {
+        match index.placement(*slot).get(layer.level) {
             Some(id) => {
                 counts[id as usize] += 1;
-                for area in index.get(*slot).skill_areas.iter() {
+                for area in index.attributes(*slot).skill_areas.iter() {
                     skills[id as usize].0[area.index()] += 1;
                 }
             }
@@ -146,7 +131,7 @@ pub fn compute<'a>(
         Nearby::new(
             slots
                 .iter()
-                .map(|s| unit_vector(index.get(*s).location))
+                .map(|s| unit_vector(index.location(*s)))
                 .collect(),
         )
     });
@@ -258,17 +243,13 @@ mod tests {
     use crate::regions::tests::square;
     use crate::regions::{Level, Regions};
 
-    fn inputs<'a>(
-        index: &'a SpatialIndex,
-        placement: &'a [RegionIds],
-        regions: &'a Regions,
-    ) -> Inputs<'a> {
-        Inputs {
-            index,
-            placement,
-            nearby: Box::leak(Box::default()),
-            population: &regions.population,
-        }
+    fn snapshot(initiatives: Vec<crate::model::Initiative>, regions: Regions) -> Snapshot {
+        Snapshot::build(
+            initiatives,
+            "test".into(),
+            crate::cluster::ClusterOptions::default(),
+            std::sync::Arc::new(regions),
+        )
     }
 
     fn layer() -> RegionLayer {
@@ -292,17 +273,9 @@ mod tests {
         let b = initiative("b", 1.0, 50.5); // on the AA11/AA12 border
         let c = initiative("c", 1.5, 50.2);
         let d = initiative("d", 30.0, 10.0); // nowhere
-        let index = SpatialIndex::new(vec![a, b, c, d]);
-        let regions = Regions::from_layers(vec![layer()]);
-        let positions: Vec<Location> = index.initiatives().iter().map(|i| i.location).collect();
-        let (placement, _) = regions.assign(&positions);
-        let layer = regions.layer(Level::Nuts2).unwrap();
-        let coverage = compute(
-            &inputs(&index, &placement, &regions),
-            layer,
-            &Filter::default(),
-            100_000.0,
-        );
+        let index = snapshot(vec![a, b, c, d], Regions::from_layers(vec![layer()]));
+        let layer = index.regions.layer(Level::Nuts2).unwrap();
+        let coverage = compute(&index, layer, &Filter::default(), 100_000.0);
         assert_eq!(coverage.matched, 4);
         assert_eq!(coverage.outside_regions, 1);
         let counts: Vec<(&str, u32)> = coverage.rows.iter().map(|r| (r.code, r.count)).collect();
@@ -331,27 +304,15 @@ mod tests {
     fn gap_share_is_the_far_part_of_the_region() {
         // One initiative at the west edge of a 1° square at 50°N (71 km by 111 km): the gap
         // share is the share of grid points farther than the gap, counted one by one.
-        let index = SpatialIndex::new(vec![initiative("w", 0.0, 50.5)]);
         let regions = Regions::from_layers(vec![RegionLayer::new(
             Level::Nuts2,
             "test".into(),
             vec![square("AA11", 0.0, 50.0, 1.0, 51.0)],
         )]);
-        let (placement, _) = regions.assign(&[Location {
-            lon: 0.0,
-            lat: 50.5,
-        }]);
-        let layer = regions.layer(Level::Nuts2).unwrap();
-        let share = |km: f64| {
-            compute(
-                &inputs(&index, &placement, &regions),
-                layer,
-                &Filter::default(),
-                km * 1000.0,
-            )
-            .rows[0]
-                .gap_share
-        };
+        let index = snapshot(vec![initiative("w", 0.0, 50.5)], regions);
+        let layer = index.regions.layer(Level::Nuts2).unwrap();
+        let share =
+            |km: f64| compute(&index, layer, &Filter::default(), km * 1000.0).rows[0].gap_share;
         let shape = &layer.regions()[0];
         let grid = crate::regions::sample::grid_points(
             &shape.shape,
@@ -380,12 +341,7 @@ mod tests {
             kinds: Some([crate::model::Kind::Funding].into_iter().collect()),
             ..Filter::default()
         };
-        let none = compute(
-            &inputs(&index, &placement, &regions),
-            layer,
-            &nothing,
-            50_000.0,
-        );
+        let none = compute(&index, layer, &nothing, 50_000.0);
         assert_eq!(
             (
                 none.matched,

@@ -188,6 +188,15 @@ impl RegionIds {
         let id = self.0[level.position()];
         (id != Self::NONE).then_some(id)
     }
+
+    /// The ids of every level, for saving.
+    pub fn raw(&self) -> [RegionId; 5] {
+        self.0
+    }
+
+    pub fn from_raw(ids: [RegionId; 5]) -> RegionIds {
+        RegionIds(ids)
+    }
 }
 
 /// Every region layer, or why a layer is unavailable, and the population figures.
@@ -337,6 +346,25 @@ impl Regions {
             layers: slots,
             population: Population::builtin(),
         }
+    }
+
+    /// A digest of every layer's codes and areas: placements made with other regions are
+    /// not reused.
+    pub fn fingerprint(&self) -> String {
+        let mut hash = xxhash_rust::xxh3::Xxh3::new();
+        for layer in &self.layers {
+            match layer {
+                Ok(layer) => {
+                    for region in &layer.regions {
+                        hash.update(region.code.as_bytes());
+                        hash.update(&region.area_km2.to_bits().to_le_bytes());
+                    }
+                }
+                Err(reason) => hash.update(reason.as_bytes()),
+            }
+            hash.update(b"|");
+        }
+        format!("{:016x}", hash.digest())
     }
 
     /// No regions at all.
