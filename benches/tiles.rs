@@ -385,6 +385,10 @@ fn cluster_build_child(points: &Path) {
             end: None,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
             source: Box::default(),
+            evidence_url: None,
+            verified_at: None,
+            status: Default::default(),
+            location_precision: Default::default(),
         })
         .collect();
     drop(bytes);

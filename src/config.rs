@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cluster::ClusterOptions;
 use crate::regions::RegionArgs;
+use crate::store::StoreLocation;
 
-/// Highest submission rate or burst that can be configured (the limiter's arithmetic
-/// overflows far above it).
+/// Highest submission rate or burst that can be configured.
 pub const MAX_RATE: u32 = 1_000_000;
 
 /// How `skillsmap serve` runs.
@@ -17,10 +18,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The store (an SQLite file), created and seeded with the built-in data on first start.
-    /// `:memory:` keeps it in memory (lost at exit).
+    /// The store, created and seeded with the built-in data on first start: an SQLite file
+    /// (`:memory:` keeps it in memory, lost at exit), or a PostgreSQL database as
+    /// `postgres://user:password@host:port/database` (`?sslmode=require` for TLS), which any
+    /// number of replicas can share.
     #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
-    pub db: PathBuf,
+    pub db: StoreLocation,
 
     /// Serve this GeoJSON dataset read-only instead of the store (no submissions or edits).
     #[arg(long, env = "SKILLSMAP_DATA")]
@@ -49,9 +52,15 @@ pub struct ServeConfig {
     pub submission_burst: u32,
 
     /// The public base URL used in links (e.g. https://skillsmap.example.org); by default
-    /// links use the request's Host header.
+    /// links use the request's Host header (or a trusted proxy's `X-Forwarded-Host`).
     #[arg(long, env = "SKILLSMAP_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Reverse proxies (addresses or CIDR blocks, comma-separated) whose `Forwarded` /
+    /// `X-Forwarded-For`, `-Proto` and `-Host` headers are believed; from anyone else those
+    /// headers are ignored.
+    #[arg(long, env = "SKILLSMAP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Folder of the web front-end (its npm packages installed in `node_modules`).
     #[arg(long, env = "SKILLSMAP_WEB_DIR", default_value = "web")]
@@ -61,6 +70,11 @@ pub struct ServeConfig {
     /// (e.g. https://tile.example.org/{z}/{x}/{y}.png). Without it the page uses no other host.
     #[arg(long, env = "SKILLSMAP_BASEMAP_URL")]
     pub basemap_url: Option<String>,
+
+    /// Longest time a request may take, its body's arrival included, before the server
+    /// answers 503 with Retry-After (e.g. 30s, 2m).
+    #[arg(long, env = "SKILLSMAP_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub request_timeout: Duration,
 
     /// A vector base map the operator provides (a PMTiles extract, e.g. of OpenStreetMap),
     /// served by this service at /basemap/tiles.pmtiles with range requests and drawn in the
@@ -90,7 +104,7 @@ impl ServeConfig {
     pub fn local(data: Option<PathBuf>) -> Self {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            db: PathBuf::from(":memory:"),
+            db: StoreLocation::Sqlite(PathBuf::from(":memory:")),
             data,
             harvest: None,
             curator_tokens: None,
@@ -98,10 +112,12 @@ impl ServeConfig {
             submissions_per_hour: 30,
             submission_burst: 10,
             public_url: None,
+            trusted_proxies: Vec::new(),
             web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web")),
             basemap_url: None,
             basemap_pmtiles: None,
             basemap_attribution: None,
+            request_timeout: Duration::from_secs(30),
             clustering: ClusteringArgs::default(),
             regions: RegionArgs::default(),
         }
@@ -163,6 +179,26 @@ impl std::fmt::Debug for Secret {
 
 fn secret(text: &str) -> Result<Secret, String> {
     Ok(Secret(text.to_string()))
+}
+
+/// A network (`10.0.0.0/8`) or one address (`10.0.0.7`, taken as `/32` or `/128`).
+fn proxy_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("\"{text}\" is not an address or a CIDR block such as 10.0.0.0/8"))
+}
+
+/// A duration such as `90s`, `6h` or `1h 30m` (jiff's friendly format or ISO 8601), at
+/// least one second.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("\"{text}\" is not a duration such as 6h or 90s ({e})"))?;
+    Duration::try_from(parsed)
+        .ok()
+        .filter(|d| *d >= Duration::from_secs(1))
+        .ok_or_else(|| format!("\"{text}\" must be at least 1s"))
 }
 
 fn positive(text: &str) -> Result<f64, String> {

@@ -20,7 +20,7 @@ use crate::model::Initiative;
 use crate::regions::SharedRegions;
 use crate::snapshot::persist::{self, PersistError, Stamp as SavedStamp};
 use crate::snapshot::{Part, SharedSnapshot, Snapshot, merge_base, store_version};
-use crate::store::{Changes, Store, StoreError};
+use crate::store::{Changes, Store, StoreError, StoreLocation};
 
 /// The store and the published snapshot, kept in step.
 pub struct Curation {
@@ -51,26 +51,23 @@ const MERGE_AT: usize = 4_096;
 const MERGE_WHEN_QUIET: Duration = Duration::from_secs(10);
 
 impl Curation {
-    /// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never
+    /// Opens the store at `location`, seeding it from `seed` (a dataset's text) if it has never
     /// held anything, and builds the first snapshot: from the saved read model and the
     /// changes after it when one fits the store, else from every record.
     pub fn open(
-        path: &Path,
+        location: &StoreLocation,
         seed: &str,
         clustering: ClusterOptions,
         regions: SharedRegions,
     ) -> Result<(Store, Snapshot), CurationError> {
-        let mut store = open_store(path, seed)?;
-        let saved = saved_model(path, clustering, &regions);
-        let snapshot = first_snapshot(&mut store, saved.as_ref(), clustering, regions)?;
-        Ok((store, snapshot))
+        OpenedStore::open(location, seed)?.first_snapshot(clustering, regions)
     }
 
     /// Wraps an opened store whose contents `snapshot` was built from (see [`Curation::open`]).
-    pub fn new(store: Store, snapshot: SharedSnapshot, path: &Path) -> Self {
+    pub fn new(store: Store, snapshot: SharedSnapshot, location: &StoreLocation) -> Self {
         let current = snapshot.load();
         let revision = current.revision;
-        let saved = saved_model(path, current.clustering(), &current.regions);
+        let saved = saved_model(location, current.clustering(), &current.regions);
         drop(current);
         Curation {
             store: Arc::new(Mutex::new(store)),
@@ -192,26 +189,6 @@ impl Curation {
         self.merging.store(false, Ordering::Release);
         result
     }
-
-    /// Publishes changes other processes commit to the store (such as `skillsmap import`
-    /// into the file this server uses), checking every `period`.
-    pub async fn follow_store(self: Arc<Self>, period: Duration) {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let revision = match self.read(Store::revision).await {
-                Ok(revision) => revision,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the store's revision");
-                    continue;
-                }
-            };
-            if let Err(e) = self.publish(revision).await {
-                tracing::warn!(error = %e, "cannot publish the store's changes");
-            }
-        }
-    }
 }
 
 /// The snapshot after `changes`, or `None` when they change nothing `current` shows.
@@ -222,53 +199,99 @@ fn publishable(current: &Snapshot, changes: Changes) -> Option<Snapshot> {
     Some(current.apply(changes))
 }
 
-/// Opens the store at `path`, seeding it from `seed` (a dataset's text) if it has never held
-/// anything.
-pub fn open_store(path: &Path, seed: &str) -> Result<Store, CurationError> {
-    let mut store = Store::open(path)?;
+/// Opens the store at `location`, seeding it from `seed` (a dataset's text) if it has never
+/// held anything (of several processes starting at once, one seeds).
+pub fn open_store(location: &StoreLocation, seed: &str) -> Result<Store, CurationError> {
+    let mut store = Store::open(location)?;
     if store.is_empty()? {
         let dataset = dataset::parse(seed).map_err(CurationError::Seed)?;
-        store.seed(&dataset.initiatives, "seed")?;
-        tracing::info!(
-            initiatives = dataset.initiatives.len(),
-            path = %path.display(),
-            "new store seeded"
-        );
+        if store.seed_if_empty(&dataset.initiatives, "seed")?.is_some() {
+            tracing::info!(
+                initiatives = dataset.initiatives.len(),
+                store = %location,
+                "new store seeded"
+            );
+        }
     }
     Ok(store)
 }
 
-/// Where the read model of the store at `path` is saved (none for an in-memory store).
+/// The file an SQLite store's read model is saved in: none for an in-memory store, nor for
+/// PostgreSQL, whose replicas keep no file of their own.
+fn saved_file(location: &StoreLocation) -> Option<&Path> {
+    match location {
+        StoreLocation::Sqlite(path) if path != Path::new(":memory:") => Some(path),
+        _ => None,
+    }
+}
+
+/// Where the read model of the store at `location` is saved (see [`saved_file`]).
 fn saved_model(
-    path: &Path,
+    location: &StoreLocation,
     clustering: ClusterOptions,
     regions: &crate::regions::Regions,
 ) -> Option<SavedModel> {
-    (path != Path::new(":memory:")).then(|| SavedModel {
+    saved_file(location).map(|path| SavedModel {
         path: persist::path_for(path),
         fingerprint: persist::fingerprint(clustering, &regions.fingerprint()),
     })
 }
 
-/// The first snapshot of `store`: the saved base when it fits, with the changes after it;
-/// otherwise built from every record, and saved (on a thread of its own) for the next start.
-fn first_snapshot(
-    store: &mut Store,
-    saved: Option<&SavedModel>,
-    clustering: ClusterOptions,
-    regions: SharedRegions,
-) -> Result<Snapshot, CurationError> {
-    let started = std::time::Instant::now();
-    let head = store.revision()?;
-    let instance = store.instance()?;
-    if let Some(saved) = saved {
-        let expected = SavedStamp {
-            instance: instance.clone(),
-            revision: head,
-            fingerprint: saved.fingerprint,
+/// A store, opened and seeded, with its saved read model read back but not yet checked
+/// against the regions (which load meanwhile on another thread).
+pub struct OpenedStore {
+    store: Store,
+    location: StoreLocation,
+    head: u64,
+    instance: String,
+    saved: Result<(Part, SavedStamp), PersistError>,
+    started: std::time::Instant,
+}
+
+impl OpenedStore {
+    /// Opens (and seeds) the store at `location` and reads its saved read model, if any, of
+    /// this store at a revision it has reached.
+    pub fn open(location: &StoreLocation, seed: &str) -> Result<OpenedStore, CurationError> {
+        let started = std::time::Instant::now();
+        let mut store = open_store(location, seed)?;
+        let head = store.revision()?;
+        let instance = store.instance()?;
+        let saved = match saved_file(location) {
+            None => Err(PersistError::Missing),
+            Some(path) => persist::load(&persist::path_for(path), |stamp| {
+                stamp.instance == instance && stamp.revision <= head
+            }),
         };
-        match persist::load(&saved.path, &expected) {
-            Ok((base, base_revision)) => {
+        Ok(OpenedStore {
+            store,
+            location: location.clone(),
+            head,
+            instance,
+            saved,
+            started,
+        })
+    }
+
+    /// The first snapshot: the saved base when it was built with these settings, with the
+    /// changes after it; otherwise built from every record, and saved (on a thread of its
+    /// own) for the next start.
+    pub fn first_snapshot(
+        self,
+        clustering: ClusterOptions,
+        regions: SharedRegions,
+    ) -> Result<(Store, Snapshot), CurationError> {
+        let OpenedStore {
+            mut store,
+            location,
+            head,
+            instance,
+            saved,
+            started,
+        } = self;
+        let model = saved_model(&location, clustering, &regions);
+        let snapshot = match (saved, &model) {
+            (Ok((base, stamp)), Some(model)) if stamp.fingerprint == model.fingerprint => {
+                let base_revision = stamp.revision;
                 let mut snapshot = Snapshot::from_base(
                     Arc::new(base),
                     store_version(&instance, base_revision),
@@ -277,31 +300,39 @@ fn first_snapshot(
                     regions.clone(),
                 );
                 snapshot.set_instance(&instance);
-                // Tombstones are few and not part of the saved base: read them all.
-                let changes = store.changes_since(0)?;
-                snapshot =
-                    snapshot.with_tombstones(changes.deleted.into_iter().map(|(_, t)| t).collect());
+                // Tombstones are not part of the saved base: read them alone.
+                snapshot = snapshot.with_tombstones(store.tombstones()?);
                 if base_revision < head {
                     snapshot = snapshot.apply(store.changes_since(base_revision)?);
                 }
                 tracing::info!(
-                    path = %saved.path.display(),
+                    path = %model.path.display(),
                     revision = base_revision,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "read model loaded"
                 );
-                return Ok(snapshot);
+                snapshot
             }
-            Err(PersistError::Missing) => {}
-            Err(e) => tracing::warn!(error = %e, "saved read model not used; rebuilding it"),
-        }
+            (saved, _) => {
+                match saved {
+                    Ok(_) => {
+                        tracing::warn!("saved read model built with other settings; rebuilding it")
+                    }
+                    Err(PersistError::Missing) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "saved read model not used; rebuilding it")
+                    }
+                }
+                let snapshot = Snapshot::from_store(store.changes_since(0)?, clustering, regions);
+                if let Some(model) = model {
+                    let (base, revision) = (snapshot.base().clone(), snapshot.revision);
+                    std::thread::spawn(move || save_model(&model, &base, instance, revision));
+                }
+                snapshot
+            }
+        };
+        Ok((store, snapshot))
     }
-    let snapshot = Snapshot::from_store(store.changes_since(0)?, clustering, regions);
-    if let Some(saved) = saved.cloned() {
-        let (base, revision) = (snapshot.base().clone(), snapshot.revision);
-        std::thread::spawn(move || save_model(&saved, &base, instance, revision));
-    }
-    Ok(snapshot)
 }
 
 fn save_model(saved: &SavedModel, base: &Part, instance: String, revision: u64) {
@@ -390,8 +421,20 @@ pub fn prepare_value(mut value: Value, stamp: &Stamp<'_>) -> Result<Initiative, 
             properties.insert("source".into(), Value::String(stamp.default_source.into()));
         }
     }
+    let evidence_given = value
+        .pointer("/properties/evidence_url")
+        .is_some_and(|v| !v.as_str().is_some_and(|s| s.trim().is_empty()));
     let text = value.to_string();
-    dataset::parse_feature(&text).map(|(initiative, _warnings)| initiative)
+    let (initiative, warnings) = dataset::parse_feature(&text)?;
+    // A file may carry an unusable evidence link (it is dropped with a warning); a record sent
+    // to the server is refused instead, so its sender learns and can fix it.
+    if evidence_given && initiative.evidence_url.is_none() {
+        return Err(warnings
+            .into_iter()
+            .filter(|w| w.field == "properties.evidence_url")
+            .collect());
+    }
+    Ok(initiative)
 }
 
 /// A fresh id for a proposed initiative that has none: a slug of its name and a random tail.
@@ -468,6 +511,36 @@ mod tests {
                 .message
                 .contains("line 1")
         );
+    }
+
+    #[test]
+    fn the_evidence_fields_are_optional_but_must_be_right_when_given() {
+        let plain = prepare_value(record(), &stamp(None)).unwrap();
+        assert_eq!(plain.status, crate::model::Status::Active);
+        assert_eq!(plain.evidence_url, None);
+        let mut full = record();
+        full["properties"]["evidence_url"] = json!("https://example.org/about");
+        full["properties"]["verified_at"] = json!("2026-11-30");
+        full["properties"]["status"] = json!("closed");
+        full["properties"]["location_precision"] = json!("address");
+        let full = prepare_value(full, &stamp(None)).unwrap();
+        assert_eq!(full.status, crate::model::Status::Closed);
+        assert_eq!(
+            full.evidence_url.as_deref(),
+            Some("https://example.org/about")
+        );
+        for (field, bad) in [
+            ("evidence_url", json!("javascript:alert(1)")),
+            ("evidence_url", json!(17)),
+            ("verified_at", json!("yesterday")),
+            ("status", json!("gone")),
+            ("location_precision", json!("gps")),
+        ] {
+            let mut record = record();
+            record["properties"][field] = bad;
+            let problems = prepare_value(record, &stamp(None)).unwrap_err();
+            assert_eq!(problems[0].field, format!("properties.{field}"), "{field}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::filter::Filter;
 use crate::geodesy::LonLatBox;
-use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
+use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
 use crate::snapshot::Snapshot;
 
 /// For each filterable attribute, how many initiatives would match per term. Each attribute's
@@ -20,6 +20,7 @@ pub struct Facets {
     pub target_group: BTreeMap<&'static str, usize>,
     pub kind: BTreeMap<&'static str, usize>,
     pub country: BTreeMap<&'static str, usize>,
+    pub status: BTreeMap<&'static str, usize>,
 }
 
 pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Facets {
@@ -31,6 +32,7 @@ pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Fac
         words: filter.words.clone(),
         updated: filter.updated,
         nuts: filter.nuts.clone(),
+        statuses: Filter::all_statuses(),
         ..Filter::default()
     };
     let candidates = index.matching(area, &common);
@@ -38,6 +40,7 @@ pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Fac
     let without_group = open(filter.clone(), |f| f.target_groups = None);
     let without_kind = open(filter.clone(), |f| f.kinds = None);
     let without_country = open(filter.clone(), |f| f.countries = None);
+    let without_status = open(filter.clone(), |f| f.statuses = Filter::all_statuses());
     let mut facets = Facets::default();
     for slot in candidates {
         let initiative = index.attributes(slot);
@@ -55,6 +58,9 @@ pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Fac
         }
         if without_country.matches_attributes(initiative) {
             *facets.country.entry(initiative.country.code()).or_default() += 1;
+        }
+        if without_status.matches_attributes(initiative) {
+            tally(&mut facets.status, std::iter::once(initiative.status));
         }
     }
     facets
@@ -75,6 +81,8 @@ pub struct Vocabularies {
     skill_areas: Vec<Term>,
     target_groups: Vec<Term>,
     kinds: Vec<Term>,
+    statuses: Vec<Term>,
+    location_precisions: Vec<Term>,
     countries: Vec<CountryTerm>,
 }
 
@@ -107,6 +115,8 @@ impl Vocabularies {
             skill_areas: terms::<SkillArea>(),
             target_groups: terms::<TargetGroup>(),
             kinds: terms::<Kind>(),
+            statuses: terms::<Status>(),
+            location_precisions: terms::<LocationPrecision>(),
             countries: crate::country::Country::all()
                 .map(|c| CountryTerm {
                     code: c.code(),
@@ -137,7 +147,9 @@ mod tests {
         let b = initiative("b", 2.0, 2.0);
         let mut c = initiative("c", 3.0, 3.0);
         c.skill_areas = [SkillArea::Iot].into_iter().collect();
-        let index = Snapshot::of(vec![a, b, c]);
+        let mut closed = initiative("d", 4.0, 4.0);
+        closed.status = Status::Closed;
+        let index = Snapshot::of(vec![a, b, c, closed]);
         let filter = Filter {
             kinds: Some([Kind::Hub].into_iter().collect::<TermSet<Kind>>()),
             ..Filter::default()
@@ -149,5 +161,8 @@ mod tests {
         assert_eq!(facets.skill_area.get("data_ai"), Some(&1));
         assert_eq!(facets.skill_area.get("iot"), Some(&1));
         assert_eq!(facets.country.get("DE"), Some(&2));
+        // Closed ones count only in their own facet, which ignores the status filter.
+        assert_eq!(facets.status.get("active"), Some(&2));
+        assert_eq!(facets.status.get("closed"), Some(&1));
     }
 }

@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use crate::cluster::ClusterSummary;
 use crate::country::Country;
-use crate::model::{Initiative, Kind, Language, SkillArea, TargetGroup, TermSet};
+use crate::model::{
+    Initiative, Kind, Language, LocationPrecision, SkillArea, Status, TargetGroup, TermSet,
+};
 use crate::records::InitiativeRef;
 use crate::regions::code::NutsCode;
 
@@ -43,6 +45,12 @@ struct Properties<'a> {
     end: Option<jiff::civil::Date>,
     updated_at: jiff::Timestamp,
     source: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_at: Option<jiff::civil::Date>,
+    status: Status,
+    location_precision: LocationPrecision,
     /// The NUTS regions (levels 1–3) the initiative lies in, assigned from its position.
     #[serde(skip_serializing_if = "Option::is_none")]
     nuts1: Option<&'a str>,
@@ -84,6 +92,10 @@ impl<'a> Feature<'a> {
                 end: initiative.end,
                 updated_at: initiative.updated_at,
                 source: initiative.source,
+                evidence_url: initiative.evidence_url,
+                verified_at: initiative.verified_at,
+                status: initiative.status,
+                location_precision: initiative.location_precision,
                 nuts1: None,
                 nuts2: None,
                 nuts3: None,
@@ -149,6 +161,7 @@ enum TileProperties<'a> {
         kind: Kind,
         skill_areas: TermSet<SkillArea>,
         target_groups: TermSet<TargetGroup>,
+        status: Status,
     },
 }
 
@@ -192,6 +205,7 @@ impl<'a> TileFeature<'a> {
                 kind: initiative.kind,
                 skill_areas: initiative.skill_areas,
                 target_groups: initiative.target_groups,
+                status: initiative.status,
             },
         }
     }
@@ -204,12 +218,26 @@ mod tests {
 
     #[test]
     fn features_round_trip_through_the_dataset_reader() {
-        let original = crate::index::tests::initiative("de-x", 13.4, 52.5);
+        let mut original = crate::index::tests::initiative("de-x", 13.4, 52.5);
+        let json = serde_json::to_string(&Feature::new(&original)).unwrap();
+        let (parsed, _) = dataset::parse_feature(&json).unwrap();
+        assert_eq!(parsed, original);
+        original.evidence_url = Some("https://example.org/about-x".into());
+        original.verified_at = Some("2026-11-30".parse().unwrap());
+        original.status = Status::Closed;
+        original.location_precision = LocationPrecision::Address;
         let json = serde_json::to_string(&Feature::new(&original)).unwrap();
         let (parsed, _) = dataset::parse_feature(&json).unwrap_or_else(|e| panic!("{e:?}\n{json}"));
         assert_eq!(parsed, original);
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["id"], "de-x");
         assert_eq!(value["properties"]["skill_areas"][0], "data_ai");
+        assert_eq!(value["properties"]["status"], "closed");
+        assert_eq!(value["properties"]["location_precision"], "address");
+        assert_eq!(value["properties"]["verified_at"], "2026-11-30");
+        assert_eq!(
+            value["properties"]["evidence_url"],
+            "https://example.org/about-x"
+        );
     }
 }

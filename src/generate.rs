@@ -6,7 +6,10 @@ use rand::{Rng, RngExt, SeedableRng};
 
 use crate::country::Country;
 use crate::feature::Feature;
-use crate::model::{Initiative, Kind, Language, Location, SkillArea, TargetGroup, TermSet};
+use crate::model::{
+    Initiative, Kind, Language, Location, LocationPrecision, SkillArea, Status, TargetGroup,
+    TermSet,
+};
 
 /// A real city: name, country, longitude, latitude, and population in thousands (rounded;
 /// only the relative weights matter).
@@ -122,6 +125,8 @@ fn synthetic(i: usize, city: &City, rng: &mut impl Rng) -> Initiative {
         NAME_STARTS[rng.random_range(0..NAME_STARTS.len())],
         NAME_ENDS[rng.random_range(0..NAME_ENDS.len())]
     );
+    let updated_at = jiff::Timestamp::from_second(1_700_000_000 + rng.random_range(0..90_000_000))
+        .expect("in range");
     Initiative {
         id: format!("gen-{i}").into(),
         description: format!(
@@ -144,10 +149,19 @@ fn synthetic(i: usize, city: &City, rng: &mut impl Rng) -> Initiative {
             .collect(),
         start: None,
         end: None,
-        updated_at: jiff::Timestamp::from_second(1_700_000_000 + rng.random_range(0..90_000_000))
-            .expect("in range"),
+        updated_at,
         source: "synthetic".into(),
         name: name.into(),
+        evidence_url: Some(format!("https://example.org/initiatives/{i}/about").into()),
+        verified_at: Some(jiff::tz::TimeZone::UTC.to_datetime(updated_at).date()),
+        // Every one active, so that the default view (active only) and the peers the
+        // benchmarks compare with see the same records.
+        status: Status::Active,
+        location_precision: if i.is_multiple_of(2) {
+            LocationPrecision::Address
+        } else {
+            LocationPrecision::City
+        },
     }
 }
 

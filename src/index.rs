@@ -167,6 +167,10 @@ pub(crate) mod tests {
             end: None,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
             source: "test".into(),
+            evidence_url: Some("https://example.org/evidence".into()),
+            verified_at: None,
+            status: crate::model::Status::Active,
+            location_precision: crate::model::LocationPrecision::City,
         }
     }
 }

@@ -14,8 +14,10 @@
 //! - [`places`]: the gazetteer: place names found by prefix (`/places`), the map's labels.
 //! - [`snapshot`]: the immutable read model (a shared base and a delta of recent changes),
 //!   how a change produces the next one, and the base saved beside the store.
-//! - [`store`]: the embedded SQLite store: initiatives, tombstones, submissions, audit log.
+//! - [`store`]: the store, SQLite or PostgreSQL: initiatives, tombstones, submissions, audit
+//!   log, harvest state, rate limits and leases.
 //! - [`curation`]: validating incoming records, writing them, publishing new snapshots.
+//! - [`follow`]: publishing what other processes commit to the store (LISTEN/NOTIFY, polling).
 //! - [`harvest`]: fetching partners' feeds, mapping and validating them into the store.
 //! - [`api`]: the HTTP API (axum), its errors as problem+json, caching.
 //! - [`config`]: the service configuration.
@@ -32,6 +34,7 @@ pub mod dataset;
 pub mod facets;
 pub mod feature;
 pub mod filter;
+pub mod follow;
 pub mod generate;
 pub mod geodesy;
 pub mod harvest;

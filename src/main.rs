@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use skillsmap::config::ServeConfig;
+use skillsmap::regions::{Level, RegionLayer};
 use skillsmap::server::{Server, shutdown_signal};
 use skillsmap::{dataset, harvest};
 
@@ -81,16 +82,28 @@ fn serve(config: ServeConfig) -> ExitCode {
 }
 
 fn check(file: &std::path::Path) -> ExitCode {
-    match dataset::read_file(file) {
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    match dataset::check_file(file, today) {
         Ok(dataset) => {
             for warning in &dataset.warnings {
                 println!("warning: {warning}");
             }
+            let by_field: Vec<String> = dataset::count_by_field(&dataset.warnings)
+                .into_iter()
+                .map(|(field, n)| format!("{field} {n}"))
+                .collect();
             println!(
-                "{}: {} initiatives, 0 errors, {} warning(s)",
+                "{}: {} initiatives, 0 errors, {} warning(s){}",
                 file.display(),
                 dataset.initiatives.len(),
-                dataset.warnings.len()
+                dataset.warnings.len(),
+                if by_field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", by_field.join(", "))
+                }
             );
             ExitCode::SUCCESS
         }
@@ -135,15 +148,20 @@ struct ImportArgs {
     /// The feed's name (default: the mapping's `source`, else the host or file name).
     #[arg(long)]
     name: Option<String>,
-    /// The store to write into (created and seeded if new).
+    /// The store to write into (created and seeded if new): an SQLite file or a
+    /// `postgres://` URL; servers following it publish the import by themselves.
     #[arg(long, env = "SKILLSMAP_DB", default_value = "skillsmap.db")]
-    db: PathBuf,
+    db: skillsmap::store::StoreLocation,
     /// Longest time for one HTTP response, e.g. 60s or 2m.
     #[arg(long, default_value = "60s")]
     timeout: String,
     /// Largest response accepted, in bytes.
     #[arg(long, default_value_t = 256 * 1024 * 1024)]
     max_bytes: usize,
+    /// Folder of the web front-end, whose npm packages hold the country outlines that give a
+    /// record without a country the one its point lies in.
+    #[arg(long, env = "SKILLSMAP_WEB_DIR", default_value = "web")]
+    web_dir: PathBuf,
 }
 
 fn import(args: &ImportArgs) -> ExitCode {
@@ -182,7 +200,7 @@ fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestErr
     let fetcher = harvest::source::Fetcher::new(limits)?;
     let db = &args.db;
     let mut store = skillsmap::curation::open_store(db, skillsmap::server::SEED_DATASET)
-        .map_err(|e| harvest::HarvestError::Source(format!("{}: {e}", db.display())))?;
+        .map_err(|e| harvest::HarvestError::Source(format!("{db}: {e}")))?;
     let validators = harvest::last_validators(&store, &feed)?;
     let progress = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(0).with_message(format!("harvesting {}", feed.name))
@@ -191,11 +209,19 @@ fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestErr
     };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| harvest::HarvestError::Source(format!("cannot start the runtime: {e}")))?;
+    let countries = match RegionLayer::packaged(Level::Country, &args.web_dir) {
+        Ok(layer) => Some(layer),
+        Err(reason) => {
+            tracing::warn!(%reason, "records without a country will be rejected");
+            None
+        }
+    };
     let outcome = runtime.block_on(harvest::collect(
         &feed,
         &fetcher,
         validators.as_ref(),
         &progress,
+        countries.as_ref(),
     ))?;
     progress.finish_and_clear();
     let (summary, _) = harvest::apply(&mut store, &feed, outcome)?;

@@ -121,6 +121,37 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Whether an initiative still runs. Closed ones are kept for history and left off the
+    /// map, the lists and the coverage figures unless asked for.
+    Status {
+        Active => ("active", "Active"),
+        Closed => ("closed", "Closed"),
+    }
+}
+
+vocabulary! {
+    /// What the coordinates of an initiative stand for.
+    LocationPrecision {
+        Address => ("address", "Its address"),
+        City => ("city", "Its city's centre"),
+    }
+}
+
+impl Default for Status {
+    /// Records that say nothing (older files, partners' feeds) are taken as running.
+    fn default() -> Self {
+        Status::Active
+    }
+}
+
+impl Default for LocationPrecision {
+    /// Records that say nothing are taken as placed on their city, the coarser claim.
+    fn default() -> Self {
+        LocationPrecision::City
+    }
+}
+
 /// A set of terms of one vocabulary, stored as bits so filters are a single AND.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TermSet<T> {
@@ -133,6 +164,13 @@ impl<T: Vocabulary> TermSet<T> {
         bits: 0,
         _term: std::marker::PhantomData,
     };
+
+    /// The set of one term.
+    pub fn of(term: T) -> Self {
+        let mut set = Self::EMPTY;
+        set.insert(term);
+        set
+    }
 
     pub fn insert(&mut self, term: T) {
         self.bits |= 1 << term.index();
@@ -148,6 +186,11 @@ impl<T: Vocabulary> TermSet<T> {
 
     pub fn is_empty(self) -> bool {
         self.bits == 0
+    }
+
+    /// True if every term of `self` is in `other`.
+    pub fn is_subset(self, other: Self) -> bool {
+        self.bits & !other.bits == 0
     }
 
     /// The set as bits, one per term in vocabulary order.
@@ -247,6 +290,12 @@ pub struct Initiative {
     pub end: Option<Date>,
     pub updated_at: Timestamp,
     pub source: Box<str>,
+    /// The page that states the initiative's name, place and activity.
+    pub evidence_url: Option<Box<str>>,
+    /// The day someone last checked the record against its evidence.
+    pub verified_at: Option<Date>,
+    pub status: Status,
+    pub location_precision: LocationPrecision,
 }
 
 #[cfg(test)]
@@ -265,6 +314,13 @@ mod tests {
             assert_eq!(Kind::from_slug(kind.slug()), Some(*kind));
         }
         assert_eq!(Kind::from_slug("Hub"), None);
+        assert_eq!(Status::from_slug("closed"), Some(Status::Closed));
+        assert_eq!(
+            LocationPrecision::from_slug("address"),
+            Some(LocationPrecision::Address)
+        );
+        assert_eq!(Status::default(), Status::Active);
+        assert_eq!(LocationPrecision::default(), LocationPrecision::City);
     }
 
     #[test]

@@ -13,7 +13,10 @@ use jiff::civil::Date;
 
 use crate::country::Country;
 use crate::filter::fold;
-use crate::model::{Initiative, Kind, Language, Location, SkillArea, TargetGroup, TermSet};
+use crate::model::{
+    Initiative, Kind, Language, Location, LocationPrecision, SkillArea, Status, TargetGroup,
+    TermSet,
+};
 
 /// The attributes every filter tests, packed together so a scan touches one array.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +26,8 @@ pub struct Attributes {
     pub skill_areas: TermSet<SkillArea>,
     pub target_groups: TermSet<TargetGroup>,
     pub updated_at: Timestamp,
+    pub status: Status,
+    pub location_precision: LocationPrecision,
 }
 
 /// One record, borrowed from wherever it is stored (an `Initiative` or a [`Records`]).
@@ -44,6 +49,10 @@ pub struct InitiativeRef<'a> {
     pub end: Option<Date>,
     pub updated_at: Timestamp,
     pub source: &'a str,
+    pub evidence_url: Option<&'a str>,
+    pub verified_at: Option<Date>,
+    pub status: Status,
+    pub location_precision: LocationPrecision,
 }
 
 impl Initiative {
@@ -65,9 +74,20 @@ impl Initiative {
             end: self.end,
             updated_at: self.updated_at,
             source: &self.source,
+            evidence_url: self.evidence_url.as_deref(),
+            verified_at: self.verified_at,
+            status: self.status,
+            location_precision: self.location_precision,
         }
     }
 
+    pub fn attributes(&self) -> Attributes {
+        self.as_ref().attributes()
+    }
+}
+
+impl InitiativeRef<'_> {
+    /// What the filters test.
     pub fn attributes(&self) -> Attributes {
         Attributes {
             country: self.country,
@@ -75,11 +95,11 @@ impl Initiative {
             skill_areas: self.skill_areas,
             target_groups: self.target_groups,
             updated_at: self.updated_at,
+            status: self.status,
+            location_precision: self.location_precision,
         }
     }
-}
 
-impl InitiativeRef<'_> {
     pub fn to_owned(&self) -> Initiative {
         Initiative {
             id: self.id.into(),
@@ -98,6 +118,10 @@ impl InitiativeRef<'_> {
             end: self.end,
             updated_at: self.updated_at,
             source: self.source.into(),
+            evidence_url: self.evidence_url.map(Into::into),
+            verified_at: self.verified_at,
+            status: self.status,
+            location_precision: self.location_precision,
         }
     }
 }
@@ -147,12 +171,14 @@ pub(crate) struct Shared {
     pub(crate) languages: u32,
 }
 
-/// Lengths of a record's id, name and description in the arena; its URL is the rest of its run.
+/// Lengths of a record's id, name, description and URL in the arena; its evidence URL is the
+/// rest of its run (none when empty).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TextLengths {
     pub(crate) id: u16,
     pub(crate) name: u16,
     pub(crate) description: u16,
+    pub(crate) url: u16,
 }
 
 /// A set of initiatives in columns; position `i` is one record across every column.
@@ -160,16 +186,19 @@ pub(crate) struct TextLengths {
 pub struct Records {
     pub(crate) locations: Vec<Location>,
     pub(crate) attributes: Vec<Attributes>,
-    pub(crate) dates: Vec<[Option<Date>; 2]>,
+    /// Start, end and verification date of each record.
+    pub(crate) dates: Vec<[Option<Date>; 3]>,
     pub(crate) shared: Vec<Shared>,
     /// End of each record's run of `texts` (it starts where the previous one ends).
     pub(crate) text_ends: Vec<usize>,
     pub(crate) text_lengths: Vec<TextLengths>,
-    /// Each record's id, name, description and URL, one after the other.
+    /// Each record's id, name, description, URL and evidence URL, one after the other.
     pub(crate) texts: String,
     /// End of each record's run of `search`.
     pub(crate) search_ends: Vec<usize>,
-    /// Each record's folded name and description, separated by a newline.
+    /// Each record's folded name and description, separated by a newline; empty when both
+    /// are ASCII, whose folded form is the text itself compared without case (most records,
+    /// so the folded copy costs little).
     pub(crate) search: String,
     pub(crate) strings: Interned,
     pub(crate) language_lists: Vec<Box<[Language]>>,
@@ -211,8 +240,15 @@ impl Records {
             id: length(record.id),
             name: length(record.name),
             description: length(record.description),
+            url: length(record.url),
         });
-        for text in [record.id, record.name, record.description, record.url] {
+        for text in [
+            record.id,
+            record.name,
+            record.description,
+            record.url,
+            record.evidence_url.unwrap_or_default(),
+        ] {
             self.texts.push_str(text);
         }
         self.text_ends.push(self.texts.len());
@@ -234,14 +270,9 @@ impl Records {
             languages,
         });
         self.locations.push(record.location);
-        self.attributes.push(Attributes {
-            country: record.country,
-            kind: record.kind,
-            skill_areas: record.skill_areas,
-            target_groups: record.target_groups,
-            updated_at: record.updated_at,
-        });
-        self.dates.push([record.start, record.end]);
+        self.attributes.push(record.attributes());
+        self.dates
+            .push([record.start, record.end, record.verified_at]);
     }
 
     /// Builds the records of `initiatives` in their order; the folding is spread over the cores.
@@ -269,10 +300,11 @@ impl Records {
         let lengths = self.text_lengths[i];
         let (id, rest) = run.split_at(usize::from(lengths.id));
         let (name, rest) = rest.split_at(usize::from(lengths.name));
-        let (description, url) = rest.split_at(usize::from(lengths.description));
+        let (description, rest) = rest.split_at(usize::from(lengths.description));
+        let (url, evidence_url) = rest.split_at(usize::from(lengths.url));
         let shared = self.shared[i];
         let attributes = self.attributes[i];
-        let [start, end] = self.dates[i];
+        let [start, end, verified_at] = self.dates[i];
         InitiativeRef {
             id,
             name,
@@ -290,6 +322,10 @@ impl Records {
             end,
             updated_at: attributes.updated_at,
             source: &self.strings.values[shared.source as usize],
+            evidence_url: (!evidence_url.is_empty()).then_some(evidence_url),
+            verified_at,
+            status: attributes.status,
+            location_precision: attributes.location_precision,
         }
     }
 
@@ -310,7 +346,7 @@ impl Records {
         &self.attributes[i]
     }
 
-    /// The folded name and description of record `i`.
+    /// The folded name and description of record `i`, or "" when they are ASCII.
     pub fn search_text(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.search_ends[i - 1] };
         &self.search[start..self.search_ends[i]]
@@ -322,14 +358,21 @@ impl Records {
         if words.is_empty() {
             return true;
         }
-        let text = self.search_text(i);
+        let folded = self.search_text(i);
+        let own = |word: &str| {
+            if folded.is_empty() {
+                let record = self.get(i);
+                contains_ignoring_case(record.name, word)
+                    || contains_ignoring_case(record.description, word)
+            } else {
+                folded.contains(word)
+            }
+        };
         let shared = self.shared[i];
         let organisation = &self.strings.folded[shared.organisation as usize];
         let city = &self.strings.folded[shared.city as usize];
         words.iter().all(|word| {
-            text.contains(word.as_str())
-                || organisation.contains(word.as_str())
-                || city.contains(word.as_str())
+            own(word) || organisation.contains(word.as_str()) || city.contains(word.as_str())
         })
     }
 
@@ -352,7 +395,7 @@ impl Records {
         use std::mem::size_of;
         self.locations.capacity() * size_of::<Location>()
             + self.attributes.capacity() * size_of::<Attributes>()
-            + self.dates.capacity() * size_of::<[Option<Date>; 2]>()
+            + self.dates.capacity() * size_of::<[Option<Date>; 3]>()
             + self.shared.capacity() * size_of::<Shared>()
             + self.text_ends.capacity() * size_of::<usize>()
             + self.text_lengths.capacity() * size_of::<TextLengths>()
@@ -392,18 +435,61 @@ impl Records {
     }
 }
 
-/// What the free-text search looks in besides organisation and city: name and description.
+/// What the free-text search looks in besides organisation and city: name and description,
+/// folded; nothing when both are ASCII (searched as they are, without case).
 fn fold_search(name: &str, description: &str) -> String {
+    if name.is_ascii() && description.is_ascii() {
+        return String::new();
+    }
     let mut text = fold(name);
     text.push('\n');
     text.push_str(&fold(description));
     text
 }
 
+/// True when `word` (lower-case, as [`fold`] makes it) occurs in the ASCII `text` with any
+/// case: what `fold(text).contains(word)` answers, without the copy.
+fn contains_ignoring_case(text: &str, word: &str) -> bool {
+    let (text, word) = (text.as_bytes(), word.as_bytes());
+    let Some((&first, rest)) = word.split_first() else {
+        return true;
+    };
+    text.len() >= word.len()
+        && (0..=text.len() - word.len()).any(|at| {
+            text[at].to_ascii_lowercase() == first
+                && text[at + 1..at + word.len()]
+                    .iter()
+                    .zip(rest)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::index::tests::initiative;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The search answers as a search in the folded text would, ASCII or not.
+        #[test]
+        fn words_match_as_in_the_folded_text(
+            name in "[A-Za-zÉéßŁł0-9 -]{1,20}",
+            description in "[A-Za-zÄäÖö .]{0,30}",
+            word in "[a-z0-9e-]{1,4}",
+        ) {
+            let mut it = initiative("x", 1.0, 1.0);
+            it.name = name.clone().into();
+            it.description = description.clone().into();
+            let records = Records::from_initiatives(&[it]);
+            let folded = format!("{}\n{}", fold(&name), fold(&description));
+            let in_shared = fold("Org").contains(&word) || fold("Berlin").contains(&word);
+            prop_assert_eq!(
+                records.contains_words(0, std::slice::from_ref(&word)),
+                folded.contains(&word) || in_shared
+            );
+        }
+    }
 
     #[test]
     fn records_give_back_what_was_stored() {
@@ -413,6 +499,10 @@ mod tests {
         let mut b = initiative("b-2", 2.35, 48.85);
         b.url = "https://example.org/b".into();
         b.city = "Łódź".into();
+        b.evidence_url = None;
+        b.verified_at = Some(jiff::civil::date(2026, 11, 30));
+        b.status = Status::Closed;
+        b.location_precision = LocationPrecision::Address;
         let records = Records::from_initiatives(&[a.clone(), b.clone()]);
         assert_eq!(records.get(0).to_owned(), a);
         assert_eq!(records.get(1).to_owned(), b);
@@ -422,6 +512,11 @@ mod tests {
         assert!(records.contains_words(0, &["krakow".into(), "ecole".into()]));
         assert!(records.contains_words(1, &["lodz".into()]));
         assert!(!records.contains_words(1, &["krakow".into()]));
+        // ASCII texts keep no folded copy and are searched without case.
+        assert_eq!(records.search_text(1), "");
+        assert!(records.contains_words(1, &["initiative".into(), "b-2".into()]));
+        assert!(records.contains_words(1, &["a test init".split(' ').next().unwrap().into()]));
+        assert!(!records.contains_words(1, &["testx".into()]));
         let mut copy = Records::default();
         copy.push_from(&records, 1);
         assert_eq!(copy.get(0).to_owned(), b);

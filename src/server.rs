@@ -9,16 +9,17 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 use crate::api::auth::Curators;
-use crate::api::curation::submission_limiter;
 use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::Secret;
 use crate::config::ServeConfig;
-use crate::curation::{Curation, CurationError};
+use crate::curation::{Curation, CurationError, OpenedStore};
 use crate::dataset::{self, DatasetError};
+use crate::follow::{StoreStatus, follow};
 use crate::harvest::schedule::{ScheduledFeed, read_feeds, run_forever};
 use crate::regions::{Regions, RegionsError, SharedRegions};
 use crate::snapshot::{SharedSnapshot, Snapshot, content_version};
+use crate::store::StoreLocation;
 
 /// The curated seed dataset, built into the binary so that `serve` works anywhere.
 pub const SEED_DATASET: &str = include_str!("../data/initiatives.geojson");
@@ -37,11 +38,17 @@ pub enum ServeError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
-    #[error("cannot open the store {path}: {source}")]
-    Store { path: String, source: CurationError },
+    #[error("cannot open the store {location}: {source}")]
+    Store {
+        location: String,
+        source: CurationError,
+    },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// How many of a served file's warnings are logged one by one.
+const MAX_LOGGED_WARNINGS: usize = 10;
 
 /// Reads and validates the configured dataset file (or the seed data) into a read-only
 /// snapshot, without a store.
@@ -69,8 +76,21 @@ fn load_snapshot_in(config: &ServeConfig, regions: SharedRegions) -> Result<Snap
         elapsed_ms = started.elapsed().as_millis() as u64,
         "dataset parsed and validated"
     );
-    for warning in &dataset.warnings {
+    // A partner's file may lack the evidence fields on every record: show a few warnings
+    // and how many there are of each, not a line per record.
+    for warning in dataset.warnings.iter().take(MAX_LOGGED_WARNINGS) {
         tracing::warn!(%warning, "dataset warning");
+    }
+    if dataset.warnings.len() > MAX_LOGGED_WARNINGS {
+        let by_field: Vec<String> = dataset::count_by_field(&dataset.warnings)
+            .into_iter()
+            .map(|(field, n)| format!("{field} {n}"))
+            .collect();
+        tracing::warn!(
+            total = dataset.warnings.len(),
+            by_field = %by_field.join(", "),
+            "more dataset warnings: `skillsmap check` lists them all"
+        );
     }
     let version = content_version(text.as_bytes());
     // The text can be as large as the parsed records: free it before building the indexes.
@@ -110,25 +130,40 @@ fn load_curators(config: &ServeConfig) -> Result<Curators, ServeError> {
 pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     let clustering = config.clustering.options().map_err(ServeError::Config)?;
     let curators = load_curators(&config)?;
-    // Regions and GeoNames' places do not change with the data: loaded once (side by side),
-    // shared by every snapshot.
-    let (regions, geonames) = std::thread::scope(|scope| {
+    let store_error = |source| ServeError::Store {
+        location: config.db.to_string(),
+        source,
+    };
+    // The store with its saved read model, the regions, the base map and GeoNames' places
+    // are read at once, each on a thread of its own.
+    let (regions, opened, basemap, geonames) = std::thread::scope(|scope| {
+        let opened = config
+            .data
+            .is_none()
+            .then(|| scope.spawn(|| open_waiting(&config.db)));
+        let basemap = scope.spawn(|| basemap::countries_geojson(&config.web_dir));
         let geonames = scope.spawn(|| crate::places::geonames::load(&config.web_dir));
+        // Regions and places do not change with the data: loaded once, shared by every
+        // snapshot.
         let regions = Regions::load(&config.regions, &config.web_dir);
-        (regions, geonames.join())
+        let join = |e| ServeError::Config(format!("start-up failed: {e:?}"));
+        let opened = opened.map(|h| h.join().map_err(join));
+        (
+            regions,
+            opened,
+            basemap.join().map_err(join),
+            geonames.join().map_err(join),
+        )
     });
     let regions = Arc::new(regions?);
-    let geonames = geonames.map_err(|_| ServeError::Config("reading GeoNames failed".into()))?;
-    let (snapshot, store) = match &config.data {
-        Some(_) => (load_snapshot_in(&config, regions.clone())?, None),
-        None => {
-            let (store, snapshot) =
-                Curation::open(&config.db, SEED_DATASET, clustering, regions.clone()).map_err(
-                    |source| ServeError::Store {
-                        path: config.db.display().to_string(),
-                        source,
-                    },
-                )?;
+    let geonames = geonames?;
+    let (snapshot, store) = match opened {
+        None => (load_snapshot_in(&config, regions.clone())?, None),
+        Some(opened) => {
+            let (store, snapshot) = opened?
+                .map_err(store_error)?
+                .first_snapshot(clustering, regions.clone())
+                .map_err(store_error)?;
             (snapshot, Some(store))
         }
     };
@@ -137,28 +172,47 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         version = %snapshot.version,
         "dataset loaded"
     );
-    let basemap = basemap::countries_geojson(&config.web_dir).map_err(|e| {
+    let basemap = basemap?.map_err(|e| {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
     let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
-    let limiter = submission_limiter(config.submissions_per_hour, config.submission_burst);
     let state = AppState {
         snapshot,
+        site: Arc::new(crate::api::assets::SiteFiles::list(&config.web_dir)),
         config: Arc::new(config),
         basemap: Arc::new(basemap),
         curation,
         curators: Arc::new(curators),
-        submission_limiter: Arc::new(limiter),
+        store_status: Arc::new(StoreStatus::default()),
         places,
     };
     Ok(state)
 }
 
-/// How often the server looks for changes other processes made to its store.
-const STORE_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(2);
+/// Opens (and seeds, if new) the store at `location` with its saved read model, waiting for
+/// it while it is unavailable (PostgreSQL starting, unreachable or failing over) with
+/// backoff, and saying so in the log; any other failure stops the start.
+fn open_waiting(location: &StoreLocation) -> Result<OpenedStore, CurationError> {
+    let mut retry = std::time::Duration::from_millis(500);
+    loop {
+        match OpenedStore::open(location, SEED_DATASET) {
+            Err(CurationError::Store(e)) if e.is_outage() => {
+                tracing::warn!(
+                    store = %location,
+                    error = %e,
+                    retry_in_ms = retry.as_millis() as u64,
+                    "the store is unavailable; retrying"
+                );
+                std::thread::sleep(retry);
+                retry = (retry * 2).min(std::time::Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
 
 /// A bound, ready-to-run server.
 pub struct Server {
@@ -212,10 +266,20 @@ impl Server {
     ) -> Result<(), ServeError> {
         tracing::info!(addr = %self.local_addr()?, "listening");
         if let Some(curation) = &self.state.curation {
-            tokio::spawn(curation.clone().follow_store(STORE_CHECK_PERIOD));
+            tokio::spawn(follow(
+                curation.clone(),
+                self.state.config.db.clone(),
+                self.state.store_status.clone(),
+            ));
             tokio::spawn(curation.clone().merge_forever());
+            let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+            let regions = self.state.snapshot.load().regions.clone();
             for feed in self.feeds {
-                tokio::spawn(run_forever(feed, curation.clone()));
+                tokio::spawn(run_forever(
+                    feed,
+                    (curation.clone(), regions.clone()),
+                    holder.clone(),
+                ));
             }
         }
         // Connection info gives submissions' rate limit its key: the client's address.

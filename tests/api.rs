@@ -462,17 +462,11 @@ async fn exports_stream_every_match_as_csv_or_geojson_lines() {
         .unwrap();
     assert_eq!(again.status(), 304);
 
-    let lines = client()
-        .get(format!(
-            "{}/collections/initiatives/items?kind=hub&f=geojsonl",
-            server.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let lines = get_text(&format!(
+        "{}/collections/initiatives/items?kind=hub&f=geojsonl",
+        server.base
+    ))
+    .await;
     let ids: Vec<String> = lines
         .lines()
         .map(|l| {

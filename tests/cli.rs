@@ -14,6 +14,22 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
     path
 }
 
+/// Writes `dataset` pretty-printed (a line per member) and runs `skillsmap check` on it;
+/// returns the output and the file.
+fn check_pretty(
+    dir: &tempfile::TempDir,
+    name: &str,
+    dataset: &serde_json::Value,
+) -> (std::process::Output, std::path::PathBuf) {
+    let path = write(dir, name, &serde_json::to_string_pretty(dataset).unwrap());
+    let output = Command::new(binary())
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (output, path)
+}
+
 #[test]
 fn check_accepts_the_seed_data() {
     let output = Command::new(binary())
@@ -38,16 +54,7 @@ fn check_reports_every_problem_with_feature_and_field() {
         .as_object_mut()
         .unwrap()
         .remove("url");
-    let path = write(
-        &dir,
-        "bad.geojson",
-        &serde_json::to_string_pretty(&dataset).unwrap(),
-    );
-    let output = Command::new(binary())
-        .arg("check")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let (output, _) = check_pretty(&dir, "bad.geojson", &dataset);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     for expected in [
@@ -66,6 +73,88 @@ fn check_reports_every_problem_with_feature_and_field() {
             "missing {expected:?} in:\n{stdout}"
         );
     }
+}
+
+/// Today in UTC, as `check` sees it.
+fn today() -> jiff::civil::Date {
+    jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+}
+
+#[test]
+fn check_warns_about_weak_evidence_but_accepts_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dataset = random_dataset(8, 3);
+    let fresh = today().to_string();
+    for (i, feature) in dataset["features"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        // Distinct points inside Belgium, so that only the evidence is in question.
+        feature["geometry"]["coordinates"] = serde_json::json!([4.0 + i as f64 / 10.0, 50.8]);
+        let properties = &mut feature["properties"];
+        properties["country"] = "BE".into();
+        properties["description"] = format!("Record {i}, described on its own.").into();
+        properties["evidence_url"] = format!("https://example.org/{i}/about").into();
+        properties["verified_at"] = fresh.clone().into();
+        properties["status"] = "active".into();
+        properties["location_precision"] = "city".into();
+    }
+    let features = dataset["features"].as_array_mut().unwrap();
+    features[0]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("evidence_url");
+    features[1]["properties"]["evidence_url"] = "ftp://example.org/list.txt".into();
+    features[2]["properties"]["verified_at"] = "2024-01-31".into();
+    features[4]["properties"]["description"] = features[3]["properties"]["description"].clone();
+    for feature in &mut features[5..8] {
+        feature["geometry"]["coordinates"] = serde_json::json!([4.3517, 50.8503]);
+        feature["properties"]["location_precision"] = "address".into();
+    }
+    let (output, path) = check_pretty(&dir, "weak.geojson", &dataset);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "warnings are not errors:\n{stdout}"
+    );
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    for expected in [
+        "feature 0 (id \"t-00000\") at line",
+        "properties.evidence_url: missing",
+        "feature 1 (id \"t-00001\")",
+        "\"ftp://example.org/list.txt\" must be an absolute http(s) URL; ignored",
+        "feature 2 (id \"t-00002\")",
+        "properties.verified_at: 2024-01-31 is more than a year before today",
+        "feature 4 (id \"t-00004\")",
+        "properties.description: the same description as feature 3 (id \"t-00003\")",
+        "feature 5 (id \"t-00005\")",
+        "properties.location_precision: \"address\", but 3 records share the point",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(expected)),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    // One for each of 0, 1, 2 and 4, and one for each record on the shared point.
+    assert_eq!(warnings.len(), 7, "{stdout}");
+    assert!(stdout.contains("0 errors, 7 warning(s)"), "{stdout}");
+    // The line is the feature's own: pretty-printed features are many lines apart.
+    let line_of = |feature: &str| -> usize {
+        let w = warnings.iter().find(|w| w.contains(feature)).unwrap();
+        let at = w.find("at line ").unwrap() + "at line ".len();
+        w[at..].split(',').next().unwrap().parse().unwrap()
+    };
+    assert!(line_of("feature 2 ") > line_of("feature 1 "));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().nth(line_of("feature 2 ") - 1).unwrap();
+    assert!(line.trim_start().starts_with('{'), "{line}");
 }
 
 #[test]

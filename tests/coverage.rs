@@ -81,9 +81,18 @@ async fn every_region_is_listed_and_the_sums_add_up() {
     let expected = germany["count"].as_f64().unwrap() * 1e5 / 83_445_000.0;
     assert!((germany["per_100k"].as_f64().unwrap() - expected).abs() < 1e-3);
     let (_, _, nuts2) = get_json(&format!("{}/coverage?level=nuts2", server.base)).await;
+    let region = |code: &str| region_row(&nuts2, code);
+    // Built in: the NUTS regions whose Eurostat figure was found, and the regions that are
+    // their whole country.
+    let paris = region("FR10");
+    assert_eq!(paris["population"], 12_329_432);
+    let expected = paris["count"].as_f64().unwrap() * 1e5 / 12_329_432.0;
+    assert!((paris["per_100k"].as_f64().unwrap() - expected).abs() < 1e-3);
+    let cyprus = rows.iter().find(|r| r["code"] == "CY").unwrap();
+    assert_eq!(region("CY00")["population"], cyprus["population"]);
     assert!(
-        nuts2["regions"][0]["per_100k"].is_null(),
-        "no NUTS population without --population"
+        region("AL01")["per_100k"].is_null(),
+        "no figure, no per-capita value"
     );
     assert!(
         nuts2["attribution"]
@@ -333,15 +342,7 @@ async fn hand_made_regions_place_every_point_once() {
     assert_eq!(table["outside_regions"], 1);
     // FR101 is far from everything; DE111 is covered all over at 200 km.
     let (_, _, wide) = get_json(&format!("{}/coverage?level=nuts3&gap_km=200", server.base)).await;
-    let row = |code: &str| {
-        wide["regions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["code"] == code)
-            .unwrap()
-            .clone()
-    };
+    let row = |code: &str| region_row(&wide, code);
     assert_eq!(row("FR101")["gap_share"], 1.0);
     assert!(row("FR101")["nearest_km"].as_f64().unwrap() > 300.0);
     assert_eq!(row("DE111")["gap_share"], 0.0);

@@ -1,6 +1,7 @@
 //! Harvesting partner feeds end to end, against a local HTTP server that plays the partner:
 //! paging, a malformed record, a changed and a vanished record, conditional GET, a 500, a slow
-//! response, a redirect loop, an oversized body, CSV with a mapping, the CLI and `--harvest`.
+//! response, a redirect loop, an oversized body, CSV with a mapping, the CLI and `--harvest`,
+//! and the ready mappings of `mappings/` on responses in their sources' exact formats.
 
 mod common;
 
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 use skillsmap::harvest::mapping::Mapping;
 use skillsmap::harvest::source::{Fetcher, Limits, Location};
 use skillsmap::harvest::{self, Feed, HarvestError, Summary};
-use skillsmap::store::Store;
+use skillsmap::store::{Store, StoreLocation};
 
 /// What the partner publishes; tests change it between runs.
 struct Partner {
@@ -128,6 +129,13 @@ async fn csv() -> Response {
     ([(header::CONTENT_TYPE, "text/csv")], text).into_response()
 }
 
+/// A response in a public source's own format, from `tests/fixtures`.
+async fn fixture(name: &'static str) -> Response {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let body = std::fs::read(path).unwrap();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// Starts the partner on a free port; returns its base URL.
 async fn start_partner(partner: Shared) -> String {
     let app = Router::new()
@@ -140,6 +148,14 @@ async fn start_partner(partner: Shared) -> String {
         .route("/loop", get(|| async { Redirect::temporary("/loop") }))
         .route("/huge", get(huge))
         .route("/courses.csv", get(csv))
+        .route(
+            "/api/events/geobox",
+            get(|| fixture("codeweek-geobox.json")),
+        )
+        .route(
+            "/api/interpreter",
+            get(|| fixture("overpass-hackerspaces.json")),
+        )
         .with_state(partner)
         // Compressed whenever the harvester accepts it, as most servers do.
         .layer(tower_http::compression::CompressionLayer::new());
@@ -176,38 +192,30 @@ async fn run(
     )?;
     let fetcher = Fetcher::new(limits)?;
     let validators = harvest::last_validators(store, &feed)?;
-    let outcome =
-        harvest::collect(&feed, &fetcher, validators.as_ref(), &ProgressBar::hidden()).await?;
+    let outcome = harvest::collect(
+        &feed,
+        &fetcher,
+        validators.as_ref(),
+        &ProgressBar::hidden(),
+        None,
+    )
+    .await?;
     Ok(harvest::apply(store, &feed, outcome)?.0)
 }
 
-fn new_store(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("store.db")).unwrap()
-}
-
-/// The store's live initiatives in id order.
-fn live(store: &mut Store) -> Vec<skillsmap::model::Initiative> {
-    let mut live: Vec<_> = store
-        .changes_since(0)
-        .unwrap()
-        .live
-        .into_iter()
-        .map(|(_, i)| i)
-        .collect();
-    live.sort_by(|a, b| a.id.cmp(&b.id));
-    live
-}
-
 fn live_ids(store: &mut Store) -> Vec<String> {
-    live(store).iter().map(|i| i.id.to_string()).collect()
+    everything(store)
+        .initiatives
+        .iter()
+        .map(|i| i.id.to_string())
+        .collect()
 }
 
-#[tokio::test]
-async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
+on_each_store! {
+    async fn a_paged_feed_is_harvested_and_changes_on_the_second_run(store) {
     let partner = partner_with(11);
     let base = start_partner(partner.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = new_store(&dir);
+    let mut store = store.open();
     let url = format!("{base}/items");
 
     let first = run(&mut store, &url, MAPPING, Limits::default())
@@ -231,8 +239,12 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
         partner.lock().unwrap().accept_encoding.contains("gzip"),
         "pages were fetched gzip-compressed"
     );
-    let contents = live(&mut store);
-    let one = contents.iter().find(|i| &*i.id == "partner-k-0").unwrap();
+    let contents = everything(&mut store);
+    let one = contents
+        .initiatives
+        .iter()
+        .find(|i| &*i.id == "partner-k-0")
+        .unwrap();
     assert_eq!(&*one.name, "Partner course K-0");
     assert_eq!(
         one.skill_areas.iter().map(|a| a.slug()).collect::<Vec<_>>(),
@@ -262,19 +274,24 @@ async fn a_paged_feed_is_harvested_and_changes_on_the_second_run() {
     );
     assert_eq!(second.retired, ["partner-k-3"]);
     assert_eq!(second.rejected.len(), 1, "still malformed, still reported");
-    let tombstones = store.changes_since(0).unwrap().deleted;
-    assert!(tombstones.iter().any(|(_, t)| &*t.id == "partner-k-3"));
-    let contents = live(&mut store);
-    let changed = contents.iter().find(|i| &*i.id == "partner-k-0").unwrap();
+    let contents = everything(&mut store);
+    assert!(contents.tombstones.iter().any(|t| &*t.id == "partner-k-3"));
+    let changed = contents
+        .initiatives
+        .iter()
+        .find(|i| &*i.id == "partner-k-0")
+        .unwrap();
     assert_eq!(&*changed.city, "Mainz");
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    if let Store::Sqlite(sqlite) = &store {
+        assert_eq!(sqlite.integrity_check().unwrap(), "ok");
+    }
+}
 }
 
-#[tokio::test]
-async fn an_unusable_source_changes_nothing() {
+on_each_store! {
+    async fn an_unusable_source_changes_nothing(store) {
     let base = start_partner(partner_with(8)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = new_store(&dir);
+    let mut store = store.open();
     run(
         &mut store,
         &format!("{base}/items"),
@@ -315,12 +332,12 @@ async fn an_unusable_source_changes_nothing() {
         "nothing retired or changed"
     );
 }
+}
 
-#[tokio::test]
-async fn csv_feeds_map_columns_and_terms() {
+on_each_store! {
+    async fn csv_feeds_map_columns_and_terms(store) {
     let base = start_partner(partner_with(8)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = new_store(&dir);
+    let mut store = store.open();
     let mapping = r#"
         id = "ref"
         [fields]
@@ -360,8 +377,8 @@ async fn csv_feeds_map_columns_and_terms() {
         "{:?}",
         summary.rejected
     );
-    let contents = live(&mut store);
-    let one = &contents[0];
+    let contents = everything(&mut store);
+    let one = &contents.initiatives[0];
     assert_eq!((&*one.id, &*one.city), ("partner-1", "Köln"));
     assert_eq!((one.location.lon, one.location.lat), (6.96, 50.94));
     assert_eq!(
@@ -369,14 +386,15 @@ async fn csv_feeds_map_columns_and_terms() {
         ["cybersecurity", "cloud"]
     );
 }
+}
 
-#[tokio::test]
-async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source() {
+on_each_store! {
+    async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source(store) {
     let base = start_partner(partner_with(8)).await;
     let dir = tempfile::tempdir().unwrap();
     let mapping = dir.path().join("mapping.toml");
     std::fs::write(&mapping, format!("source = \"partner\"\n{MAPPING}")).unwrap();
-    let db = dir.path().join("store.db");
+    let db = store.arg();
     let import = |url: String| {
         let mapping = mapping.clone();
         let db = db.clone();
@@ -412,12 +430,13 @@ async fn the_cli_reports_a_summary_and_fails_on_an_unusable_source() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("500"), "{stderr}");
     // A new store was seeded first, as `serve` would have done.
-    let mut store = Store::open(&db).unwrap();
-    assert_eq!(live(&mut store).len(), 292 + 7);
+    let mut store = store.open();
+    assert_eq!(everything(&mut store).initiatives.len(), seed_count() + 7);
+}
 }
 
-#[tokio::test]
-async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones() {
+on_each_store! {
+    async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones(store) {
     let partner = partner_with(8);
     let base = start_partner(partner.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -432,6 +451,7 @@ async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones() {
     )
     .unwrap();
     let mut config = skillsmap::config::ServeConfig::local(None);
+    config.db = store.location.clone();
     config.harvest = Some(feeds);
     let server = start_with(config, None).await;
     let url = format!("{}/collections/initiatives/items/partner-k-0", server.base);
@@ -456,7 +476,164 @@ async fn the_service_harvests_feeds_on_a_schedule_and_survives_failing_ones() {
         status, 200,
         "the failing feed did not take the service down"
     );
-    assert_eq!(health["initiatives"], 292 + 6);
+    assert_eq!(health["initiatives"], seed_count() + 6);
+}
+}
+
+/// Runs `skillsmap import URL --mapping mappings/MAPPING` into `db`, as a partner would.
+async fn import_with_ready_mapping(url: String, mapping: &str, db: &std::path::Path) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mapping = format!("{root}/mappings/{mapping}");
+    let db = db.to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(binary())
+            .args(["import", &url, "--mapping", &mapping])
+            .arg("--db")
+            .arg(&db)
+            .args(["--web-dir", &format!("{root}/web")])
+            .env("SKILLSMAP_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn stored(store: &mut Store, id: &str) -> Value {
+    let initiative = everything(store)
+        .initiatives
+        .into_iter()
+        .find(|i| &*i.id == id)
+        .unwrap_or_else(|| panic!("{id} is not in the store"));
+    serde_json::from_str(&skillsmap::feature::canonical_json(&initiative)).unwrap()
+}
+
+#[tokio::test]
+async fn code_week_activities_are_harvested_with_the_ready_mapping() {
+    let base = start_partner(partner_with(8)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let url = format!("{base}/api/events/geobox?lat1=35&long1=-10&lat2=55&long2=25");
+    let stdout = import_with_ready_mapping(url.clone(), "codeweek-events.toml", &db).await;
+    assert!(
+        stdout.contains("3 added, 0 updated, 0 unchanged, 1 rejected, 0 retired"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "rejected record 3 (id /view/880390/untitled-draft): properties.description: missing or empty"
+        ),
+        "{stdout}"
+    );
+    let mut store = Store::open(&StoreLocation::Sqlite(db.clone())).unwrap();
+    let brussels = stored(
+        &mut store,
+        "codeweek-view-880101-robots-in-the-library-build-and-code-a-line-follower",
+    );
+    let p = &brussels["properties"];
+    assert_eq!(
+        brussels["geometry"]["coordinates"],
+        json!([4.3528, 50.8466])
+    );
+    assert_eq!(
+        p["country"], "BE",
+        "from the point: the API names no country"
+    );
+    assert_eq!(p["city"], "Rue de la Montagne 34, 1000 Bruxelles, Belgium");
+    assert_eq!(p["organisation"], "Bibliothèque de la Montagne");
+    assert_eq!(p["url"], "https://library.example.org/robots");
+    assert_eq!(
+        p["evidence_url"],
+        "https://codeweek.eu/view/880101/robots-in-the-library-build-and-code-a-line-follower"
+    );
+    assert_eq!(p["skill_areas"], json!(["iot", "software_development"]));
+    assert_eq!(p["target_groups"], json!(["young_people"]));
+    assert_eq!(p["languages"], json!(["fr", "nl"]));
+    assert_eq!(
+        (&p["start"], &p["end"]),
+        (&json!("2026-10-10"), &json!("2026-10-10"))
+    );
+    assert_eq!(p["kind"], "awareness");
+    assert_eq!(p["status"], "active");
+    assert_eq!(p["location_precision"], "address");
+
+    let lisbon = stored(
+        &mut store,
+        "codeweek-view-880214-introducao-a-inteligencia-artificial-para-professores",
+    );
+    let p = &lisbon["properties"];
+    assert_eq!(p["country"], "PT");
+    assert_eq!(
+        p["url"], p["evidence_url"],
+        "no link of its own: its Code Week page"
+    );
+    assert_eq!(p["skill_areas"], json!(["data_ai"]));
+    assert_eq!(p["target_groups"], json!(["educators"]));
+    let krakow = stored(&mut store, "codeweek-view-880377-hour-of-code-w-krakowie");
+    let p = &krakow["properties"];
+    assert_eq!(p["country"], "PL");
+    assert_eq!(
+        p["skill_areas"],
+        json!(["software_development"]),
+        "only \"Other\": the default"
+    );
+    assert_eq!(p["target_groups"], json!(["job_seekers"]));
+    drop(store);
+
+    let again = import_with_ready_mapping(url, "codeweek-events.toml", &db).await;
+    assert!(
+        again.contains("0 added, 0 updated, 3 unchanged, 1 rejected, 0 retired"),
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn openstreetmap_hackerspaces_are_harvested_with_the_ready_mapping() {
+    let base = start_partner(partner_with(8)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let url = format!(
+        "{base}/api/interpreter?data=%5Bout%3Ajson%5D%3Bnwr%5Bleisure%3Dhackerspace%5D%3Bout%20center%3B"
+    );
+    let stdout = import_with_ready_mapping(url, "osm-hackerspaces-de.toml", &db).await;
+    assert!(
+        stdout.contains("2 added, 0 updated, 0 unchanged, 1 rejected, 0 retired"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rejected record 2 (id node/1000000003): properties.name: missing"),
+        "{stdout}"
+    );
+    let mut store = Store::open(&StoreLocation::Sqlite(db.clone())).unwrap();
+    let node = stored(&mut store, "osm-hackerspaces-de-node-1000000001");
+    let p = &node["properties"];
+    assert_eq!(node["geometry"]["coordinates"], json!([13.3841, 52.5301]));
+    assert_eq!(p["name"], "Beispiel Hackspace Berlin");
+    assert_eq!(p["city"], "Berlin");
+    assert_eq!(p["url"], "https://hackspace.example.org/");
+    assert_eq!(
+        p["evidence_url"],
+        "https://www.openstreetmap.org/node/1000000001"
+    );
+    assert_eq!(
+        p["description"],
+        "Offene Werkstatt mit Elektronik-Labor und wöchentlichem Programmierabend."
+    );
+    // The way with the same number is another record, placed on its centre.
+    let way = stored(&mut store, "osm-hackerspaces-de-way-1000000001");
+    let p = &way["properties"];
+    assert_eq!(way["geometry"]["coordinates"], json!([11.5755, 48.1374]));
+    assert_eq!(p["organisation"], "Beispiel e.V.");
+    assert_eq!(p["url"], "https://www.openstreetmap.org/way/1000000001");
+    assert_eq!(p["city"], "München");
+    assert_eq!(p["location_precision"], "address");
 }
 
 /// Polls `url` for up to ten seconds until it answers `wanted`; returns the last status.

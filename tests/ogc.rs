@@ -52,13 +52,15 @@ async fn the_landing_page_is_json_for_clients_and_the_map_for_browsers() {
         status, 400,
         "the JSON landing page refuses unknown parameters"
     );
+    // Unknown parameters are refused on every endpoint alike, the map page included.
     let tagged = client()
         .get(format!("{}/?utm_source=newsletter", server.base))
         .header("accept", "text/html")
         .send()
         .await
         .unwrap();
-    assert_eq!(tagged.status(), 200, "the page ignores them");
+    assert_eq!(tagged.status(), 400);
+    assert_eq!(tagged.headers()["content-type"], "application/problem+json");
 }
 
 #[tokio::test]
@@ -184,6 +186,8 @@ fn sample(name: &str) -> &'static str {
         "nuts" => "DE,FR1",
         "level" => "nuts2",
         "gap_km" => "50",
+        "status" => "all",
+        "location_precision" => "city",
         other => panic!("no sample for documented parameter {other}"),
     }
 }
@@ -246,10 +250,20 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
             .is_some_and(|get| get.get("security").is_none())
     });
     for (path, item) in public_reads {
-        let parameters = item["get"]["parameters"]
+        // Shared parameters are references into components.parameters.
+        let parameters: Vec<serde_json::Value> = item["get"]["parameters"]
             .as_array()
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| match p["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.trim_start_matches("#/components/parameters/");
+                    api["components"]["parameters"][name].clone()
+                }
+                None => p,
+            })
+            .collect();
         let concrete = path
             .replace("{id}", "t-00001")
             .replace("{z}/{x}/{y}", "0/0/0")

@@ -1,7 +1,7 @@
 // api.js – talks to the skillsmap HTTP API: builds query strings from filters and fetches JSON.
 
 /** The filter parameters the API accepts (any others are rejected with HTTP 400). */
-export const FILTER_KEYS = ['skill_area', 'target_group', 'kind', 'country'];
+export const FILTER_KEYS = ['skill_area', 'target_group', 'kind', 'country', 'status'];
 
 /** An error carrying the API's problem `detail`, or a network failure description. */
 export class ApiError extends Error {

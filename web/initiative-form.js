@@ -8,6 +8,7 @@ export const LABELS = {
   organisation: 'Organisation',
   description: 'Description',
   url: 'Website',
+  evidence_url: 'Evidence page',
   kind: 'Kind',
   skill_areas: 'Skill areas',
   target_groups: 'Target groups',
@@ -20,7 +21,7 @@ export const LABELS = {
 };
 
 // The server's limits (src/dataset.rs), counted in characters.
-const LIMITS = { name: 300, organisation: 300, city: 300, description: 5000, url: 2000 };
+const LIMITS = { name: 300, organisation: 300, city: 300, description: 5000, url: 2000, evidence_url: 2000 };
 const TEXT_FIELDS = ['name', 'organisation', 'description', 'url', 'city'];
 const COUNTRY_GROUPS = [
   ['eu', 'EU member states'],
@@ -97,6 +98,10 @@ export function checkValues(v) {
   if (v.url && !errors.some((e) => e.field === 'url') && !httpUrl(v.url)) {
     add('url', 'Enter the full address of the website, starting with https:// or http://.');
   }
+  if (v.evidence_url) {
+    if (chars(v.evidence_url) > LIMITS.evidence_url) add('evidence_url', `${LABELS.evidence_url} is too long (at most ${LIMITS.evidence_url} characters).`);
+    else if (!httpUrl(v.evidence_url)) add('evidence_url', 'Enter the full address of the page, starting with https:// or http://, or leave it empty.');
+  }
   if (!v.kind) add('kind', 'Choose a kind.');
   if (!v.country) add('country', 'Choose a country.');
   if (!v.skill_areas.length) add('skill_areas', 'Choose at least one skill area.');
@@ -136,6 +141,12 @@ export class InitiativeForm {
       this.textField('organisation', { hint: 'Who runs it.' }),
       this.textField('description', { multiline: true, hint: 'A few sentences: what it offers, and to whom.' }),
       this.textField('url', { type: 'url', hint: 'The full address, e.g. https://example.org/programme', placeholder: 'https://' }),
+      this.textField('evidence_url', {
+        type: 'url',
+        required: false,
+        hint: 'Optional: a page that states its name, place and what it offers (if not the website itself).',
+        placeholder: 'https://',
+      }),
       this.selectField('kind', (vocabularies.kinds || []).map((t) => [t.slug, t.label]), 'Choose a kind…'),
       this.checkboxField('skill_areas', vocabularies.skill_areas || [], 'Choose at least one.'),
       this.checkboxField('target_groups', vocabularies.target_groups || [], 'Choose at least one.'),
@@ -175,19 +186,19 @@ export class InitiativeForm {
     return control;
   }
 
-  textField(field, { multiline = false, type = 'text', hint, placeholder, autocomplete }) {
+  textField(field, { multiline = false, type = 'text', hint, placeholder, autocomplete, required = true }) {
     const attrs = {
       id: this.id(field),
       name: field,
       maxlength: LIMITS[field] ? String(LIMITS[field]) : null,
       placeholder,
       autocomplete,
-      required: true,
-      'aria-required': 'true',
+      required,
+      'aria-required': required ? 'true' : null,
       spellcheck: type === 'url' ? 'false' : null,
     };
     const control = multiline ? h('textarea', { ...attrs, rows: '5' }) : h('input', { ...attrs, type });
-    const wrap = this.wrap(field, { hint }, control);
+    const wrap = this.wrap(field, { hint, required }, control);
     this.register(field, control);
     return wrap;
   }
@@ -278,6 +289,7 @@ export class InitiativeForm {
   values() {
     const v = {};
     for (const field of TEXT_FIELDS) v[field] = this.control(field).value.trim();
+    v.evidence_url = this.control('evidence_url').value.trim();
     v.kind = this.control('kind').value;
     v.country = this.control('country').value;
     for (const field of ['skill_areas', 'target_groups']) {
@@ -313,7 +325,7 @@ export class InitiativeForm {
     for (const field of [...TEXT_FIELDS, 'kind', 'country', 'skill_areas', 'target_groups', 'languages']) {
       properties[field] = v[field];
     }
-    for (const field of ['start', 'end']) {
+    for (const field of ['start', 'end', 'evidence_url']) {
       if (v[field]) properties[field] = v[field];
       else delete properties[field];
     }
@@ -327,7 +339,7 @@ export class InitiativeForm {
   /** Puts a Feature's values into the form. */
   fill(feature) {
     const p = (feature && feature.properties) || {};
-    for (const field of TEXT_FIELDS) this.control(field).value = p[field] == null ? '' : String(p[field]);
+    for (const field of [...TEXT_FIELDS, 'evidence_url']) this.control(field).value = p[field] == null ? '' : String(p[field]);
     this.control('kind').value = String(p.kind ?? '');
     this.control('country').value = String(p.country ?? '');
     for (const field of ['skill_areas', 'target_groups']) {

@@ -290,9 +290,10 @@ export class TileData {
       radius: 7,
       color: '#ffffff',
       weight: 1.5,
-      fillColor: kindColour(p.kind),
+      // A closed initiative (shown only when asked for) is grey: kept for history.
+      fillColor: p.status === 'closed' ? '#8a8f93' : kindColour(p.kind),
       fillOpacity: 0.92,
-      className: 'point',
+      className: p.status === 'closed' ? 'point point-closed' : 'point',
       bubblingMouseEvents: false,
     });
     marker.featureId = id;

@@ -8,6 +8,13 @@ const GROUPS = {
   target_group: { title: 'Target group', vocab: 'target_groups', open: true },
   kind: { title: 'Kind', vocab: 'kinds', open: true },
   country: { title: 'Country', vocab: 'countries', open: false },
+  // Nothing ticked shows the active ones only: closed initiatives are kept for history.
+  status: {
+    title: 'Status',
+    vocab: 'statuses',
+    open: false,
+    note: 'Closed initiatives are shown only when ticked.',
+  },
 };
 
 const SEARCH_DELAY_MS = 300;
@@ -56,7 +63,11 @@ export function entry(feature, label, extra) {
   button.dataset.id = String(feature.id);
   const title = el('span', 'result-name');
   title.append(swatch(p.kind), el('span', null, p.name ?? ''));
-  const meta = el('span', 'result-meta', [p.organisation, p.city].filter(Boolean).join(' · '));
+  const meta = el(
+    'span',
+    'result-meta',
+    [p.status === 'closed' ? 'closed' : null, p.organisation, p.city].filter(Boolean).join(' · '),
+  );
   button.append(title, meta);
   if (extra) button.append(el('span', 'result-extra', extra));
   button.title = label('kinds', p.kind);
@@ -138,6 +149,7 @@ export class Panel {
       }
       this.boxes[key] = boxes;
       fieldset.append(list);
+      if (group.note) fieldset.append(el('p', 'option-note', group.note));
       if (key === 'country') {
         this.noCountries = el('p', 'summary', 'No country in view.');
         this.noCountries.hidden = true;

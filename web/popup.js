@@ -68,6 +68,7 @@ export function popupContent(feature, label) {
   dot.setAttribute('aria-hidden', 'true');
   dot.style.backgroundColor = kindColour(p.kind);
   kind.append(dot, el('span', null, label('kinds', p.kind)));
+  if (p.status === 'closed') kind.append(el('span', 'badge badge-closed', 'Closed'));
   box.append(kind);
 
   box.append(el('h3', 'popup-title', p.name ?? ''));
@@ -97,7 +98,39 @@ export function popupContent(feature, label) {
   } else if (p.url) {
     box.append(el('p', 'popup-muted', String(p.url)));
   }
+  box.append(evidenceLine(p));
   return box;
+}
+
+/** A date the server sends as YYYY-MM-DD, or null for anything else. */
+export function isoDate(text) {
+  return typeof text === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : null;
+}
+
+/**
+ * "Verified on <date>" with a link to the page that states the record's facts; either part
+ * alone when the record has only one of them; nothing when it has neither.
+ */
+export function evidenceLine(p) {
+  const line = el('p', 'popup-evidence');
+  const verified = isoDate(p.verified_at);
+  const href = safeHttpUrl(p.evidence_url);
+  if (!verified && !href) return document.createDocumentFragment();
+  if (verified) {
+    line.append('Verified on ');
+    const time = el('time', null, verified);
+    time.dateTime = verified;
+    line.append(time);
+  }
+  if (href) {
+    if (verified) line.append(' · ');
+    const link = el('a', 'popup-evidence-link', verified ? 'evidence' : 'Evidence');
+    link.href = href;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    line.append(link);
+  }
+  return line;
 }
 
 /**

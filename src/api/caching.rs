@@ -22,23 +22,6 @@ pub fn item_etag(initiative: crate::records::InitiativeRef<'_>) -> String {
     etag(&[crate::feature::json_of(initiative).as_bytes()])
 }
 
-/// True when the request's `If-Match` allows changing a resource whose tag is `etag`:
-/// no `If-Match`, `*`, or a list holding it (strong comparison, RFC 9110 13.1.1).
-pub fn if_match_allows(headers: &HeaderMap, etag: &str) -> bool {
-    let mut values = headers
-        .get_all(header::IF_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .peekable();
-    if values.peek().is_none() {
-        return headers.get(header::IF_MATCH).is_none();
-    }
-    values
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == etag || tag == "*")
-}
-
 /// The entity tag of a query's answer: it depends on the data version, the base URL used in
 /// links, and the request's own path and query.
 pub fn query_etag(version: &str, base: &str, uri: &axum::http::Uri) -> String {

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 use serde::Serialize;
 
 use crate::api::caching;
 use crate::api::export::inert;
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::negotiation::{self, MediaTypes};
+use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
 use crate::filter::Filter;
@@ -100,7 +101,6 @@ async fn figures(
     .map_err(|_| ApiError::Internal)?
 }
 
-#[utoipa::path(get, path = "/coverage", params(crate::api::openapi::CoverageParams, crate::api::openapi::FilterParams), responses((status = 200, description = "One row per region of the level: count, per 100,000 inhabitants, per skill area, gap share; JSON, or CSV with f=csv or Accept: text/csv", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json"), (status = 503, description = "The level's boundaries are not installed", content_type = "application/problem+json")))]
 pub async fn coverage(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -116,10 +116,10 @@ pub async fn coverage(
                 format!("unsupported format \"{other}\" (expected json or csv)"),
             ));
         }
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.starts_with("text/csv")),
+        None => negotiation::choose::<MediaTypes, _>(
+            &headers,
+            &[(false, "application/json"), (true, CSV)],
+        )?,
     };
     let query = query(&params, params.get("level")?)?;
     let snapshot = state.snapshot.load_full();
@@ -152,12 +152,11 @@ pub async fn coverage(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/regions/{level}.geojson", params(("level" = String, Path, description = "country, nuts0, nuts1, nuts2 or nuts3"), crate::api::openapi::RegionsParams, crate::api::openapi::FilterParams), responses((status = 200, description = "The level's regions, simplified for the web, with the coverage figures as properties", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json"), (status = 503, description = "The level's boundaries are not installed", content_type = "application/problem+json")))]
 pub async fn regions(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(file): Path<String>,
+    PathParams(file): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[REGIONS_PARAMS, FILTER_PARAMS])?;
     check_format(&params)?;

@@ -1,11 +1,10 @@
 //! Changing the data over HTTP: public submissions, and curators' moderation, edits
 //! (OGC API – Features Part 4 style, with `If-Match`), audit log and deletions feed.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -15,14 +14,16 @@ use serde_json::Value;
 use crate::api::auth::Curator;
 use crate::api::caching;
 use crate::api::collection::GEOJSON;
+use crate::api::conditions::{Current, Preconditions};
 use crate::api::items::{ITEMS_PATH, feature_document};
-use crate::api::params::{QueryParams, parse_datetime};
+use crate::api::params::{MAX_OFFSET, PathParams, QueryParams, parse_datetime};
 use crate::api::problem::ApiError;
+use crate::api::proxy::{ClientIp, rate_key};
 use crate::api::{AppState, base_url};
 use crate::curation::{self, Curation, Stamp};
 use crate::feature::canonical_json;
 use crate::model::Initiative;
-use crate::store::{StoreError, SubmissionStatus};
+use crate::store::{Quota, StoreError, SubmissionStatus};
 
 /// Largest submission accepted; a real initiative's record is a few kilobytes.
 pub const SUBMISSION_LIMIT: usize = 64 * 1024;
@@ -30,18 +31,6 @@ pub const SUBMISSION_LIMIT: usize = 64 * 1024;
 pub const RECORD_LIMIT: usize = 256 * 1024;
 /// Longest rejection reason kept.
 const MAX_REASON_CHARS: usize = 2000;
-
-/// How many submissions one address may make, with governor's keyed token buckets.
-pub type SubmissionLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
-
-pub fn submission_limiter(per_hour: u32, burst: u32) -> SubmissionLimiter {
-    let bounded = |n: u32| {
-        std::num::NonZeroU32::new(n.min(crate::config::MAX_RATE))
-            .unwrap_or(std::num::NonZeroU32::MIN)
-    };
-    let quota = governor::Quota::per_hour(bounded(per_hour)).allow_burst(bounded(burst));
-    governor::RateLimiter::keyed(quota)
-}
 
 fn store(state: &AppState) -> Result<&Arc<Curation>, ApiError> {
     state.curation.as_ref().ok_or(ApiError::ReadOnly)
@@ -87,29 +76,6 @@ fn require_json(headers: &HeaderMap, expected: &'static str) -> Result<(), ApiEr
     }
 }
 
-fn client_address(request_client: Option<SocketAddr>) -> IpAddr {
-    request_client.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
-}
-
-/// The peer's address when the server was started with connection info.
-pub struct ClientAddress(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
-    }
-}
-
 #[derive(Serialize)]
 struct Accepted {
     id: String,
@@ -119,23 +85,23 @@ struct Accepted {
 }
 
 /// `POST /submissions`: anyone may propose an initiative; it waits for a curator.
-#[utoipa::path(post, path = "/submissions", request_body(content = String, description = "A proposed initiative as a GeoJSON Feature (id optional; updated_at and source are set by the server)", content_type = "application/geo+json"), responses((status = 202, description = "Stored as pending; a curator will review it", content_type = "application/json"), (status = 400, description = "The record is invalid; `errors` names each field", content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", content_type = "application/problem+json"), (status = 415, description = "Not JSON", content_type = "application/problem+json"), (status = 429, description = "Too many submissions from this address (see Retry-After)", content_type = "application/problem+json")))]
 pub async fn submit(
     State(state): State<AppState>,
-    ClientAddress(peer): ClientAddress,
+    ClientIp(address): ClientIp,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let curation = store(&state)?;
-    let address = client_address(peer);
-    if let Err(not_until) = state.submission_limiter.check_key(&address) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
-    }
-    if state.submission_limiter.len() > 100_000 {
-        state.submission_limiter.retain_recent();
+    // Counted in the store, so that the limit holds across every replica.
+    let quota = Quota {
+        per_hour: state.config.submissions_per_hour,
+        burst: state.config.submission_burst,
+    };
+    let key = rate_key(address);
+    if let Err(wait) = curation.read(move |store| store.admit(&key, quota)).await? {
+        return Err(ApiError::TooManyRequests(wait));
     }
     let raw = json_body(&headers, raw, "application/geo+json", SUBMISSION_LIMIT)?;
     let value = with_id(&raw)?;
@@ -171,7 +137,6 @@ pub async fn submit(
 }
 
 /// `GET /submissions?status=pending&limit=N` (curators).
-#[utoipa::path(get, path = "/submissions", security(("curator" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("limit" = Option<u64>, Query, description = "At most this many, newest first (default 100)"), ("offset" = Option<u64>, Query, description = "How many to skip")), responses((status = 200, description = "Submissions and numberMatched", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn submissions(
     State(state): State<AppState>,
     Curator(_): Curator,
@@ -202,18 +167,19 @@ pub async fn submissions(
 }
 
 /// `GET /curator` (curators): who the token belongs to, for pages to show.
-#[utoipa::path(get, path = "/curator", security(("curator" = [])), responses((status = 200, description = "The signed-in curator's name", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
-pub async fn whoami(Curator(name): Curator) -> Response {
-    private_json(&serde_json::json!({ "name": name }))
+pub async fn whoami(Curator(name): Curator, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    Ok(private_json(&serde_json::json!({ "name": name })))
 }
 
 /// `GET /submissions/{id}` (curators).
-#[utoipa::path(get, path = "/submissions/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The submission's id")), responses((status = 200, description = "The submission", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such submission", content_type = "application/problem+json")))]
 pub async fn submission(
     State(state): State<AppState>,
     Curator(_): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let wanted = id.clone();
     let found = store(&state)?
         .read(move |store| store.submission(&wanted))
@@ -224,14 +190,15 @@ pub async fn submission(
 
 /// `POST /submissions/{id}/approve` (curators): publishes it, with corrections if the body
 /// holds a corrected Feature.
-#[utoipa::path(post, path = "/submissions/{id}/approve", security(("curator" = [])), params(("id" = String, Path, description = "The submission's id")), request_body(content = Option<String>, description = "Optionally, a corrected GeoJSON Feature to publish instead", content_type = "application/geo+json"), responses((status = 201, description = "Published; the initiative with its ETag", content_type = "application/geo+json"), (status = 400, description = "The correction is invalid", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 409, description = "Already decided, or the id is taken", content_type = "application/problem+json")))]
 pub async fn approve(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let raw = body(raw, RECORD_LIMIT)?;
     let correction = if raw.iter().all(u8::is_ascii_whitespace) {
         None
@@ -279,14 +246,15 @@ struct Rejection {
 }
 
 /// `POST /submissions/{id}/reject` (curators), with an optional `{"reason": "..."}`.
-#[utoipa::path(post, path = "/submissions/{id}/reject", security(("curator" = [])), params(("id" = String, Path, description = "The submission's id")), request_body(content = Option<String>, description = "Optionally {\"reason\": \"...\"}", content_type = "application/json"), responses((status = 200, description = "Rejected", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 409, description = "Already decided", content_type = "application/problem+json")))]
 pub async fn reject(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let raw = body(raw, RECORD_LIMIT)?;
     let rejection: Rejection = if raw.iter().all(u8::is_ascii_whitespace) {
         Rejection::default()
@@ -312,13 +280,14 @@ pub async fn reject(
 }
 
 /// `POST /collections/initiatives/items` (curators): adds an initiative.
-#[utoipa::path(post, path = "/collections/initiatives/items", security(("curator" = [])), request_body(content = String, description = "A GeoJSON Feature (id optional)", content_type = "application/geo+json"), responses((status = 201, description = "Created; Location and ETag headers", content_type = "application/geo+json"), (status = 400, description = "Invalid record", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 409, description = "The id is taken", content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     Curator(curator): Curator,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
     let value = with_id(&raw)?;
     let initiative =
@@ -336,33 +305,59 @@ pub async fn create(
 }
 
 /// `PUT /collections/initiatives/items/{id}` (curators): replaces an initiative.
-#[utoipa::path(put, path = "/collections/initiatives/items/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The initiative's id"), ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the item changed since")), request_body(content = String, description = "The whole new GeoJSON Feature", content_type = "application/geo+json"), responses((status = 200, description = "Replaced; the new ETag", content_type = "application/geo+json"), (status = 400, description = "Invalid record", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json"), (status = 412, description = "Changed by someone else since it was read", content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    let preconditions = Preconditions::from_headers(&headers)?;
     let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
     let initiative =
         curation::prepare(&raw, &curator_stamp(Some(&id))).map_err(ApiError::InvalidRecord)?;
-    change(&state, &headers, (curator, "replace"), id, move |_| {
-        Ok(Some(initiative))
-    })
+    if preconditions.only_if_absent() {
+        // `If-None-Match: *`: create under this id, and only if nothing lives there.
+        let stored = initiative.clone();
+        let created = store(&state)?
+            .write(move |store| Ok(((), store.create(&stored, &curator)?)))
+            .await;
+        return match created {
+            Ok(()) => Ok(item_response(
+                &state,
+                &headers,
+                StatusCode::CREATED,
+                &initiative,
+            )),
+            Err(StoreError::AlreadyExists(id)) => Err(precondition_failed(&id, &preconditions)),
+            Err(e) => Err(e.into()),
+        };
+    }
+    change(
+        &state,
+        preconditions,
+        &headers,
+        (curator, "replace"),
+        id,
+        move |_| Ok(Some(initiative)),
+    )
     .await
 }
 
 /// `PATCH /collections/initiatives/items/{id}` (curators): a JSON Merge Patch (RFC 7396)
 /// applied to the current record, which must still validate afterwards.
-#[utoipa::path(patch, path = "/collections/initiatives/items/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The initiative's id"), ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the item changed since")), request_body(content = String, description = "A JSON Merge Patch (RFC 7396) of the Feature", content_type = "application/merge-patch+json"), responses((status = 200, description = "Changed; the new ETag", content_type = "application/geo+json"), (status = 400, description = "The result would be invalid", content_type = "application/problem+json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json"), (status = 412, description = "Changed by someone else since it was read", content_type = "application/problem+json")))]
 pub async fn patch(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    let preconditions = Preconditions::from_headers(&headers)?;
     let raw = json_body(&headers, raw, "application/merge-patch+json", RECORD_LIMIT)?;
     let patch: Value = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::invalid("body", format!("not a JSON merge patch: {e}")))?;
@@ -370,54 +365,90 @@ pub async fn patch(
         return Err(ApiError::invalid("body", "a merge patch must be an object"));
     }
     let url_id = id.clone();
-    change(&state, &headers, (curator, "patch"), id, move |current| {
-        let mut value: Value = serde_json::from_str(&canonical_json(&current))
-            .map_err(|e| StoreError::Corrupt(current.id.to_string(), e.to_string()))?;
-        json_patch::merge(&mut value, &patch);
-        curation::prepare_value(value, &curator_stamp(Some(&url_id)))
-            .map(Some)
-            .map_err(StoreError::Invalid)
-    })
+    change(
+        &state,
+        preconditions,
+        &headers,
+        (curator, "patch"),
+        id,
+        move |current| {
+            let mut value: Value = serde_json::from_str(&canonical_json(&current))
+                .map_err(|e| StoreError::Corrupt(current.id.to_string(), e.to_string()))?;
+            json_patch::merge(&mut value, &patch);
+            curation::prepare_value(value, &curator_stamp(Some(&url_id)))
+                .map(Some)
+                .map_err(StoreError::Invalid)
+        },
+    )
     .await
 }
 
 /// `DELETE /collections/initiatives/items/{id}` (curators): retires it, leaving a tombstone.
-#[utoipa::path(delete, path = "/collections/initiatives/items/{id}", security(("curator" = [])), params(("id" = String, Path, description = "The initiative's id"), ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the item changed since")), responses((status = 204, description = "Deleted; a tombstone remains in /collections/initiatives/deletions"), (status = 401, description = "No valid curator token", content_type = "application/problem+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json"), (status = 412, description = "Changed by someone else since it was read", content_type = "application/problem+json")))]
 pub async fn delete(
     State(state): State<AppState>,
     Curator(curator): Curator,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    change(&state, &headers, (curator, "delete"), id, |_| Ok(None)).await
+    QueryParams::accepting(&uri, &[])?;
+    let preconditions = Preconditions::from_headers(&headers)?;
+    change(
+        &state,
+        preconditions,
+        &headers,
+        (curator, "delete"),
+        id,
+        |_| Ok(None),
+    )
+    .await
 }
 
-/// Applies `edit` to the current record if the client's `If-Match` still holds for it.
+/// Applies `edit` to the current record if the request's preconditions hold for it, in
+/// the same transaction; with none in the store, 412 if they needed one, else 404.
 async fn change(
     state: &AppState,
+    preconditions: Preconditions,
     headers: &HeaderMap,
     (curator, action): (String, &'static str),
     id: String,
     edit: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    let conditions = headers.clone();
-    let after = store(state)?
+    let allows_absent = preconditions.allow(None);
+    let preconditions = Arc::new(preconditions);
+    let checked = preconditions.clone();
+    let result = store(state)?
         .write(move |store| {
             store.change(
                 &id,
                 &curator,
                 action,
                 |current| {
-                    caching::if_match_allows(&conditions, &caching::item_etag(current.as_ref()))
+                    checked.allow(Some(Current {
+                        etag: &caching::item_etag(current.as_ref()),
+                        modified: current.updated_at,
+                    }))
                 },
                 edit,
             )
         })
-        .await?;
-    Ok(match after {
-        Some(initiative) => item_response(state, headers, StatusCode::OK, &initiative),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
+        .await;
+    match result {
+        Ok(Some(initiative)) => Ok(item_response(state, headers, StatusCode::OK, &initiative)),
+        Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(StoreError::NoSuchInitiative(id)) if !allows_absent => {
+            Err(precondition_failed(&id, &preconditions))
+        }
+        Err(StoreError::PreconditionFailed(id)) => Err(precondition_failed(&id, &preconditions)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn precondition_failed(id: &str, preconditions: &Preconditions) -> ApiError {
+    ApiError::PreconditionFailed(format!(
+        "the initiative \"{id}\" {}; nothing was changed",
+        preconditions.why_not()
+    ))
 }
 
 /// The record sent, given a fresh id if it has none (the server names new records).
@@ -510,7 +541,6 @@ struct AuditView {
 }
 
 /// `GET /audit?after=SEQ&limit=N` (curators): every change, oldest first.
-#[utoipa::path(get, path = "/audit", security(("curator" = [])), params(("after" = Option<u64>, Query, description = "Entries after this sequence number, oldest first (the default, from the start)"), ("before" = Option<u64>, Query, description = "Entries before this sequence number, newest first (a large number gives the latest)"), ("limit" = Option<u64>, Query, description = "At most this many (default 100)")), responses((status = 200, description = "Audit entries, oldest first, with before/after and the changed fields", content_type = "application/json"), (status = 401, description = "No valid curator token", content_type = "application/problem+json")))]
 pub async fn audit(
     State(state): State<AppState>,
     Curator(_): Curator,
@@ -526,9 +556,9 @@ pub async fn audit(
         ));
     }
     let bound = if before {
-        params.count("before", 0, 0, i64::MAX as usize)? as i64
+        params.count("before", 0, 0, MAX_OFFSET)? as i64
     } else {
-        params.count("after", 0, 0, i64::MAX as usize)? as i64
+        params.count("after", 0, 0, MAX_OFFSET)? as i64
     };
     let entries = store(&state)?
         .read(move |store| {
@@ -601,7 +631,6 @@ struct Deletions<'a> {
 
 /// `GET /collections/initiatives/deletions?datetime=...`: initiatives deleted in the interval
 /// (all by default), so partners pulling changes since a date can drop them too.
-#[utoipa::path(get, path = "/collections/initiatives/deletions", params(("datetime" = Option<String>, Query, description = "Deletions within an instant or interval `start/end` (`..` open)"), crate::api::openapi::FormatParams), responses((status = 200, description = "Ids and times of deleted initiatives", content_type = "application/json"), (status = 400, description = "Invalid parameter", content_type = "application/problem+json")))]
 pub async fn deletions(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use crate::api::caching;
+use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::feature::Feature;
@@ -45,7 +46,8 @@ impl Format {
     }
 }
 
-/// The format asked for by `f` or, failing that, by `Accept`; GeoJSON by default.
+/// The format asked for by `f` or, failing that, by `Accept` (406 when it refuses them
+/// all); GeoJSON by default.
 pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, ApiError> {
     match params.get("f")? {
         Some("json" | "geojson") => return Ok(Format::GeoJson),
@@ -59,19 +61,16 @@ pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, Ap
         }
         None => {}
     }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    Ok(if accept.starts_with("text/csv") {
-        Format::Csv
-    } else if accept.starts_with("application/geo+json-seq")
-        || accept.starts_with("application/x-ndjson")
-    {
-        Format::GeoJsonLines
-    } else {
-        Format::GeoJson
-    })
+    negotiation::choose::<MediaTypes, _>(
+        headers,
+        &[
+            (Format::GeoJson, Format::GeoJson.media_type()),
+            (Format::GeoJson, "application/json"),
+            (Format::Csv, Format::Csv.media_type()),
+            (Format::GeoJsonLines, Format::GeoJsonLines.media_type()),
+            (Format::GeoJsonLines, "application/x-ndjson"),
+        ],
+    )
 }
 
 /// Streams `slots` of `snapshot` in `format` (CSV or GeoJSON Lines), a chunk at a time, so
@@ -117,7 +116,7 @@ fn json_lines<'a>(features: impl Iterator<Item = Feature<'a>>) -> Vec<u8> {
     out
 }
 
-const CSV_HEADER: [&str; 17] = [
+const CSV_HEADER: [&str; 21] = [
     "id",
     "name",
     "description",
@@ -135,6 +134,10 @@ const CSV_HEADER: [&str; 17] = [
     "end",
     "updated_at",
     "source",
+    "evidence_url",
+    "verified_at",
+    "status",
+    "location_precision",
 ];
 
 fn csv_rows<'a>(
@@ -165,6 +168,10 @@ fn csv_rows<'a>(
             i.end.map(|d| d.to_string()).unwrap_or_default(),
             i.updated_at.to_string(),
             inert(i.source),
+            i.evidence_url.unwrap_or_default().to_string(),
+            i.verified_at.map(|d| d.to_string()).unwrap_or_default(),
+            i.status.slug().to_string(),
+            i.location_precision.slug().to_string(),
         ];
         let _ = writer.write_record(&row);
     }
@@ -199,6 +206,14 @@ mod tests {
         assert_eq!(row.get(1), Some("'=HYPERLINK(\"http://evil\")"));
         assert_eq!(row.get(2), Some("Line one, \"quoted\"\nline two"));
         assert_eq!((row.get(7), row.get(8)), (Some("13.4"), Some("52.5")));
+        let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        assert_eq!(row.get(column("status")), Some("active"));
+        assert_eq!(row.get(column("location_precision")), Some("city"));
+        assert_eq!(
+            row.get(column("evidence_url")),
+            Some("https://example.org/evidence")
+        );
+        assert_eq!(row.get(column("verified_at")), Some(""));
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! `/collections/initiatives/items`: the initiatives as pages of GeoJSON, and one by id.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, Link, paging_links};
 use crate::api::export::{self, Format};
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::params::{FILTER_PARAMS, MAX_LIMIT, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
 use crate::feature::Feature;
@@ -15,7 +15,6 @@ use crate::feature::Feature;
 pub const ITEMS_PATH: &str = "/collections/initiatives/items";
 const ITEMS_PARAMS: &[&str] = &["bbox", "limit", "offset", "f"];
 
-#[utoipa::path(get, path = "/collections/initiatives/items", params(crate::api::openapi::ItemsParams, crate::api::openapi::FilterParams), responses((status = 200, description = "A page of initiatives (GeoJSON), or every match as CSV or GeoJSON Lines", content_type = "application/geo+json"), (status = 304, description = "Not modified"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -28,7 +27,7 @@ pub async fn list(
     // Exports are not paged unless asked to be: a partner can take everything at once.
     let limit = match format {
         Format::GeoJson => params.limit()?,
-        _ => params.count("limit", usize::MAX, 1, usize::MAX)?,
+        _ => params.count("limit", usize::MAX, 1, MAX_LIMIT)?,
     };
     let offset = params.offset()?;
 
@@ -75,12 +74,11 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/collections/initiatives/items/{id}", params(("id" = String, Path, description = "The initiative's id"), crate::api::openapi::FormatParams), responses((status = 200, description = "One initiative", content_type = "application/geo+json"), (status = 404, description = "No such initiative", content_type = "application/problem+json")))]
 pub async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[&["f"]])?;
     check_format(&params)?;

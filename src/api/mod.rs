@@ -1,27 +1,32 @@
 //! The HTTP API: the router, shared state, and concerns common to every endpoint.
 
+pub mod assets;
 pub mod auth;
 pub mod caching;
 pub mod collection;
+pub mod conditions;
 pub mod coverage;
 pub mod curation;
 pub mod export;
 pub mod items;
+pub mod limits;
 pub mod near;
+pub mod negotiation;
 pub mod ogc;
 pub mod openapi;
 pub mod params;
 pub mod places;
 pub mod problem;
+pub mod proxy;
 pub mod site;
 pub mod tiles;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,7 +34,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeConfig;
@@ -47,7 +51,10 @@ pub struct AppState {
     /// The store and its publisher; `None` when serving a file read-only.
     pub curation: Option<Arc<crate::curation::Curation>>,
     pub curators: Arc<auth::Curators>,
-    pub submission_limiter: Arc<curation::SubmissionLimiter>,
+    /// The store's condition as this replica last saw it, for `/healthz`.
+    pub store_status: Arc<crate::follow::StoreStatus>,
+    /// The pages and the files they load, the only files served.
+    pub site: Arc<assets::SiteFiles>,
     /// The gazetteer: `/places` and the map's labels.
     pub places: crate::places::SharedPlaces,
 }
@@ -55,8 +62,6 @@ pub struct AppState {
 impl AppState {
     /// State for a read-only snapshot (no store, no curators), as tests and embedders need.
     pub fn read_only(snapshot: crate::snapshot::Snapshot, config: ServeConfig) -> Self {
-        let limiter =
-            curation::submission_limiter(config.submissions_per_hour, config.submission_burst);
         let places = Arc::new(crate::places::Places::load(
             &config.web_dir,
             &snapshot.regions,
@@ -65,23 +70,20 @@ impl AppState {
         AppState {
             places,
             snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
+            site: Arc::new(assets::SiteFiles::list(&config.web_dir)),
             config: Arc::new(config),
             basemap: Arc::new(Err("no base map".into())),
             curation: None,
             curators: Arc::new(auth::Curators::default()),
-            submission_limiter: Arc::new(limiter),
+            store_status: Arc::default(),
         }
     }
 }
 
-/// Longest time a request may take before the server answers 503.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 pub fn router(state: AppState) -> Router {
-    let (web, leaflet, protomaps) = site::static_files(&state);
     let pmtiles = state.config.basemap_pmtiles.clone();
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
-    let not_found = axum::handler::HandlerWithoutStateExt::into_service(no_route);
+    let timeout = state.config.request_timeout;
     let router = Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -90,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/collections/initiatives", get(ogc::collection))
         .route("/collections/initiatives/queryables", get(ogc::queryables))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/config.json", get(site::page_config))
         .route("/vocabularies", get(site::vocabularies))
         .route("/facets", get(site::facet_counts))
@@ -110,7 +113,11 @@ pub fn router(state: AppState) -> Router {
             "/submissions",
             get(curation::submissions)
                 .post(curation::submit)
-                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT)),
+                .layer(DefaultBodyLimit::max(curation::SUBMISSION_LIMIT))
+                .layer(from_fn_with_state(
+                    curation::SUBMISSION_LIMIT,
+                    limits::declared_length,
+                )),
         )
         .route("/submissions/{id}", get(curation::submission))
         .route("/submissions/{id}/approve", post(curation::approve))
@@ -124,15 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
-        .route("/clusters/{id}/leaves", get(tiles::leaves))
-        .nest_service("/vendor/leaflet", leaflet.fallback(not_found.clone()))
-        .nest_service(
-            "/vendor/protomaps-leaflet",
-            protomaps.fallback(not_found.clone()),
-        )
-        .fallback_service(web.fallback(not_found))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .with_state(state);
+        .route("/clusters/{id}/leaves", get(tiles::leaves));
     // The operator's vector base map: one file, read in ranges by the page (tower-http's
     // ServeFile answers Range with 206); not compressed, so that ranges stay byte ranges.
     let router = match pmtiles {
@@ -143,7 +142,23 @@ pub fn router(state: AppState) -> Router {
         None => router,
     };
     router
+        .fallback(site_file)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::resolve,
+        ))
+        .with_state(state)
         .layer(DefaultBodyLimit::max(curation::RECORD_LIMIT))
+        .layer(from_fn_with_state(
+            curation::RECORD_LIMIT,
+            limits::declared_length,
+        ))
+        .layer(from_fn_with_state(timeout, limits::deadline))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal.into_response()
+        }))
+        .layer(from_fn(problem::every_error_is_a_problem))
         .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotPartial)))
         .layer(
             CorsLayer::new()
@@ -151,13 +166,6 @@ pub fn router(state: AppState) -> Router {
                 .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
                 .expose_headers([header::ETAG, header::LAST_MODIFIED]),
         )
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal.into_response()
-        }))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             content_security_policy(basemap_origin.as_deref()),
@@ -177,14 +185,56 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+/// `/healthz`: `ok`, or `degraded` with the reason while the store cannot be reached (reads
+/// go on from the last snapshot; writes answer 503).
+async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let snapshot = state.snapshot.load();
-    axum::Json(serde_json::json!({
-        "status": "ok",
+    let problem = state.store_status.problem();
+    let mut body = serde_json::json!({
+        "status": if problem.is_some() { "degraded" } else { "ok" },
         "initiatives": snapshot.len(),
         "version": snapshot.version,
-    }))
-    .into_response()
+        "revision": snapshot.revision,
+    });
+    if let Some(problem) = problem {
+        body["store"] = serde_json::Value::String(problem);
+    }
+    Ok(uncached(axum::Json(body).into_response()))
+}
+
+/// `/readyz`, for load balancers: 200 whenever this replica can answer reads, which it can
+/// from its snapshot even while the store is down (taking every replica out of the balancer
+/// then would turn a write outage into a full one).
+async fn ready(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
+    let snapshot = state.snapshot.load();
+    Ok(uncached(
+        axum::Json(serde_json::json!({
+            "ready": true,
+            "version": snapshot.version,
+            "revision": snapshot.revision,
+            "writable": state.curation.is_some() && state.store_status.problem().is_none(),
+        }))
+        .into_response(),
+    ))
+}
+
+fn uncached(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Every path without a route of its own: one of the site's files, or 404.
+async fn site_file(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.site.serve(&method, &uri, &headers).await
 }
 
 /// Compression would turn a byte range (206) into other bytes: ranges are sent as they are.
@@ -196,10 +246,6 @@ impl Predicate for NotPartial {
         response.status() != StatusCode::PARTIAL_CONTENT
             && !response.headers().contains_key(header::CONTENT_RANGE)
     }
-}
-
-async fn no_route(uri: Uri) -> ApiError {
-    ApiError::NoRoute(uri.path().to_string())
 }
 
 /// Only this origin's scripts, styles, data and frames; images also from the optional
@@ -229,20 +275,27 @@ fn origin_of(template: &str) -> Option<String> {
         .then(|| format!("{scheme}://{host}"))
 }
 
-/// The absolute URL prefix for links: the configured public URL, or this request's host.
+/// The absolute URL prefix for links: the configured public URL, or the host (and scheme) a
+/// trusted proxy forwarded, or this request's host.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_string();
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+    // Forwarding headers reach here only from a trusted proxy (see `proxy`).
+    let (proto, forwarded_host) = proxy::forwarded_origin(headers);
+    let host = forwarded_host
+        .or_else(|| {
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
         .filter(|h| {
             h.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .unwrap_or_else(|| "localhost".into());
+    format!("{}://{host}", proto.as_deref().unwrap_or("http"))
 }
 
 /// Only GeoJSON is offered here; `f` may ask for it by name.

@@ -58,7 +58,6 @@ fn near_query(params: &QueryParams) -> Result<NearQuery, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/near", params(crate::api::openapi::NearParams, crate::api::openapi::FilterParams), responses((status = 200, description = "Initiatives nearest first, each with distance_m", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn near(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1,18 +1,17 @@
 //! OGC API – Features resources: landing page (JSON or the map), conformance, collections, queryables.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
 use crate::api::collection::GEOJSON;
+use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, caching, check_format};
 use crate::country::Country;
-use crate::model::{Kind, SkillArea, TargetGroup, Vocabulary};
+use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
 use crate::snapshot::Snapshot;
 
 const JSON: &str = "application/json";
@@ -26,62 +25,53 @@ const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ];
 
-/// True unless the client asks for the page (`f=html`, or an `Accept` preferring HTML).
-fn wants_json(params: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiError> {
+/// The two representations of the landing page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Landing {
+    Json,
+    Html,
+}
+
+/// The landing page's representation: by `f`, or else by `Accept` (browsers name
+/// `text/html`; generic clients such as OWSLib and curl send `*/*` or nothing, and get JSON).
+fn landing_format(params: &QueryParams, headers: &HeaderMap) -> Result<Landing, ApiError> {
     match params.get("f")? {
-        Some("json") => return Ok(true),
-        Some("html") => return Ok(false),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "f",
-                format!("unsupported format \"{other}\" (expected json or html)"),
-            ));
-        }
-        None => {}
+        Some("json") => Ok(Landing::Json),
+        Some("html") => Ok(Landing::Html),
+        Some(other) => Err(ApiError::invalid(
+            "f",
+            format!("unsupported format \"{other}\" (expected json or html)"),
+        )),
+        None => negotiation::choose::<MediaTypes, _>(
+            headers,
+            &[(Landing::Json, JSON), (Landing::Html, "text/html")],
+        ),
     }
-    // Browsers name text/html explicitly; generic clients (OWSLib, curl) send */* or
-    // nothing, and get JSON.
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let position = |media: &str| accept.find(media);
-    Ok(
-        match (position("application/json"), position("text/html")) {
-            (Some(json), Some(html)) => json < html,
-            (None, Some(_)) => false,
-            _ => true,
-        },
-    )
 }
 
 /// A JSON document whose entity tag is the hash of its own bytes, serialised once.
 fn json_response(headers: &HeaderMap, body: Value) -> Response {
+    typed_json_response(headers, body, JSON)
+}
+
+fn typed_json_response(headers: &HeaderMap, body: Value, media_type: &'static str) -> Response {
     let bytes = body.to_string().into_bytes();
     let etag = caching::etag(&[&bytes]);
-    caching::respond(headers, &etag, JSON, || bytes)
+    caching::respond(headers, &etag, media_type, || bytes)
 }
 
 /// `/`: the landing page as JSON for API clients, the map for browsers.
-#[utoipa::path(get, path = "/", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Landing page: JSON for API clients, the map for browsers", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn landing(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
     uri: Uri,
-    request: Request,
 ) -> Result<Response, ApiError> {
-    // The page ignores parameters it does not know (campaign tags, old links); the JSON
-    // landing page refuses them, as OGC API - Features asks.
-    let params = QueryParams::parse(uri.query());
-    if !wants_json(&params, &headers)? {
-        let page = ServeFile::new(state.config.web_dir.join("index.html"));
-        return Ok(page
-            .oneshot(request)
-            .await
-            .map_err(|_| ApiError::Internal)?
-            .into_response());
+    let params = QueryParams::accepting(&uri, &[&["f"]])?;
+    if landing_format(&params, &headers)? == Landing::Html {
+        let page = Uri::from_static("/index.html");
+        return state.site.serve(&method, &page, &headers).await;
     }
-    params.reject_unknown(&[&["f"]])?;
     let base = base_url(&state, &headers);
     let body = json!({
         "title": "skillsmap",
@@ -97,7 +87,6 @@ pub async fn landing(
     Ok(json_response(&headers, body))
 }
 
-#[utoipa::path(get, path = "/conformance", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Conformance classes", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn conformance(headers: HeaderMap, uri: Uri) -> Result<Response, ApiError> {
     check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     Ok(json_response(
@@ -106,7 +95,6 @@ pub async fn conformance(headers: HeaderMap, uri: Uri) -> Result<Response, ApiEr
     ))
 }
 
-#[utoipa::path(get, path = "/collections", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The collections", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn collections(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -122,7 +110,6 @@ pub async fn collections(
     Ok(json_response(&headers, body))
 }
 
-#[utoipa::path(get, path = "/collections/initiatives", params(crate::api::openapi::FormatParams), responses((status = 200, description = "The initiatives collection with its extent", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn collection(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -138,7 +125,6 @@ pub async fn collection(
 }
 
 /// The queryable properties as a JSON Schema (OGC API – Features Part 3 style).
-#[utoipa::path(get, path = "/collections/initiatives/queryables", params(crate::api::openapi::FormatParams), responses((status = 200, description = "Queryable properties (JSON Schema)", content_type = "application/schema+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn queryables(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -157,12 +143,23 @@ pub async fn queryables(
             "skill_area": slugs(SkillArea::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
             "target_group": slugs(TargetGroup::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
             "kind": slugs(Kind::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
+            "status": {
+                "type": "string",
+                "enum": Status::ALL.iter().map(|t| Vocabulary::slug(*t)).chain(["all"]).collect::<Vec<_>>(),
+                "default": "active",
+                "description": "Closed initiatives are kept for history and shown only when asked for (`closed` or `all`)",
+            },
+            "location_precision": slugs(LocationPrecision::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
             "q": { "type": "string", "description": "Free text over name, organisation, city and description" },
             "updated_at": { "type": "string", "format": "date-time" },
         },
         "additionalProperties": false,
     });
-    Ok(json_response(&headers, body))
+    Ok(typed_json_response(
+        &headers,
+        body,
+        "application/schema+json",
+    ))
 }
 
 fn collection_document(base: &str, snapshot: &Snapshot) -> Value {

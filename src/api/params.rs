@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::filter::{Filter, TimeInterval};
 use crate::geodesy::LonLatBox;
-use crate::model::{Kind, SkillArea, TargetGroup, TermSet, Vocabulary};
+use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, TermSet, Vocabulary};
 use crate::regions::code::NutsFilter;
 
 /// The filter parameters every query endpoint accepts.
@@ -18,14 +18,52 @@ pub const FILTER_PARAMS: &[&str] = &[
     "q",
     "datetime",
     "nuts",
+    "status",
+    "location_precision",
 ];
 
 /// Default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
+/// Largest offset (and audit sequence number) accepted: what a signed 64-bit integer holds,
+/// as the OpenAPI document states.
+pub const MAX_OFFSET: usize = i64::MAX as usize;
 
 /// Longest free-text query accepted, in characters.
 const MAX_QUERY_CHARS: usize = 200;
+
+/// Path parameters, refused as a problem naming the segment when they are not what the
+/// route expects (a segment that is not UTF-8 once percent-decoded, for instance) instead
+/// of the framework's plain-text rejection.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for PathParams<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => {
+                    ApiError::invalid(key, "is not UTF-8 once percent-decoded")
+                }
+                ErrorKind::ParseErrorAtKey { key, .. }
+                | ErrorKind::DeserializeError { key, .. } => ApiError::invalid(key, e.body_text()),
+                _ => ApiError::invalid("path", e.body_text()),
+            }),
+            Err(other) => Err(ApiError::invalid("path", other.body_text())),
+        }
+    }
+}
 
 /// The decoded query string of one request.
 pub struct QueryParams {
@@ -115,7 +153,7 @@ impl QueryParams {
     }
 
     pub fn offset(&self) -> Result<usize, ApiError> {
-        self.count("offset", 0, 0, usize::MAX)
+        self.count("offset", 0, 0, MAX_OFFSET)
     }
 
     /// `bbox=minLon,minLat,maxLon,maxLat` (or the six-number 3D form); minLon > maxLon
@@ -189,6 +227,7 @@ impl QueryParams {
             skill_areas: self.terms::<SkillArea>("skill_area")?,
             target_groups: self.terms::<TargetGroup>("target_group")?,
             kinds: self.terms::<Kind>("kind")?,
+            precisions: self.terms::<LocationPrecision>("location_precision")?,
             words: Vec::new(),
             updated: self.get("datetime")?.map(parse_datetime).transpose()?,
             nuts: self
@@ -196,6 +235,7 @@ impl QueryParams {
                 .map(NutsFilter::parse)
                 .transpose()
                 .map_err(|e| ApiError::invalid("nuts", e))?,
+            statuses: self.statuses()?,
         };
         if let Some(q) = self.get("q")? {
             if q.chars().count() > MAX_QUERY_CHARS {
@@ -207,6 +247,19 @@ impl QueryParams {
             filter = filter.with_text(q);
         }
         Ok(filter)
+    }
+
+    /// `status`: terms, or `all`; only active initiatives when absent.
+    fn statuses(&self) -> Result<TermSet<Status>, ApiError> {
+        if self
+            .list("status")?
+            .is_some_and(|values| values.contains(&"all"))
+        {
+            return Ok(Filter::all_statuses());
+        }
+        Ok(self
+            .terms::<Status>("status")?
+            .unwrap_or_else(Filter::default_statuses))
     }
 
     /// A comma-separated list; `None` when absent or empty.
@@ -245,41 +298,34 @@ impl QueryParams {
 }
 
 /// OGC API `datetime`: an instant, or `start/end` with `..` (or nothing) for an open end.
-/// A date alone stands for its whole day (UTC).
+/// Each bound is an RFC 3339 date-time with its offset (`2026-01-01T10:00:00Z`,
+/// `2026-01-01T12:00:00.5+02:00`) or a full date, which stands for its whole day (UTC).
 pub fn parse_datetime(text: &str) -> Result<TimeInterval, ApiError> {
     let invalid = |why: String| ApiError::invalid("datetime", why);
     let bound = |part: &str, end_of_day: bool| -> Result<Option<Timestamp>, ApiError> {
-        let part = part.trim();
         if part.is_empty() || part == ".." {
             return Ok(None);
         }
-        if let Ok(t) = part.parse::<Timestamp>() {
-            return Ok(Some(t));
-        }
-        let date: jiff::civil::Date = part
-            .parse()
-            .map_err(|_| invalid(format!("\"{part}\" is not an RFC 3339 date-time or date")))?;
-        let time = if end_of_day {
-            jiff::civil::Time::MAX
-        } else {
-            jiff::civil::Time::MIN
-        };
-        jiff::tz::TimeZone::UTC
-            .to_timestamp(date.to_datetime(time))
-            .map(Some)
-            .map_err(|e| invalid(e.to_string()))
+        rfc3339_bound(part, end_of_day).map(Some).ok_or_else(|| {
+            invalid(format!(
+                "\"{part}\" is not an RFC 3339 date-time with an offset (2026-01-31T09:30:00Z) or a date (2026-01-31)"
+            ))
+        })
     };
     let interval = match text.split_once('/') {
         Some((start, end)) => {
             if start.contains('/') || end.contains('/') {
                 return Err(invalid("an interval has one '/'".into()));
             }
+            if (start.is_empty() || start == "..") && (end.is_empty() || end == "..") {
+                return Err(invalid("an interval needs at least one bound".into()));
+            }
             TimeInterval {
                 start: bound(start, false)?,
                 end: bound(end, true)?,
             }
         }
-        None if text.trim().is_empty() || text.trim() == ".." => {
+        None if text.is_empty() || text == ".." => {
             return Err(invalid("an instant cannot be open".into()));
         }
         None => TimeInterval {
@@ -295,6 +341,63 @@ pub fn parse_datetime(text: &str) -> Result<TimeInterval, ApiError> {
         )));
     }
     Ok(interval)
+}
+
+/// One bound: `full-date "T" partial-time time-offset` of RFC 3339 §5.6 (`T` and `Z` in
+/// either case), or a `full-date` alone, its first or last instant (UTC).
+fn rfc3339_bound(text: &str, end_of_day: bool) -> Option<Timestamp> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let full_date = |s: &str| {
+        let b = s.as_bytes();
+        s.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && digits(&s[..4], 4)
+            && digits(&s[5..7], 2)
+            && digits(&s[8..], 2)
+    };
+    if full_date(text) {
+        let date: jiff::civil::Date = text.parse().ok()?;
+        let time = if end_of_day {
+            jiff::civil::Time::MAX
+        } else {
+            jiff::civil::Time::MIN
+        };
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(time))
+            .ok();
+    }
+    let (date, rest) = (text.get(..10)?, text.get(10..)?);
+    let time = rest.strip_prefix(['T', 't'])?;
+    // HH:MM:SS, then an optional fraction, then Z or ±HH:MM.
+    let (hms, rest) = (time.get(..8)?, time.get(8..)?);
+    let hms_ok = {
+        let b = hms.as_bytes();
+        b[2] == b':'
+            && b[5] == b':'
+            && digits(&hms[..2], 2)
+            && digits(&hms[3..5], 2)
+            && digits(&hms[6..], 2)
+    };
+    let offset = match rest.strip_prefix('.') {
+        Some(fraction) => {
+            let end = fraction
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(fraction.len());
+            (end > 0).then(|| &fraction[end..])?
+        }
+        None => rest,
+    };
+    let offset_ok = offset.eq_ignore_ascii_case("z")
+        || (offset.len() == 6
+            && offset.starts_with(['+', '-'])
+            && offset.as_bytes()[3] == b':'
+            && digits(&offset[1..3], 2)
+            && digits(&offset[4..], 2));
+    if !(full_date(date) && hms_ok && offset_ok) {
+        return None;
+    }
+    text.to_ascii_uppercase().parse::<Timestamp>().ok()
 }
 
 fn parse_number(name: &str, text: &str) -> Result<f64, ApiError> {
@@ -400,6 +503,27 @@ mod tests {
     }
 
     #[test]
+    fn status_defaults_to_active_and_takes_all() {
+        let statuses = |q: &str| params(q).filter().unwrap().statuses;
+        assert_eq!(statuses(""), TermSet::of(Status::Active));
+        assert_eq!(statuses("status="), TermSet::of(Status::Active));
+        assert_eq!(statuses("status=closed"), TermSet::of(Status::Closed));
+        assert_eq!(statuses("status=all"), Filter::all_statuses());
+        assert_eq!(statuses("status=active,closed"), Filter::all_statuses());
+        let e = params("status=gone").filter().unwrap_err();
+        assert_eq!(parameter_of(e), "status");
+        let precise = params("location_precision=address").filter().unwrap();
+        assert!(
+            precise
+                .precisions
+                .unwrap()
+                .contains(LocationPrecision::Address)
+        );
+        let e = params("location_precision=gps").filter().unwrap_err();
+        assert_eq!(parameter_of(e), "location_precision");
+    }
+
+    #[test]
     fn datetime_instants_and_intervals() {
         let t = |s: &str| s.parse::<Timestamp>().unwrap();
         let open_end = params("datetime=2026-01-01T00:00:00Z/..")
@@ -437,9 +561,36 @@ mod tests {
             instant.contains(t("2026-03-04T10:00:00Z"))
                 && !instant.contains(t("2026-03-04T10:00:01Z"))
         );
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let offset = params("datetime=2026-03-04T12:00:00.250%2B02:00")
+            .filter()
+            .unwrap()
+            .updated
+            .unwrap();
+        assert_eq!(offset.start, Some(t("2026-03-04T10:00:00.25Z")));
+        let lower = params("datetime=2026-03-04t10:00:00z/..").filter().unwrap();
+        assert_eq!(
+            lower.updated.unwrap().start,
+            Some(t("2026-03-04T10:00:00Z"))
+        );
         for bad in [
             "datetime=yesterday",
             "datetime=..",
+            "datetime=../..",
+            "datetime=/",
+            "datetime=2026-03-04T10:00:00",
+            "datetime=2026-03-04T10:00Z",
+            "datetime=2026-03-04 10:00:00Z",
+            "datetime=2026-03-04T10:00:00.Z",
+            "datetime=2026-03-04T10:00:00%2B0200",
+            "datetime=2026-03-04T10:00:00%2B02",
+            "datetime=2026-3-4",
+            "datetime=20260304",
+            "datetime=2026-03-04T25:00:00Z",
+            "datetime=2026-02-30",
+            "datetime=%2B2026-03-04",
+            "datetime=2026-03-04T10:00:00Z[Europe/Paris]",
+            "datetime= 2026-03-04",
             "datetime=2026-02-01/2026-01-01",
             "datetime=a/b/c",
             "datetime=2026-13-01",

@@ -19,7 +19,7 @@ use crate::places::{Match, Place, PlaceKind};
 const PLACES_PARAMS: &[&str] = &["q", "limit", "f"];
 pub const DEFAULT_PLACES_LIMIT: usize = 10;
 /// Longest query accepted, in characters (place names are shorter).
-const MAX_PLACE_QUERY_CHARS: usize = 100;
+pub const MAX_PLACE_QUERY_CHARS: usize = 100;
 
 #[derive(Serialize)]
 struct Point {
@@ -109,7 +109,6 @@ fn places_query(params: &QueryParams) -> Result<(String, usize), ApiError> {
     Ok((q.to_string(), limit))
 }
 
-#[utoipa::path(get, path = "/places", params(crate::api::openapi::PlacesParams), responses((status = 200, description = "Places whose name (own, ASCII form or exonym) or a later word of it starts with q; best match first, then by population. Points with name, country, kind (city or region), population, matched (the spelling matched, if not the name), and for regions a GeoJSON bbox", content_type = "application/geo+json"), (status = 400, description = "q is missing, empty or too long, limit is out of range, or a parameter is unknown", content_type = "application/problem+json")))]
 pub async fn places(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -162,7 +161,6 @@ struct LabelCollection<'a> {
     features: Vec<LabelFeature<'a>>,
 }
 
-#[utoipa::path(get, path = "/places/labels/{z}/{x}/{y}.geojson", params(("z" = u8, Path, description = "Zoom, 0 to 20"), ("x" = u32, Path, description = "Column from the west"), ("y" = u32, Path, description = "Row from the north")), responses((status = 200, description = "The places labelled on the base map in this tile at this zoom (capitals and large cities first, more as one zooms in, placed so that no two labels overlap): Points with name, population and capital", content_type = "application/geo+json"), (status = 400, description = "A coordinate is invalid, or a parameter is given", content_type = "application/problem+json")))]
 pub async fn labels(
     State(state): State<AppState>,
     Path((z, x, y)): Path<(String, String, String)>,

@@ -1,11 +1,17 @@
 //! Every API error, turned into an `application/problem+json` response (RFC 9457) in one place.
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use serde::Serialize;
 
 use crate::dataset::FieldProblem;
 use crate::store::StoreError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Why a request failed, as the API tells its client.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +30,14 @@ pub enum ApiError {
     Unavailable(String),
     #[error("method not allowed here")]
     MethodNotAllowed,
+    #[error("none of this resource's representations is acceptable (it offers {0})")]
+    NotAcceptable(String),
+    #[error("the request took too long to arrive or to answer; try again in {0} seconds")]
+    TimedOut(u64),
+    /// An error the framework or a layer answered without a problem body; `detail` keeps
+    /// what it said.
+    #[error("{detail}")]
+    Http { status: StatusCode, detail: String },
     #[error("the record is invalid: {}", describe(.0))]
     InvalidRecord(Vec<FieldProblem>),
     #[error("a curator's token is required: send \"Authorization: Bearer TOKEN\"")]
@@ -44,6 +58,13 @@ pub enum ApiError {
         "this server serves a dataset file read-only (started with --data); it takes no changes"
     )]
     ReadOnly,
+    /// The store cannot take the change now (unreachable, busy, failing over, read-only):
+    /// nothing was changed; retry after the given seconds.
+    #[error("{0}; nothing was changed, please retry shortly")]
+    StoreUnavailable(String, u64),
+    /// The store has no room for the change; nothing was changed.
+    #[error("the store is out of space; nothing was changed")]
+    InsufficientStorage,
     #[error("the server failed to answer this request")]
     Internal,
 }
@@ -56,7 +77,7 @@ impl ApiError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidParameter { .. } | ApiError::UnknownParameter(_) => {
                 StatusCode::BAD_REQUEST
@@ -65,6 +86,9 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::MethodNotAllowed | ApiError::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Http { status, .. } => *status,
             ApiError::InvalidRecord(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -73,13 +97,19 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NoSuchSubmission(_) => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StoreUnavailable(..) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn title(&self) -> &'static str {
         match self {
+            ApiError::NotAcceptable(_) => "Not acceptable",
+            ApiError::TimedOut(_) => "Timed out",
+            ApiError::Http { status, .. } => status.canonical_reason().unwrap_or("Error"),
             ApiError::InvalidParameter { .. } => "Invalid parameter",
             ApiError::UnknownParameter(_) => "Unknown parameter",
             ApiError::NoSuchInitiative(_) => "Initiative not found",
@@ -96,6 +126,8 @@ impl ApiError {
             ApiError::Conflict(_) => "Conflict",
             ApiError::NoSuchSubmission(_) => "Submission not found",
             ApiError::Unavailable(_) => "Not available",
+            ApiError::StoreUnavailable(..) => "Store unavailable",
+            ApiError::InsufficientStorage => "Insufficient storage",
             ApiError::Internal => "Internal error",
         }
     }
@@ -138,12 +170,7 @@ impl IntoResponse for ApiError {
             },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            json,
-        )
-            .into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], json).into_response();
         let headers = response.headers_mut();
         match &self {
             ApiError::Unauthorized => {
@@ -152,13 +179,63 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"skillsmap curators\""),
                 );
             }
-            ApiError::TooManyRequests(seconds) => {
+            ApiError::TooManyRequests(seconds)
+            | ApiError::TimedOut(seconds)
+            | ApiError::StoreUnavailable(_, seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
             _ => {}
         }
         response
     }
+}
+
+/// Longest plain-text error body of a layer or the framework kept as a problem's detail.
+const MAX_DETAIL_BYTES: usize = 1024;
+
+/// The last line of the one error path: any error response that is not yet problem+json
+/// (the framework's extractor rejections, a layer's refusal) becomes one with the same
+/// status and headers, its plain-text message kept as the detail.
+pub async fn every_error_is_a_problem(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let is_text = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    let text = if is_text {
+        http_body_util::Limited::new(body, MAX_DETAIL_BYTES)
+            .collect()
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_bytes().to_vec()).ok())
+            .filter(|t| !t.trim().is_empty())
+    } else {
+        None
+    };
+    let detail = text.unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_string()
+    });
+    let problem = ApiError::Http { status, detail }.into_response();
+    let (problem_parts, problem_body) = problem.into_parts();
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+        parts.headers.remove(&name);
+    }
+    for (name, value) in &problem_parts.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, problem_body)
 }
 
 fn describe(problems: &[FieldProblem]) -> String {
@@ -179,7 +256,21 @@ impl From<StoreError> for ApiError {
             e @ (StoreError::AlreadyExists(_) | StoreError::AlreadyDecided(..)) => {
                 ApiError::Conflict(e.to_string())
             }
-            e @ (StoreError::Corrupt(..) | StoreError::TooNew { .. } | StoreError::Sqlite(_)) => {
+            e @ (StoreError::Unavailable(_) | StoreError::ReadOnly(_)) => {
+                tracing::debug!(error = %e, "store unavailable for a request");
+                let retry = e.retry_after().unwrap_or(crate::store::RETRY_AFTER_SECONDS);
+                // The client learns that the store is unavailable, not the server's address.
+                let what = match e {
+                    StoreError::ReadOnly(_) => "the store takes no changes for now",
+                    _ => "the store is unavailable for now",
+                };
+                ApiError::StoreUnavailable(what.into(), retry)
+            }
+            e @ StoreError::Full(_) => {
+                tracing::error!(error = %e, "the store is out of space");
+                ApiError::InsufficientStorage
+            }
+            e @ (StoreError::Corrupt(..) | StoreError::TooNew { .. } | StoreError::Backend(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %e, "store failure");
                 ApiError::Internal

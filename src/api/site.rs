@@ -1,11 +1,10 @@
-//! The front-end's own endpoints: page configuration, vocabularies, facet counts and static files.
+//! The front-end's own endpoints: page configuration, vocabularies, facet counts, base map.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tower_http::services::ServeDir;
 
 use crate::api::AppState;
 use crate::api::caching;
@@ -22,7 +21,8 @@ pub const BUILTIN_MAX_ZOOM: u8 = crate::places::labels::MAX_LABEL_ZOOM;
 /// Deepest zoom over a detailed base map (raster tiles or PMTiles).
 const DETAILED_MAX_ZOOM: u8 = 18;
 
-pub async fn page_config(State(state): State<AppState>) -> Response {
+pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     let config = &state.config;
     let detailed = config.basemap_url.is_some() || config.basemap_pmtiles.is_some();
     // The map stops where clusters stop, so that a cluster's members can always be listed.
@@ -32,23 +32,21 @@ pub async fn page_config(State(state): State<AppState>) -> Response {
         BUILTIN_MAX_ZOOM
     };
     let max_zoom = base_zoom.min(config.clustering.cluster_max_zoom.max(1));
-    Json(json!({
+    Ok(Json(json!({
         "basemap_url": config.basemap_url,
         "basemap_pmtiles": config.basemap_pmtiles.as_ref().map(|_| PMTILES_PATH),
         "basemap_attribution": config.basemap_attribution,
         "labels": !detailed && state.places.has_geonames,
         "max_zoom": max_zoom,
     }))
-    .into_response()
+    .into_response())
 }
 
-#[utoipa::path(get, path = "/vocabularies", responses((status = 200, description = "The vocabularies with labels, and the countries", content_type = "application/json")))]
 pub async fn vocabularies(uri: Uri) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     Ok(Json(Vocabularies::new()).into_response())
 }
 
-#[utoipa::path(get, path = "/facets", params(crate::api::openapi::AreaParams, crate::api::openapi::FilterParams), responses((status = 200, description = "Counts per term; each facet applies every filter but its own", content_type = "application/json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn facet_counts(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -73,7 +71,9 @@ pub async fn facet_counts(
 pub async fn basemap(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
+    QueryParams::accepting(&uri, &[])?;
     match state.basemap.as_ref() {
         Ok(body) => {
             let etag = caching::etag(&[body]);
@@ -86,15 +86,4 @@ pub async fn basemap(
         }
         Err(reason) => Err(ApiError::Unavailable(reason.clone())),
     }
-}
-
-/// Static files of the front-end; npm's Leaflet build under `/vendor/leaflet/`, and
-/// protomaps-leaflet (the PMTiles renderer) under `/vendor/protomaps-leaflet/`.
-pub fn static_files(state: &AppState) -> (ServeDir, ServeDir, ServeDir) {
-    let web = &state.config.web_dir;
-    (
-        ServeDir::new(web),
-        ServeDir::new(web.join("node_modules/leaflet/dist")),
-        ServeDir::new(web.join("node_modules/protomaps-leaflet/dist")),
-    )
 }

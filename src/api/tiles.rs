@@ -1,13 +1,13 @@
 //! `/tiles/{z}/{x}/{y}.geojson` and `/clusters/{id}/...`: clustered map tiles and cluster contents.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde::Serialize;
 
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, paging_links};
-use crate::api::params::{FILTER_PARAMS, QueryParams};
+use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url};
 use crate::cluster::{ClusterError, TileItem};
@@ -56,12 +56,11 @@ pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, Ap
         .map_err(|(name, reason)| ApiError::invalid(name, reason))
 }
 
-#[utoipa::path(get, path = "/tiles/{z}/{x}/{y}.geojson", params(("z" = u8, Path, description = "Zoom, 0 to 20"), ("x" = u32, Path, description = "Column from the west"), ("y" = u32, Path, description = "Row from the north"), crate::api::openapi::FilterParams), responses((status = 200, description = "Clusters and initiatives inside the tile", content_type = "application/geo+json"), (status = 400, description = "A parameter is invalid or unknown", content_type = "application/problem+json")))]
 pub async fn tile(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path((z, x, y)): Path<(String, String, String)>,
+    PathParams((z, x, y)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let coord = tile_coord(&z, &x, &y)?;
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
@@ -83,12 +82,11 @@ fn cluster_problem(e: ClusterError) -> ApiError {
     ApiError::NoSuchCluster(e.to_string())
 }
 
-#[utoipa::path(get, path = "/clusters/{cluster_id}/children", params(("cluster_id" = String, Path, description = "A cluster id from a tile"), crate::api::openapi::FilterParams), responses((status = 200, description = "The items one zoom below the cluster", content_type = "application/geo+json"), (status = 404, description = "Unknown or outdated cluster id", content_type = "application/problem+json")))]
 pub async fn children(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
     let filter = params.filter()?;
@@ -102,12 +100,11 @@ pub async fn children(
     }))
 }
 
-#[utoipa::path(get, path = "/clusters/{cluster_id}/leaves", params(("cluster_id" = String, Path, description = "A cluster id from a tile"), crate::api::openapi::LeavesParams, crate::api::openapi::FilterParams), responses((status = 200, description = "A page of the cluster's initiatives", content_type = "application/geo+json"), (status = 404, description = "Unknown or outdated cluster id", content_type = "application/problem+json")))]
 pub async fn leaves(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::accepting(&uri, &[&["limit", "offset"], FILTER_PARAMS])?;
     let filter = params.filter()?;

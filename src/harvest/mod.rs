@@ -11,7 +11,8 @@ use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 use crate::curation::{self, Stamp};
-use crate::model::Initiative;
+use crate::model::{Initiative, Location as Position};
+use crate::regions::RegionLayer;
 use crate::store::{Origin, Store, StoreError, Upserted};
 use mapping::Mapping;
 use source::{Fetched, Fetcher, Location, Validators};
@@ -117,12 +118,14 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Fetches every page of `feed` and validates its records (no store access).
+/// Fetches every page of `feed` and validates its records (no store access). A record that
+/// names no country takes the one its point lies in, when `countries` (outlines) are given.
 pub async fn collect(
     feed: &Feed,
     fetcher: &Fetcher,
     validators: Option<&Validators>,
     progress: &ProgressBar,
+    countries: Option<&RegionLayer>,
 ) -> Result<Outcome, HarvestError> {
     let mut collected = Collected {
         records: Vec::new(),
@@ -146,12 +149,12 @@ pub async fn collect(
         if page == 1 {
             collected.validators = body.validators.clone();
         }
-        let read = source::read_page(&body, &feed.mapping.csv, page)?;
+        let read = source::read_page(&body, &feed.mapping, page)?;
         progress.inc_length(read.records.len() as u64);
         for record in read.records {
             progress.inc(1);
             match record {
-                Ok(record) => admit(feed, record, now, &mut collected),
+                Ok(record) => admit(feed, record, (now, countries), &mut collected),
                 Err(unreadable) => collected.rejected.push(Rejected {
                     position: unreadable.position,
                     source_id: None,
@@ -173,7 +176,12 @@ pub async fn collect(
 }
 
 /// Maps and validates one record into `collected`, or records why it was rejected.
-fn admit(feed: &Feed, record: source::Record, now: jiff::Timestamp, collected: &mut Collected) {
+fn admit(
+    feed: &Feed,
+    record: source::Record,
+    (now, countries): (jiff::Timestamp, Option<&RegionLayer>),
+    collected: &mut Collected,
+) {
     let mapping = &feed.mapping;
     let reject = |collected: &mut Collected, source_id: Option<String>, reason: String| {
         collected.rejected.push(Rejected {
@@ -194,7 +202,12 @@ fn admit(feed: &Feed, record: source::Record, now: jiff::Timestamp, collected: &
         );
     }
     let id = our_id(&feed.name, &source_id);
-    let properties = mapping.properties(&record.properties, mapping.csv.list_separator);
+    let mut properties = mapping.properties(&record.properties, mapping.csv.list_separator);
+    if !properties.contains_key("country")
+        && let Some(code) = countries.and_then(|c| country_at(c, record.geometry.as_ref()))
+    {
+        properties.insert("country".into(), Value::String(code));
+    }
     let feature = json!({
         "type": "Feature",
         "id": id,
@@ -216,6 +229,22 @@ fn admit(feed: &Feed, record: source::Record, now: jiff::Timestamp, collected: &
             reject(collected, Some(source_id), reasons.join("; "))
         }
     }
+}
+
+/// The ISO code of the country whose outline holds a Point geometry, if any does.
+fn country_at(countries: &RegionLayer, geometry: Option<&Value>) -> Option<String> {
+    let geometry = geometry?;
+    if geometry.get("type")?.as_str()? != "Point" {
+        return None;
+    }
+    let coordinates = geometry.get("coordinates")?.as_array()?;
+    let (lon, lat) = (
+        coordinates.first()?.as_f64()?,
+        coordinates.get(1)?.as_f64()?,
+    );
+    let at = Position { lon, lat };
+    let id = countries.locate(at)?;
+    Some(countries.get(id).country.to_string())
 }
 
 /// Writes a run's records into the store in one transaction; returns what happened and the

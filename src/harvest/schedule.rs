@@ -12,6 +12,8 @@ use super::mapping::Mapping;
 use super::source::{Fetcher, Limits, Location};
 use super::{Feed, HarvestError, Summary, apply, collect, last_validators};
 use crate::curation::Curation;
+use crate::regions::{Level, SharedRegions};
+use crate::store::Claim;
 
 /// First wait after a failure; it doubles with each further failure, up to the feed's period.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -87,36 +89,49 @@ pub fn read_mapping(path: &Path) -> Result<Mapping, HarvestError> {
 
 /// A duration such as `6h`, `90s` or `1h 30m`, at least one second.
 pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
-    let parsed: jiff::SignedDuration = text.parse().map_err(|e| {
-        HarvestError::Source(format!(
-            "{what}: \"{text}\" is not a duration such as 6h or 90s ({e})"
-        ))
-    })?;
-    Duration::try_from(parsed)
-        .ok()
-        .filter(|d| *d >= Duration::from_secs(1))
-        .ok_or_else(|| HarvestError::Source(format!("{what}: \"{text}\" must be at least 1s")))
+    crate::config::duration(text).map_err(|e| HarvestError::Source(format!("{what}: {e}")))
 }
 
 /// One run of `feed` into the live store; the snapshot swaps once, at the end.
 pub async fn run_once(
     feed: &Feed,
-    curation: &Curation,
+    (curation, regions): (&Curation, &SharedRegions),
     fetcher: &Fetcher,
 ) -> Result<Summary, HarvestError> {
     let probe = feed.clone();
     let validators = curation
         .read(move |store| last_validators(store, &probe))
         .await?;
-    let outcome = collect(feed, fetcher, validators.as_ref(), &ProgressBar::hidden()).await?;
+    let countries = regions.layer(Level::Country).ok();
+    let outcome = collect(
+        feed,
+        fetcher,
+        validators.as_ref(),
+        &ProgressBar::hidden(),
+        countries,
+    )
+    .await?;
     let feed = feed.clone();
     Ok(curation
         .write(move |store| apply(store, &feed, outcome))
         .await?)
 }
 
-/// Harvests `scheduled` now and then every period, until the process ends.
-pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
+/// Longest a replica holds a feed: past it, a replica that died mid-run loses its lease and
+/// another takes the feed over (a run that really takes longer may then run twice, which
+/// changes nothing: upserts are idempotent).
+const HOLD_FOR: Duration = Duration::from_secs(15 * 60);
+/// Shortest wait between two questions to the store about a feed.
+const SHORTEST_WAIT: Duration = Duration::from_millis(200);
+
+/// Harvests `scheduled` when due, every period, until the process ends. Of all the replicas
+/// running this for the same feed on the same store, one at a time holds it (a lease in the
+/// store, taken as `holder`), and the schedule is the store's: each period, one run.
+pub async fn run_forever(
+    scheduled: ScheduledFeed,
+    (curation, regions): (Arc<Curation>, SharedRegions),
+    holder: String,
+) {
     let name = scheduled.feed.name.clone();
     let fetcher = match Fetcher::new(scheduled.limits) {
         Ok(fetcher) => fetcher,
@@ -125,25 +140,51 @@ pub async fn run_forever(scheduled: ScheduledFeed, curation: Arc<Curation>) {
             return;
         }
     };
-    let mut failures = 0u32;
     loop {
-        let wait = match run_once(&scheduled.feed, &curation, &fetcher).await {
+        let (feed, me) = (name.clone(), holder.clone());
+        let claim = curation
+            .read(move |store| store.claim_harvest(&feed, &me, HOLD_FOR.as_secs_f64()))
+            .await;
+        let failures = match claim {
+            Ok(Claim::Granted { failures }) => failures,
+            Ok(Claim::Wait { until }) => {
+                let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+                let wait = Duration::from_secs_f64((until - now).clamp(0.0, 86_400.0));
+                tokio::time::sleep(wait.clamp(SHORTEST_WAIT, scheduled.every)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(feed = %name, error = %e, "cannot ask the store about the feed");
+                tokio::time::sleep(FIRST_RETRY.min(scheduled.every)).await;
+                continue;
+            }
+        };
+        let (wait, failures) = match run_once(&scheduled.feed, (&curation, &regions), &fetcher)
+            .await
+        {
             Ok(summary) => {
-                failures = 0;
                 tracing::info!(feed = %name, %summary, "feed harvested");
                 for rejected in &summary.rejected {
                     tracing::warn!(feed = %name, position = %rejected.position, reason = %rejected.reason, "record rejected");
                 }
-                scheduled.every
+                (scheduled.every, 0)
             }
             Err(e) => {
-                failures = failures.saturating_add(1);
+                let failures = failures.saturating_add(1);
                 let backoff = FIRST_RETRY.saturating_mul(1 << failures.min(16).saturating_sub(1));
                 let wait = backoff.min(scheduled.every);
                 tracing::warn!(feed = %name, error = %e, retry_in_s = wait.as_secs(), "harvest failed; the data is unchanged");
-                wait
+                (wait, failures)
             }
         };
+        let next_due = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 + wait.as_secs_f64();
+        let (feed, me) = (name.clone(), holder.clone());
+        if let Err(e) = curation
+            .read(move |store| store.release_harvest(&feed, &me, next_due, failures))
+            .await
+        {
+            tracing::warn!(feed = %name, error = %e, "cannot release the feed's lease; it lapses by itself");
+        }
         tokio::time::sleep(wait).await;
     }
 }

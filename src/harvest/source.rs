@@ -1,5 +1,6 @@
 //! Fetching a partner's feed (a file or an http(s) URL, with limits) and reading its records:
-//! GeoJSON FeatureCollections, OGC API – Features pages linked by `next`, and CSV.
+//! GeoJSON FeatureCollections, OGC API – Features pages linked by `next`, CSV, and plain JSON
+//! arrays of records.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::HarvestError;
-use super::mapping::CsvLayout;
+use super::mapping::{CsvLayout, JsonLayout, Mapping, lookup};
 
 /// How far a fetch may go before it is abandoned.
 #[derive(Clone, Copy, Debug)]
@@ -263,8 +264,13 @@ pub struct Page {
     pub next: Option<Url>,
 }
 
-/// Reads a body as CSV or as GeoJSON (a FeatureCollection or an OGC API items page).
-pub fn read_page(body: &Body, csv: &CsvLayout, page: usize) -> Result<Page, HarvestError> {
+/// Reads a body as the mapping says (plain JSON records), else as CSV or GeoJSON (a
+/// FeatureCollection or an OGC API items page), whichever it looks like.
+pub fn read_page(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, HarvestError> {
+    if let Some(layout) = &mapping.json {
+        return read_json_records(&body.bytes, layout);
+    }
+    let csv = &mapping.csv;
     let looks_csv = body
         .content_type
         .as_deref()
@@ -285,15 +291,20 @@ pub fn read_page(body: &Body, csv: &CsvLayout, page: usize) -> Result<Page, Harv
     }
 }
 
-fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, HarvestError> {
-    let malformed = |reason: String| HarvestError::Malformed(reason);
-    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
-        malformed(format!(
+/// A body as JSON, or why it is not JSON (line and column).
+fn parse_json(bytes: &[u8]) -> Result<Value, HarvestError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        HarvestError::Malformed(format!(
             "not JSON (line {}, column {}): {e}",
             e.line(),
             e.column()
         ))
-    })?;
+    })
+}
+
+fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, HarvestError> {
+    let malformed = |reason: String| HarvestError::Malformed(reason);
+    let document = parse_json(bytes)?;
     if document.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(malformed("not a GeoJSON FeatureCollection".into()));
     }
@@ -332,6 +343,54 @@ fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, Ha
     Ok(Page {
         records,
         next: next_link(&document, url),
+    })
+}
+
+/// Plain JSON: the array of records at `layout.records`, each an object whose position is
+/// in the fields the layout names.
+fn read_json_records(bytes: &[u8], layout: &JsonLayout) -> Result<Page, HarvestError> {
+    let malformed = |reason: String| HarvestError::Malformed(reason);
+    let document = parse_json(bytes)?;
+    let records = match (layout.records.as_str(), &document) {
+        ("", Value::Array(records)) => records,
+        (path, Value::Object(object)) if !path.is_empty() => lookup(object, path)
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed(format!("\"{path}\" is not an array of records")))?,
+        _ => {
+            return Err(malformed(format!(
+                "expected {} (see [json] records in the mapping)",
+                if layout.records.is_empty() {
+                    "an array of records".to_string()
+                } else {
+                    format!("an object with \"{}\"", layout.records)
+                }
+            )));
+        }
+    };
+    let records = records
+        .iter()
+        .enumerate()
+        .map(|(n, record)| {
+            let position = format!("record {n}");
+            let Some(object) = record.as_object() else {
+                return Err(Unreadable {
+                    position,
+                    reason: "not a JSON object".into(),
+                });
+            };
+            Ok(Record {
+                position,
+                feature_id: None,
+                geometry: layout.position(object).map(
+                    |coordinates| serde_json::json!({"type": "Point", "coordinates": coordinates}),
+                ),
+                properties: object.clone(),
+            })
+        })
+        .collect();
+    Ok(Page {
+        records,
+        next: None,
     })
 }
 
@@ -429,7 +488,7 @@ mod tests {
             "links":[{"rel":"self","href":"?offset=0"},{"rel":"next","href":"items?offset=10"}]}"#;
         let read = read_page(
             &body(page, Some("http://h/c/items?offset=0")),
-            &CsvLayout::default(),
+            &Mapping::default(),
             1,
         )
         .unwrap();
@@ -440,9 +499,12 @@ mod tests {
 
     #[test]
     fn csv_rows_get_points_from_their_columns_and_line_numbers() {
-        let layout = CsvLayout {
-            lon: "x".into(),
-            ..CsvLayout::default()
+        let layout = Mapping {
+            csv: CsvLayout {
+                lon: "x".into(),
+                ..CsvLayout::default()
+            },
+            ..Mapping::default()
         };
         let text = "id,name,x,lat\n1,A,4.3,50.8\n2,\"B, with comma\",,50\n";
         let read = read_page(&body(text, None), &layout, 1).unwrap();
@@ -451,8 +513,29 @@ mod tests {
         assert_eq!(rows[0].geometry.as_ref().unwrap()["coordinates"][0], 4.3);
         assert!(rows[1].geometry.is_none());
         assert_eq!(rows[1].properties["name"], "B, with comma");
-        let missing = read_page(&body("a,b\n1,2\n", None), &CsvLayout::default(), 1);
+        let missing = read_page(&body("a,b\n1,2\n", None), &Mapping::default(), 1);
         assert!(matches!(missing, Err(HarvestError::Malformed(_))));
+    }
+
+    #[test]
+    fn json_records_come_from_their_array_with_positions_from_their_fields() {
+        let mapping =
+            Mapping::parse("[json]\nrecords = \"data\"\nposition = \"geoposition\"\n").unwrap();
+        let text = r#"{"data": [{"title": "A", "geoposition": "50.85,4.35"},
+            {"title": "B", "geoposition": "somewhere"}, 7]}"#;
+        let read = read_page(&body(text, None), &mapping, 1).unwrap();
+        assert_eq!(read.records.len(), 3);
+        let first = read.records[0].as_ref().unwrap();
+        assert_eq!(first.position, "record 0");
+        assert_eq!(
+            first.geometry.as_ref().unwrap()["coordinates"],
+            serde_json::json!([4.35, 50.85])
+        );
+        assert_eq!(first.properties["title"], "A");
+        assert!(read.records[1].as_ref().unwrap().geometry.is_none());
+        assert!(read.records[2].is_err());
+        let wrong = read_page(&body(r#"{"items": []}"#, None), &mapping, 1);
+        assert!(matches!(wrong, Err(HarvestError::Malformed(m)) if m.contains("\"data\"")));
     }
 
     #[test]

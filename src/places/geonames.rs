@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::names::{Name, is_latin};
-use super::{Place, PlaceKind};
+use super::{NamedPlace, Place, PlaceKind};
 use crate::country::Country;
 use crate::model::Location;
 
@@ -57,7 +57,7 @@ pub enum GeoNamesError {
 }
 
 /// The populated places of the service's European countries, with their names.
-pub fn load(web_dir: &Path) -> Result<Vec<(Place, Vec<Name>)>, GeoNamesError> {
+pub fn load(web_dir: &Path) -> Result<Vec<NamedPlace>, GeoNamesError> {
     let path = web_dir.join(CITIES1000);
     let text = std::fs::read_to_string(&path).map_err(|source| GeoNamesError::Read {
         path: path.display().to_string(),
@@ -71,7 +71,7 @@ pub fn load(web_dir: &Path) -> Result<Vec<(Place, Vec<Name>)>, GeoNamesError> {
 }
 
 /// Reads the tab-separated GeoNames table (the `geoname` columns); the error gives the line.
-pub fn parse(text: &str) -> Result<Vec<(Place, Vec<Name>)>, (usize, String)> {
+pub fn parse(text: &str) -> Result<Vec<NamedPlace>, (usize, String)> {
     let mut places = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -59,6 +59,9 @@ pub struct Place {
     pub labelled: bool,
 }
 
+/// A place with every name it is found by.
+pub type NamedPlace = (Place, Vec<Name>);
+
 /// A search result that owns its place (the initiatives' cities change with the data).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Match {
@@ -88,7 +91,7 @@ pub struct PlaceMatch<'a> {
 
 impl Gazetteer {
     /// Places ranked by their population.
-    pub fn new(entries: Vec<(Place, Vec<Name>)>) -> Gazetteer {
+    pub fn new(entries: Vec<NamedPlace>) -> Gazetteer {
         let weights = entries
             .iter()
             .map(|(p, _)| u64::from(p.population.unwrap_or(0)))
@@ -130,8 +133,8 @@ impl Gazetteer {
 /// The regions of every level as places: countries (by their English name, their NUTS 0
 /// name found too), then NUTS 1–3. A name repeated within a country at finer levels (Berlin
 /// is DE3, DE30 and DE300) is kept once, at the coarsest level.
-pub fn region_places(regions: &Regions) -> Vec<(Place, Vec<Name>)> {
-    let mut out: Vec<(Place, Vec<Name>)> = Vec::new();
+pub fn region_places(regions: &Regions) -> Vec<NamedPlace> {
+    let mut out: Vec<NamedPlace> = Vec::new();
     let mut seen: HashMap<(String, Box<str>), usize> = HashMap::new();
     let nuts0_names: HashMap<&str, &str> = regions
         .layer(Level::Nuts0)
@@ -201,7 +204,7 @@ pub fn region_places(regions: &Regions) -> Vec<(Place, Vec<Name>)> {
 
 /// The inhabitants of the cities of each region (by place id), counting each city once
 /// (not its districts), to rank regions whose population the service does not know.
-fn cities_in_regions(cities: &[(Place, Vec<Name>)], regions: &Regions) -> HashMap<String, u64> {
+fn cities_in_regions(cities: &[NamedPlace], regions: &Regions) -> HashMap<String, u64> {
     let placed: Vec<(crate::regions::RegionIds, u64)> = cities
         .par_iter()
         .filter(|(p, _)| p.labelled && p.population.is_some())
@@ -239,7 +242,7 @@ const SAME_CITY_M: f64 = 30_000.0;
 
 /// The initiatives' cities that the fixed gazetteer lacks (by name and country, within
 /// [`SAME_CITY_M`]), each at the mean position of its initiatives.
-pub fn initiative_cities(snapshot: &Snapshot, known: &Gazetteer) -> Vec<(Place, Vec<Name>)> {
+pub fn initiative_cities(snapshot: &Snapshot, known: &Gazetteer) -> Vec<NamedPlace> {
     // Grouped by the exact strings first: far fewer distinct cities than initiatives.
     let mut groups: HashMap<(&str, &str), (usize, f64, f64)> = HashMap::new();
     for slot in snapshot.all() {
@@ -266,7 +269,7 @@ pub fn initiative_cities(snapshot: &Snapshot, known: &Gazetteer) -> Vec<(Place, 
         entry.2 += lon;
         entry.3 += lat;
     }
-    let mut cities: Vec<(Place, Vec<Name>)> = by_key
+    let mut cities: Vec<NamedPlace> = by_key
         .into_iter()
         .filter_map(|((key, country), (city, count, lon, lat))| {
             let at = Location {
@@ -329,7 +332,7 @@ impl Places {
     /// The gazetteer of GeoNames' places (without them, it logs why and goes on with the
     /// regions and the initiatives' cities), the regions' names and the snapshot's cities.
     pub fn build(
-        geonames: Result<Vec<(Place, Vec<Name>)>, geonames::GeoNamesError>,
+        geonames: Result<Vec<NamedPlace>, geonames::GeoNamesError>,
         regions: &Regions,
         snapshot: &Snapshot,
     ) -> Places {

@@ -140,12 +140,17 @@ pub fn compute<'a>(
         .into_par_iter()
         .map(|id| nearby.gaps(samples.of(id), gap_m, counts[id] == 0))
         .collect();
+    let mut per_country: std::collections::HashMap<&str, usize> = Default::default();
+    for region in regions {
+        *per_country.entry(&region.country).or_default() += 1;
+    }
     let rows = regions
         .iter()
         .enumerate()
         .map(|(id, region)| {
             let count = counts[id];
-            let population = population.of(&region.code);
+            let alone = per_country.get(&*region.country) == Some(&1);
+            let population = population.of_region(&region.code, &region.country, alone);
             let (gap_share, nearest_m) = distances[id];
             CoverageRow {
                 code: &region.code,

@@ -144,6 +144,12 @@ impl RegionLayer {
         }
     }
 
+    /// The level's boundaries from the npm packages under `web_dir`.
+    pub fn packaged(level: Level, web_dir: &std::path::Path) -> Result<RegionLayer, String> {
+        let (origin, regions) = source::packaged(level, web_dir)?;
+        Ok(RegionLayer::new(level, origin, regions))
+    }
+
     pub fn regions(&self) -> &[Region] {
         &self.regions
     }

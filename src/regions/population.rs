@@ -1,11 +1,15 @@
-//! Inhabitants per region: the built-in country table (`data/population.csv`) and an optional
-//! operator file with figures for any region code.
+//! Inhabitants per region: the built-in tables (`data/population.csv` for countries,
+//! `data/population-nuts.csv` for NUTS regions) and an optional operator file with figures for
+//! any region code.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Population on 1 January 2024 of the EU and EFTA countries (see `data/README.md`).
 const COUNTRY_TABLE: &str = include_str!("../../data/population.csv");
+
+/// Population on 1 January of the NUTS regions whose figure was found (see `data/README.md`).
+const NUTS_TABLE: &str = include_str!("../../data/population-nuts.csv");
 
 /// What the per-capita figures are computed from.
 #[derive(Clone, Debug, Default)]
@@ -15,12 +19,14 @@ pub struct Population {
 }
 
 impl Population {
-    /// The built-in country table.
+    /// The built-in tables.
     pub fn builtin() -> Population {
         let mut population = Population::default();
-        population
-            .add_csv(COUNTRY_TABLE)
-            .unwrap_or_else(|e| unreachable!("the built-in table is valid: {e}"));
+        for table in [COUNTRY_TABLE, NUTS_TABLE] {
+            population
+                .add_csv(table)
+                .unwrap_or_else(|e| unreachable!("the built-in tables are valid: {e}"));
+        }
         population
     }
 
@@ -32,7 +38,8 @@ impl Population {
         Ok(population)
     }
 
-    /// Reads `code,population` rows (a header row is optional); the error names the line.
+    /// Reads `code,population` rows (a header row is optional, further columns are notes);
+    /// the error names the line.
     fn add_csv(&mut self, text: &str) -> Result<(), String> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -61,6 +68,13 @@ impl Population {
             self.by_code.insert(code.to_ascii_uppercase().into(), count);
         }
         Ok(())
+    }
+
+    /// Inhabitants of a region: its own figure, else its country's when it is its country's
+    /// only region at its level (Cyprus's one NUTS 2 region is Cyprus).
+    pub fn of_region(&self, code: &str, country: &str, alone_in_country: bool) -> Option<u64> {
+        self.of(code)
+            .or_else(|| alone_in_country.then(|| self.of(country)).flatten())
     }
 
     /// Inhabitants of the region with `code`, trying its ISO form too (`EL` → `GR`).
@@ -97,6 +111,28 @@ mod tests {
             .filter_map(|c| population.of(c))
             .sum();
         assert!(total > 200_000_000 && total < 220_000_000);
+    }
+
+    #[test]
+    fn the_nuts_table_holds_regions_and_single_region_countries_take_the_country() {
+        let population = Population::builtin();
+        assert_eq!(population.of("FR10"), Some(12_329_432));
+        assert_eq!(population.of("DE21"), Some(4_729_243));
+        // Every figure of a region is below its country's.
+        for line in NUTS_TABLE.lines().skip(1) {
+            let code = line.split(',').next().unwrap();
+            let region = population.of(code).unwrap();
+            let country = population
+                .of(super::super::iso_country(&code[..2]))
+                .unwrap();
+            assert!(region < country, "{code}");
+        }
+        assert_eq!(
+            population.of_region("CY00", "CY", true),
+            population.of("CY")
+        );
+        assert_eq!(population.of_region("DE11", "DE", false), Some(4_150_949));
+        assert_eq!(population.of_region("DE12", "DE", false), None);
     }
 
     #[test]

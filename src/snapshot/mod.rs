@@ -482,7 +482,7 @@ impl Snapshot {
     /// The leaves of the base's clusters that are visible and pass `filter` (`None`: all).
     fn base_leaves(&self, filter: &Filter) -> Option<Arc<Bitmap>> {
         let base = &self.base;
-        let filtered = (!filter.is_empty()).then(|| {
+        let filtered = (!base.passes_all(filter)).then(|| {
             base.clusters.leaves_where(&format!("{filter:?}"), |slot| {
                 part_matches(base, slot as usize, filter)
             })
@@ -507,7 +507,7 @@ impl Snapshot {
     /// The delta's leaves that pass `filter` (`None`: all).
     fn delta_leaves(&self, filter: &Filter) -> Option<Arc<Bitmap>> {
         let delta = &self.delta;
-        (!filter.is_empty()).then(|| {
+        (!delta.passes_all(filter)).then(|| {
             delta.clusters.leaves_where(&format!("{filter:?}"), |slot| {
                 part_matches(delta, slot as usize, filter)
             })
@@ -583,9 +583,13 @@ impl Snapshot {
         }
     }
 
-    /// Every visible slot in id order.
+    /// Every visible slot in id order, closed initiatives included.
     pub fn all(&self) -> Vec<Slot> {
-        self.matching(None, &Filter::default())
+        let everything = Filter {
+            statuses: Filter::all_statuses(),
+            ..Filter::default()
+        };
+        self.matching(None, &everything)
     }
 }
 

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use crate::cluster::{ClusterOptions, ClusterTree};
 use crate::index::SpatialIndex;
+use crate::model::{Status, TermSet};
 use crate::records::Records;
 use crate::regions::code::NutsCode;
 use crate::regions::{RegionIds, Regions};
@@ -22,6 +23,8 @@ pub struct Part {
     /// Slots of the earliest and latest `updated_at` (for the temporal extent and Last-Modified).
     pub oldest: Option<u32>,
     pub newest: Option<u32>,
+    /// The statuses some record has: a filter hiding none of them passes every record.
+    pub statuses: TermSet<Status>,
 }
 
 impl Part {
@@ -67,6 +70,9 @@ impl Part {
         let slots = 0..records.len() as u32;
         let oldest = slots.clone().min_by_key(|s| (times(*s as usize), *s));
         let newest = slots.max_by_key(|s| (times(*s as usize), std::cmp::Reverse(*s)));
+        let statuses = (0..records.len())
+            .map(|i| records.attributes(i).status)
+            .collect();
         Part {
             records,
             index,
@@ -75,6 +81,7 @@ impl Part {
             nuts,
             oldest,
             newest,
+            statuses,
         }
     }
 
@@ -94,6 +101,11 @@ impl Part {
 
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// True when every record passes `filter`, so that it need not be tested one by one.
+    pub fn passes_all(&self, filter: &crate::filter::Filter) -> bool {
+        filter.passes_all(self.statuses)
     }
 
     pub fn updated_at(&self, slot: u32) -> Timestamp {

@@ -20,7 +20,9 @@ use crate::bitmap::Bitmap;
 use crate::cluster::{ClusterOptions, ClusterTree, Level, Node};
 use crate::country::Country;
 use crate::index::SpatialIndex;
-use crate::model::{Kind, Language, Location, SkillArea, TargetGroup, TermSet};
+use crate::model::{
+    Kind, Language, Location, LocationPrecision, SkillArea, Status, TargetGroup, TermSet,
+};
 use crate::records::{Attributes, Interned, Records, Shared, TextLengths};
 use crate::regions::RegionIds;
 use crate::regions::code::NutsCode;
@@ -29,7 +31,8 @@ use super::Part;
 
 const MAGIC: &[u8; 8] = b"SKMAPRM\0";
 /// Bump whenever the layout below changes: an older file is then rebuilt, never misread.
-const FORMAT: u32 = 1;
+/// 2: records carry status, location precision, verification date and evidence URL.
+const FORMAT: u32 = 2;
 
 /// What a saved base is valid for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,9 +89,11 @@ pub fn save(path: &Path, part: &Part, stamp: &Stamp) -> Result<(), PersistError>
     Ok(())
 }
 
-/// Reads the part saved at `path` if it carries `expected`'s instance and fingerprint and a
-/// revision no newer than `expected.revision`; returns it with the revision it holds.
-pub fn load(path: &Path, expected: &Stamp) -> Result<(Part, u64), PersistError> {
+/// Reads the part saved at `path` if `accept` takes its stamp; returns it with the stamp.
+pub fn load(
+    path: &Path,
+    accept: impl FnOnce(&Stamp) -> bool,
+) -> Result<(Part, Stamp), PersistError> {
     let shown = path.display().to_string();
     let file = match File::open(path) {
         Ok(file) => file,
@@ -117,10 +122,7 @@ pub fn load(path: &Path, expected: &Stamp) -> Result<(Part, u64), PersistError> 
         revision: input.u64().map_err(corrupt)?,
         fingerprint: input.u64().map_err(corrupt)?,
     };
-    if stamp.instance != expected.instance
-        || stamp.fingerprint != expected.fingerprint
-        || stamp.revision > expected.revision
-    {
+    if !accept(&stamp) {
         return Err(PersistError::Foreign(format!(
             "{shown} (built for another store, revision or settings)"
         )));
@@ -136,7 +138,7 @@ pub fn load(path: &Path, expected: &Stamp) -> Result<(Part, u64), PersistError> 
     if input.input.read(&mut rest).map_err(corrupt)? != 0 {
         return Err(PersistError::Corrupt(shown, "trailing bytes".into()));
     }
-    Ok((part, stamp.revision))
+    Ok((part, stamp))
 }
 
 /// A fingerprint of the settings that shape a part besides its records.
@@ -319,10 +321,13 @@ fn encode<W: Write>(out: &mut Encoder<W>, part: &Part, stamp: &Stamp) -> std::io
         b.extend_from_slice(&(a.target_groups.bits() as u16).to_le_bytes());
         b.extend_from_slice(&a.updated_at.as_second().to_le_bytes());
         b.extend_from_slice(&a.updated_at.subsec_nanosecond().to_le_bytes());
+        b.push(a.status.index() as u8);
+        b.push(a.location_precision.index() as u8);
     })?;
-    out.column(&r.dates, |[start, end], b| {
-        b.extend_from_slice(&date_bits(*start).to_le_bytes());
-        b.extend_from_slice(&date_bits(*end).to_le_bytes());
+    out.column(&r.dates, |dates, b| {
+        for date in dates {
+            b.extend_from_slice(&date_bits(*date).to_le_bytes());
+        }
     })?;
     out.column(&r.shared, |s, b| {
         for v in [s.organisation, s.city, s.source, s.languages] {
@@ -333,7 +338,7 @@ fn encode<W: Write>(out: &mut Encoder<W>, part: &Part, stamp: &Stamp) -> std::io
         b.extend_from_slice(&(*v as u64).to_le_bytes())
     })?;
     out.column(&r.text_lengths, |l, b| {
-        for v in [l.id, l.name, l.description] {
+        for v in [l.id, l.name, l.description, l.url] {
             b.extend_from_slice(&v.to_le_bytes());
         }
     })?;
@@ -388,14 +393,32 @@ fn encode<W: Write>(out: &mut Encoder<W>, part: &Part, stamp: &Stamp) -> std::io
     Ok(())
 }
 
-fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
+fn decode<R: Read + Send>(input: &mut Decoder<R>) -> std::io::Result<Part> {
     let locations = input.column(16, |b| {
         Ok(Location {
             lon: le_f64(&b[..8]),
             lat: le_f64(&b[8..]),
         })
     })?;
-    let attributes = input.column(18, |b| {
+    // The R-tree is rebuilt (not saved) on another core while the rest is read.
+    std::thread::scope(|scope| {
+        let index = scope.spawn(|| SpatialIndex::build(&locations));
+        let rest = decode_rest(input, locations.clone());
+        let index = index
+            .join()
+            .map_err(|_| invalid("building the R-tree failed"))?;
+        let (records, clusters, placement, nuts) = rest?;
+        Ok(Part::from_parts(records, index, clusters, placement, nuts))
+    })
+}
+
+type Decoded = (Records, ClusterTree, Vec<RegionIds>, Vec<NutsCode>);
+
+fn decode_rest<R: Read>(
+    input: &mut Decoder<R>,
+    locations: Vec<Location>,
+) -> std::io::Result<Decoded> {
+    let attributes = input.column(20, |b| {
         let country = Country::from_index(b[0]).ok_or_else(|| invalid("bad country"))?;
         let kind = Kind::ALL
             .get(usize::from(b[1]))
@@ -409,10 +432,22 @@ fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
             skill_areas: TermSet::<SkillArea>::from_bits(u32::from(le_u16(&b[2..4]))),
             target_groups: TermSet::<TargetGroup>::from_bits(u32::from(le_u16(&b[4..6]))),
             updated_at: Timestamp::new(second, nanos).map_err(|_| invalid("bad time"))?,
+            status: Status::ALL
+                .get(usize::from(b[18]))
+                .copied()
+                .ok_or_else(|| invalid("bad status"))?,
+            location_precision: LocationPrecision::ALL
+                .get(usize::from(b[19]))
+                .copied()
+                .ok_or_else(|| invalid("bad location precision"))?,
         })
     })?;
-    let dates = input.column(8, |b| {
-        Ok([date_of(le_u32(&b[..4]))?, date_of(le_u32(&b[4..]))?])
+    let dates = input.column(12, |b| {
+        Ok([
+            date_of(le_u32(&b[..4]))?,
+            date_of(le_u32(&b[4..8]))?,
+            date_of(le_u32(&b[8..]))?,
+        ])
     })?;
     let shared = input.column(16, |b| {
         Ok(Shared {
@@ -423,11 +458,12 @@ fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
         })
     })?;
     let text_ends = input.column(8, |b| Ok(le_u64(b) as usize))?;
-    let text_lengths = input.column(6, |b| {
+    let text_lengths = input.column(8, |b| {
         Ok(TextLengths {
             id: le_u16(&b[..2]),
             name: le_u16(&b[2..4]),
             description: le_u16(&b[4..6]),
+            url: le_u16(&b[6..8]),
         })
     })?;
     let texts = input.string()?;
@@ -473,12 +509,12 @@ fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
         && (0..n).all(|i| {
             let start = if i == 0 { 0 } else { text_ends[i - 1] };
             let l = text_lengths[i];
-            let cut = [
-                start + usize::from(l.id),
-                start + usize::from(l.id) + usize::from(l.name),
-                start + usize::from(l.id) + usize::from(l.name) + usize::from(l.description),
-            ];
-            cut[2] <= text_ends[i] && cut.iter().all(|c| texts.is_char_boundary(*c))
+            let mut end = start;
+            let cut = [l.id, l.name, l.description, l.url].map(|length| {
+                end += usize::from(length);
+                end
+            });
+            cut[3] <= text_ends[i] && cut.iter().all(|c| texts.is_char_boundary(*c))
         });
     let shared_fit = shared.iter().all(|s| {
         [s.organisation, s.city, s.source]
@@ -559,6 +595,5 @@ fn decode<R: Read>(input: &mut Decoder<R>) -> std::io::Result<Part> {
         return Err(invalid("the cluster tree does not fit the records"));
     }
     let clusters = ClusterTree::from_parts(options, levels, leaf_slots, skill_bits, &tag);
-    let index = SpatialIndex::build(records.locations());
-    Ok(Part::from_parts(records, index, clusters, placement, nuts))
+    Ok((records, clusters, placement, nuts))
 }

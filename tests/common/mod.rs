@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod processes;
+
 use std::path::PathBuf;
 
 use rand::{RngExt, SeedableRng};
@@ -131,6 +133,12 @@ pub fn random_dataset(n: usize, seed: u64) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
+/// How many initiatives the built-in seed data holds.
+pub fn seed_count() -> usize {
+    let seed: Value = serde_json::from_str(skillsmap::server::SEED_DATASET).unwrap();
+    seed["features"].as_array().unwrap().len()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -183,6 +191,29 @@ pub async fn assert_bad_parameter(url: &str, parameter: &str) {
     );
 }
 
+/// The body of a GET as text.
+pub async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The region with `code` of a `/coverage` table.
+pub fn region_row(table: &Value, code: &str) -> Value {
+    table["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == code)
+        .unwrap_or_else(|| panic!("no region {code}"))
+        .clone()
+}
+
 pub async fn get_json(url: &str) -> (reqwest::StatusCode, String, Value) {
     let response = client().get(url).send().await.unwrap();
     let status = response.status();
@@ -222,4 +253,91 @@ pub fn ids(collection: &Value) -> Vec<String> {
 
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_skillsmap"))
+}
+
+/// The store one test runs on: an SQLite file in a folder of its own, or a fresh database on
+/// the PostgreSQL server `SKILLSMAP_TEST_POSTGRES` names; removed when dropped.
+pub struct TestStore {
+    pub location: skillsmap::store::StoreLocation,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<skillsmap::store::scratch::ScratchDatabase>,
+}
+
+impl TestStore {
+    pub fn sqlite() -> TestStore {
+        let dir = tempfile::tempdir().unwrap();
+        TestStore {
+            location: dir.path().join("store.db").into(),
+            _dir: Some(dir),
+            _database: None,
+        }
+    }
+
+    /// `None`, with a notice, when no PostgreSQL server is configured outside CI (in CI that
+    /// is an error: see `scratch::server_url`).
+    pub fn postgres(test: &str) -> Option<TestStore> {
+        let server = skillsmap::store::scratch::server_url(test)?;
+        let database = skillsmap::store::scratch::ScratchDatabase::create(&server)
+            .expect("a scratch database on the test server");
+        Some(TestStore {
+            location: database.location(),
+            _dir: None,
+            _database: Some(database),
+        })
+    }
+
+    /// The location as `--db` takes it.
+    pub fn arg(&self) -> String {
+        match &self.location {
+            skillsmap::store::StoreLocation::Sqlite(path) => path.display().to_string(),
+            skillsmap::store::StoreLocation::Postgres(url) => url.clone(),
+        }
+    }
+
+    pub fn open(&self) -> skillsmap::store::Store {
+        skillsmap::store::Store::open(&self.location).expect("the store opens")
+    }
+}
+
+/// Defines the test `name` twice, as `name::sqlite` and `name::postgres`: the body runs with
+/// `$store` bound to a [`TestStore`] of each back-end.
+#[macro_export]
+macro_rules! on_each_store {
+    ($(#[$meta:meta])* async fn $name:ident($store:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn test_body($store: $crate::common::TestStore) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                test_body($crate::common::TestStore::sqlite()).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(store) = $crate::common::TestStore::postgres(module_path!()) {
+                    test_body(store).await
+                }
+            }
+        }
+    };
+}
+
+/// Everything a store holds: the live initiatives in id order, and the tombstones.
+pub struct Everything {
+    pub initiatives: Vec<skillsmap::model::Initiative>,
+    pub tombstones: Vec<skillsmap::store::Tombstone>,
+}
+
+pub fn everything(store: &mut skillsmap::store::Store) -> Everything {
+    let all = store.changes_since(0).expect("the store reads");
+    let mut initiatives: Vec<_> = all.live.into_iter().map(|(_, i)| i).collect();
+    initiatives.sort_by(|a, b| a.id.cmp(&b.id));
+    Everything {
+        initiatives,
+        tombstones: all.deleted.into_iter().map(|(_, t)| t).collect(),
+    }
 }

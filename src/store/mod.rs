@@ -1,0 +1,533 @@
+//! The store, the source of truth for initiatives, submissions, the audit log, harvest state,
+//! rate limits and leases: one interface over two back-ends, SQLite (embedded, the default)
+//! and PostgreSQL (shared by any number of replicas). Every change is one transaction,
+//! committed durably before it is acknowledged, and counted by the store's revision.
+//!
+//! The interface is an enum over the back-ends rather than a trait: its writes take closures
+//! that run inside the transaction (a precondition, an edit, a harvest's body), which makes a
+//! trait generic and so not usable as `dyn`; a trait would have turned `Curation`, the API
+//! state and every handler generic over the back-end. The enum keeps one concrete `Store`
+//! type, dispatches statically, and puts what both back-ends share (deciding what a harvest
+//! does to a record, the rate-limit arithmetic, parsing rows) here, once.
+
+mod error;
+mod location;
+pub mod postgres;
+mod postgres_schema;
+pub mod scratch;
+pub mod sqlite;
+mod sqlite_schema;
+
+use jiff::Timestamp;
+
+use crate::dataset;
+use crate::model::Initiative;
+pub use error::{RETRY_AFTER_SECONDS, StoreError};
+pub use location::StoreLocation;
+
+/// An initiative that was deleted, kept so that incremental pulls learn of the deletion.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Tombstone {
+    pub id: Box<str>,
+    pub deleted_at: Timestamp,
+}
+
+/// The initiatives written after some revision as of the store's latest revision: each live
+/// record or tombstone with the revision at which it was last written (in no set order).
+pub struct Changes {
+    pub revision: u64,
+    /// Random per store, so that a recreated store never reuses a version.
+    pub instance: String,
+    pub live: Vec<(u64, Initiative)>,
+    pub deleted: Vec<(u64, Tombstone)>,
+}
+
+/// Where a submission stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl SubmissionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::Pending => "pending",
+            SubmissionStatus::Approved => "approved",
+            SubmissionStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(SubmissionStatus::Pending),
+            "approved" => Some(SubmissionStatus::Approved),
+            "rejected" => Some(SubmissionStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A proposed initiative and what curators decided about it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Submission {
+    pub id: String,
+    pub status: SubmissionStatus,
+    pub submitted_at: String,
+    /// The client's address, for spotting abuse.
+    pub client: String,
+    pub feature: Box<serde_json::value::RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initiative_id: Option<String>,
+}
+
+/// One recorded change: who did what to which record, with the record before and after.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initiative_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Box<serde_json::value::RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Box<serde_json::value::RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Where a harvested record came from: the feed's name and the record's id in it.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub source: &'a str,
+    pub source_id: &'a str,
+}
+
+/// A feed's last `ETag` and `Last-Modified`.
+pub type FeedValidators = (Option<String>, Option<String>);
+
+/// What an upsert did to the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// How many submissions one client may make: `per_hour` on average, `burst` at once.
+#[derive(Clone, Copy, Debug)]
+pub struct Quota {
+    pub per_hour: u32,
+    pub burst: u32,
+}
+
+impl Quota {
+    /// The generic cell rate algorithm on a client's "theoretical arrival time" (seconds since
+    /// the epoch): the new time if a request at `now` is admitted, or how long to wait.
+    /// One number per client is all the store keeps, so any replica can decide.
+    pub fn decide(&self, arrival: Option<f64>, now: f64) -> Result<f64, f64> {
+        let interval = 3600.0 / f64::from(self.per_hour.max(1));
+        let next = arrival.unwrap_or(now).max(now) + interval;
+        let allowance = interval * f64::from(self.burst.max(1));
+        if next - now <= allowance + 1e-9 {
+            Ok(next)
+        } else {
+            Err(next - now - allowance)
+        }
+    }
+}
+
+/// What a replica asking to harvest a feed was told.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Claim {
+    /// This replica harvests now; `failures` runs in a row failed before.
+    Granted { failures: u32 },
+    /// Not due yet, or another replica holds the lease: ask again at `until` (epoch seconds).
+    Wait { until: f64 },
+}
+
+/// The open store, on one of its back-ends. Callers serialise access (see `curation`).
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PostgresStore),
+}
+
+/// Runs the same call on whichever back-end the store is.
+macro_rules! each {
+    ($self:expr, $store:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($store) => $call,
+            Store::Postgres($store) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `location` and brings its schema up to date;
+    /// several processes may do so at once.
+    pub fn open(location: &StoreLocation) -> Result<Store, StoreError> {
+        Ok(match location {
+            StoreLocation::Sqlite(path) => Store::Sqlite(sqlite::SqliteStore::open(path)?),
+            StoreLocation::Postgres(url) => Store::Postgres(postgres::PostgresStore::open(url)?),
+        })
+    }
+
+    /// True if no initiative was ever stored (deleted ones count as stored).
+    pub fn is_empty(&mut self) -> Result<bool, StoreError> {
+        each!(self, s => s.is_empty())
+    }
+
+    /// Stores `initiatives` as one change if the store has never held any (the first start's
+    /// seed data); of several processes starting at once on an empty store, one seeds.
+    /// Returns the revision if this call seeded.
+    pub fn seed_if_empty(
+        &mut self,
+        initiatives: &[Initiative],
+        actor: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        each!(self, s => s.seed_if_empty(initiatives, actor))
+    }
+
+    /// What changed after `since`, as of the latest revision (one consistent read);
+    /// `changes_since(0)` is everything.
+    pub fn changes_since(&mut self, since: u64) -> Result<Changes, StoreError> {
+        each!(self, s => s.changes_since(since))
+    }
+
+    /// Every deletion, without reading a live record (a saved read model holds those).
+    pub fn tombstones(&mut self) -> Result<Vec<Tombstone>, StoreError> {
+        each!(self, s => s.tombstones())
+    }
+
+    /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
+    pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
+        each!(self, s => s.create(initiative, actor))
+    }
+
+    /// Replaces, modifies or (when `change` returns `None`) deletes the live initiative `id`,
+    /// provided `precondition` holds for its current state; `action` names the change in the
+    /// audit log. All in one transaction, so no other change can slip between the check and
+    /// the write. A result equal to the current record but for `updated_at` writes nothing:
+    /// it returns the current record and the current revision.
+    pub fn change(
+        &mut self,
+        id: &str,
+        actor: &str,
+        action: &str,
+        precondition: impl FnOnce(&Initiative) -> bool,
+        change: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError>,
+    ) -> Result<(Option<Initiative>, u64), StoreError> {
+        each!(self, s => s.change(id, actor, action, precondition, change))
+    }
+
+    /// Stores a proposed initiative (a validated GeoJSON Feature) as pending.
+    pub fn submit(&mut self, id: &str, feature: &str, client: &str) -> Result<u64, StoreError> {
+        each!(self, s => s.submit(id, feature, client))
+    }
+
+    /// Submissions, newest first, optionally only those with `status`.
+    pub fn submissions(
+        &self,
+        status: Option<SubmissionStatus>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Submission>, StoreError> {
+        each!(self, s => s.submissions(status, limit, offset))
+    }
+
+    /// How many submissions have `status` (all, without one).
+    pub fn count_submissions(&self, status: Option<SubmissionStatus>) -> Result<u64, StoreError> {
+        each!(self, s => s.count_submissions(status))
+    }
+
+    pub fn submission(&self, id: &str) -> Result<Option<Submission>, StoreError> {
+        each!(self, s => s.submission(id))
+    }
+
+    /// Publishes a pending submission as an initiative (after `edit`, which may correct it).
+    pub fn approve(
+        &mut self,
+        id: &str,
+        actor: &str,
+        edit: impl FnOnce(&str) -> Result<Initiative, StoreError>,
+    ) -> Result<(Initiative, u64), StoreError> {
+        each!(self, s => s.approve(id, actor, edit))
+    }
+
+    /// Declines a pending submission, with the curator's reason.
+    pub fn reject(&mut self, id: &str, actor: &str, reason: &str) -> Result<(), StoreError> {
+        each!(self, s => s.reject(id, actor, reason))
+    }
+
+    /// Audit entries after `after` (a sequence number), oldest first.
+    pub fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        each!(self, s => s.audit_page(false, after, limit))
+    }
+
+    /// Audit entries before `before` (a sequence number), newest first.
+    pub fn audit_log_before(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        each!(self, s => s.audit_page(true, before, limit))
+    }
+
+    /// Runs `body` in one write transaction for a harvest: all its upserts and retirements
+    /// commit together or not at all. The revision moves only if something changed; the
+    /// one returned is the store's revision after the harvest either way.
+    pub fn harvest<T>(
+        &mut self,
+        body: impl FnOnce(&mut Harvest<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<(T, u64), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.harvest(|h| body(&mut Harvest::Sqlite(h))),
+            Store::Postgres(s) => s.harvest(|h| body(&mut Harvest::Postgres(h))),
+        }
+    }
+
+    /// The ETag and Last-Modified of `source`'s last harvest from `location`.
+    pub fn feed_validators(
+        &self,
+        source: &str,
+        location: &str,
+    ) -> Result<Option<FeedValidators>, StoreError> {
+        each!(self, s => s.feed_validators(source, location))
+    }
+
+    /// The number of committed changes so far.
+    pub fn revision(&mut self) -> Result<u64, StoreError> {
+        each!(self, s => s.revision())
+    }
+
+    /// The random name of this store, fixed when it was created.
+    pub fn instance(&self) -> Result<String, StoreError> {
+        each!(self, s => s.instance())
+    }
+
+    /// Counts a submission by `client` against `quota`, for every replica at once: `Ok` if
+    /// admitted, else how many seconds until the next one would be.
+    pub fn admit(&mut self, client: &str, quota: Quota) -> Result<Result<(), u64>, StoreError> {
+        let now = epoch_seconds(Timestamp::now());
+        let decision = each!(self, s => s.admit(client, quota, now))?;
+        Ok(decision.map_err(|wait| wait.ceil().max(1.0) as u64))
+    }
+
+    /// Asks to harvest `feed` now, as `holder`, for at most `hold_for` seconds (the lease
+    /// lapses after that, in case the holder died); see [`Claim`].
+    pub fn claim_harvest(
+        &mut self,
+        feed: &str,
+        holder: &str,
+        hold_for: f64,
+    ) -> Result<Claim, StoreError> {
+        let now = epoch_seconds(Timestamp::now());
+        each!(self, s => s.claim_harvest(feed, holder, now, hold_for))
+    }
+
+    /// Ends `holder`'s lease on `feed`: the next run is due at `next_due` (epoch seconds);
+    /// `failures` counts the failed runs in a row (0 after a success).
+    pub fn release_harvest(
+        &mut self,
+        feed: &str,
+        holder: &str,
+        next_due: f64,
+        failures: u32,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.release_harvest(feed, holder, next_due, failures))
+    }
+
+    /// Which back-end this is, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// An open harvest transaction.
+pub enum Harvest<'a, 'tx> {
+    Sqlite(&'a mut sqlite::Harvest<'tx>),
+    Postgres(&'a mut postgres::Harvest<'tx>),
+}
+
+impl Harvest<'_, '_> {
+    /// Adds or updates the record `origin` names. A record whose id belongs to another
+    /// source's live initiative is refused, so feeds cannot overwrite each other or curators.
+    pub fn upsert(
+        &mut self,
+        initiative: &Initiative,
+        origin: Origin<'_>,
+        actor: &str,
+    ) -> Result<Upserted, StoreError> {
+        match self {
+            Harvest::Sqlite(h) => h.upsert(initiative, origin, actor),
+            Harvest::Postgres(h) => h.upsert(initiative, origin, actor),
+        }
+    }
+
+    /// Remembers where `source` was harvested from and its validators, for the next run's
+    /// conditional request.
+    pub fn remember_feed(
+        &mut self,
+        source: &str,
+        location: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Harvest::Sqlite(h) => h.remember_feed(source, location, etag, last_modified),
+            Harvest::Postgres(h) => h.remember_feed(source, location, etag, last_modified),
+        }
+    }
+
+    /// Tombstones every live record of `source` whose source id is not in `kept`.
+    pub fn retire_missing(
+        &mut self,
+        source: &str,
+        kept: &std::collections::HashSet<String>,
+        actor: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        match self {
+            Harvest::Sqlite(h) => h.retire_missing(source, kept, actor),
+            Harvest::Postgres(h) => h.retire_missing(source, kept, actor),
+        }
+    }
+}
+
+/// An initiative's row as a harvest sees it.
+struct StoredRow {
+    feature: String,
+    deleted: bool,
+    source: Option<String>,
+    source_id: Option<String>,
+}
+
+/// What upserting `initiative` from `origin` does to the row that holds its id, if any.
+fn upsert_outcome(
+    existing: Option<&StoredRow>,
+    initiative: &Initiative,
+    origin: Origin<'_>,
+) -> Result<Upserted, StoreError> {
+    Ok(match existing {
+        None => Upserted::Added,
+        Some(row)
+            if row.source.as_deref() != Some(origin.source)
+                || row.source_id.as_deref() != Some(origin.source_id) =>
+        {
+            return Err(StoreError::AlreadyExists(initiative.id.to_string()));
+        }
+        Some(row) if row.deleted => Upserted::Added,
+        Some(row) if same_content(&row.feature, initiative) => Upserted::Unchanged,
+        Some(_) => Upserted::Updated,
+    })
+}
+
+/// Whether a replica may harvest a feed whose lease row says this.
+fn decide_claim(next_due: f64, held_until: Option<f64>, failures: i64, now: f64) -> Claim {
+    match held_until {
+        // Another replica is harvesting it (a lapsed lease is free again).
+        Some(until) if until > now => Claim::Wait { until },
+        _ if next_due > now => Claim::Wait { until: next_due },
+        _ => Claim::Granted {
+            failures: failures.clamp(0, i64::from(u32::MAX)) as u32,
+        },
+    }
+}
+
+/// A pending submission's feature from its row `(status, feature)`, or why it is not pending.
+fn pending_feature(id: &str, row: Option<(String, String)>) -> Result<String, StoreError> {
+    match row {
+        None => Err(StoreError::NoSuchSubmission(id.to_string())),
+        Some((status, feature)) => match SubmissionStatus::parse(&status) {
+            Some(SubmissionStatus::Pending) => Ok(feature),
+            Some(decided) => Err(StoreError::AlreadyDecided(id.to_string(), decided.as_str())),
+            None => Err(StoreError::Corrupt(
+                id.to_string(),
+                format!("status {status}"),
+            )),
+        },
+    }
+}
+
+/// One audit row, before it is written.
+#[derive(Default)]
+struct AuditRecord<'a> {
+    actor: &'a str,
+    action: &'a str,
+    initiative_id: Option<&'a str>,
+    submission_id: Option<&'a str>,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    detail: Option<String>,
+}
+
+fn read_initiative(id: &str, feature: &str) -> Result<Initiative, StoreError> {
+    dataset::parse_feature(feature)
+        .map(|(initiative, _)| initiative)
+        .map_err(|problems| {
+            let reasons: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect();
+            StoreError::Corrupt(id.to_string(), reasons.join("; "))
+        })
+}
+
+/// Parses the rows `(revision, id, feature)` of a read; parsing is most of a large read's
+/// work, so it is spread over the cores.
+fn parse_rows(rows: Vec<(u64, String, String)>) -> Result<Vec<(u64, Initiative)>, StoreError> {
+    use rayon::prelude::*;
+    rows.par_iter()
+        .map(|(revision, id, feature)| Ok((*revision, read_initiative(id, feature)?)))
+        .collect()
+}
+
+/// Equal apart from `updated_at`, which a feed or a client may bump without changing anything.
+fn same_content(old_text: &str, new: &Initiative) -> bool {
+    dataset::parse_feature(old_text).is_ok_and(|(mut old, _)| {
+        old.updated_at = new.updated_at;
+        old == *new
+    })
+}
+
+/// Tombstones from rows `(id, deleted_at)`.
+fn tombstones(rows: Vec<(String, String)>) -> Result<Vec<Tombstone>, StoreError> {
+    rows.into_iter()
+        .map(|(id, at)| {
+            Ok(Tombstone {
+                deleted_at: parse_time(&id, &at)?,
+                id: id.into(),
+            })
+        })
+        .collect()
+}
+
+fn parse_time(id: &str, text: &str) -> Result<Timestamp, StoreError> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(id.to_string(), format!("bad time \"{text}\": {e}")))
+}
+
+fn epoch_seconds(time: Timestamp) -> f64 {
+    time.as_millisecond() as f64 / 1000.0
+}
+
+fn raw_json(text: Option<String>) -> Option<Box<serde_json::value::RawValue>> {
+    text.and_then(|t| serde_json::value::RawValue::from_string(t).ok())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,69 @@
+//! The PostgreSQL store's schema changes, in order; `schema_migrations` records which ran.
+//! The same tables as SQLite's, in PostgreSQL's types; times are RFC 3339 text in both, so
+//! that both back-ends read and write them with the same code.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the store's revision and instance, initiatives with tombstones, submissions, the
+    // audit log, feeds, rate limits and harvest leases.
+    "CREATE TABLE store_state (
+         only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+         revision BIGINT NOT NULL,
+         instance TEXT NOT NULL
+     );
+     INSERT INTO store_state (revision, instance)
+         VALUES (0, substr(md5(random()::text || clock_timestamp()::text), 1, 16));
+     CREATE TABLE initiatives (
+         id TEXT PRIMARY KEY,
+         feature TEXT NOT NULL,
+         updated_at TEXT NOT NULL,
+         deleted_at TEXT,
+         revision BIGINT NOT NULL,
+         source TEXT,
+         source_id TEXT,
+         UNIQUE (source, source_id)
+     );
+     CREATE INDEX initiatives_deleted ON initiatives (deleted_at) WHERE deleted_at IS NOT NULL;
+     CREATE INDEX initiatives_by_revision ON initiatives (revision);
+     CREATE TABLE submissions (
+         id TEXT PRIMARY KEY,
+         feature TEXT NOT NULL,
+         client TEXT NOT NULL,
+         submitted_at TEXT NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+         decided_by TEXT,
+         decided_at TEXT,
+         reason TEXT,
+         initiative_id TEXT
+     );
+     CREATE INDEX submissions_by_status ON submissions (status, submitted_at);
+     CREATE TABLE audit (
+         seq BIGSERIAL PRIMARY KEY,
+         at TEXT NOT NULL,
+         actor TEXT NOT NULL,
+         action TEXT NOT NULL,
+         initiative_id TEXT,
+         submission_id TEXT,
+         before TEXT,
+         after TEXT,
+         detail TEXT
+     );
+     CREATE TABLE feeds (
+         source TEXT PRIMARY KEY,
+         location TEXT NOT NULL,
+         etag TEXT,
+         last_modified TEXT,
+         harvested_at TEXT NOT NULL
+     );
+     CREATE TABLE rate_limits (
+         client TEXT PRIMARY KEY,
+         arrival DOUBLE PRECISION NOT NULL
+     );
+     CREATE INDEX rate_limits_by_arrival ON rate_limits (arrival);
+     CREATE TABLE harvest_leases (
+         feed TEXT PRIMARY KEY,
+         next_due DOUBLE PRECISION NOT NULL,
+         holder TEXT,
+         held_until DOUBLE PRECISION,
+         failures INTEGER NOT NULL DEFAULT 0
+     );",
+];
