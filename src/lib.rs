@@ -11,6 +11,7 @@
 //! - [`bitmap`]: fixed-length bit sets (filters over cluster leaves, hidden records).
 //! - [`feature`]: initiatives as GeoJSON Features.
 //! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
+//! - [`places`]: the gazetteer: place names found by prefix (`/places`), the map's labels.
 //! - [`snapshot`]: the immutable read model (a shared base and a delta of recent changes),
 //!   how a change produces the next one, and the base saved beside the store.
 //! - [`store`]: the store, SQLite or PostgreSQL: initiatives, tombstones, submissions, audit
@@ -39,6 +40,7 @@ pub mod geodesy;
 pub mod harvest;
 pub mod index;
 pub mod model;
+pub mod places;
 pub mod records;
 pub mod regions;
 pub mod server;

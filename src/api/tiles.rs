@@ -38,7 +38,7 @@ fn tile_collection(snapshot: &Snapshot, items: &[TileItem]) -> Vec<u8> {
     .expect("tiles always serialise")
 }
 
-fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
+pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
     let y = y_file.strip_suffix(".geojson").ok_or_else(|| {
         ApiError::invalid(
             "y",
