@@ -12,6 +12,8 @@ import { Near } from './near.js';
 import { legendControl } from './legend.js';
 import { setupPropose } from './propose.js';
 import { CoverageView } from './coverage.js';
+import { setupLanguage } from './language.js';
+import { t } from './i18n.js';
 
 const LIST_LIMIT = 200;
 const COLOCATED_LIMIT = 100;
@@ -30,12 +32,13 @@ let pushNextMove = false; // a deliberate zoom (cluster click) gets its own hist
 const known = new Map(); // initiative id -> feature seen in a list (for its position)
 
 async function start() {
+  await setupLanguage(state);
   let config = {};
   let vocabularies = EMPTY_VOCABULARIES;
   const [configResult, vocabResult] = await Promise.allSettled([api.config(), api.vocabularies()]);
   if (configResult.status === 'fulfilled' && configResult.value) config = configResult.value;
   if (vocabResult.status === 'fulfilled' && vocabResult.value) vocabularies = { ...EMPTY_VOCABULARIES, ...vocabResult.value };
-  else showMessage(`The filters could not be loaded (${vocabResult.reason?.message ?? 'unknown error'}).`);
+  else showMessage(t('error.filters', { error: vocabResult.reason?.message ?? '?' }));
 
   const label = labeller(vocabularies);
   let panel = null;
@@ -137,8 +140,8 @@ async function start() {
         if (isAbort(err) || popupController !== controller) return;
         popupController = null;
         popup.options.autoPan = true;
-        if (latlng) popup.setContent(errorContent(`Could not load this initiative: ${err.message}`));
-        else report(`Could not load the selected initiative: ${err.message}`);
+        if (latlng) popup.setContent(errorContent(t('popup.loadFailed', { error: err.message })));
+        else report(t('error.selected', { error: err.message }));
       },
     );
   }
@@ -150,7 +153,7 @@ async function start() {
     const controller = new AbortController();
     popupController = controller;
     popup.options.autoPan = true;
-    popup.setLatLng(latlng).setContent(loadingContent(`${count} initiatives here`));
+    popup.setLatLng(latlng).setContent(loadingContent(t('popup.here', { count })));
     popup.openOn(map);
     api.leaves(cluster.cluster_id, state, COLOCATED_LIMIT, controller.signal).then(
       (fc) => {
@@ -172,7 +175,7 @@ async function start() {
       (err) => {
         if (isAbort(err) || popupController !== controller) return;
         popupController = null;
-        popup.setContent(errorContent(`Could not list these initiatives: ${err.message}`));
+        popup.setContent(errorContent(t('popup.listFailed', { error: err.message })));
       },
     );
   }
@@ -227,9 +230,9 @@ async function start() {
       },
       (err) => {
         if (isAbort(err) || listController !== lc) return;
-        document.getElementById('list-summary').textContent = 'The list could not be loaded.';
+        document.getElementById('list-summary').textContent = t('list.failed');
         document.getElementById('list').setAttribute('aria-busy', 'false');
-        report(`Could not load the list: ${err.message}`);
+        report(t('error.list', { error: err.message }));
       },
     );
     api.facets(state, bbox, fcn.signal).then(
@@ -237,7 +240,7 @@ async function start() {
         if (facetController === fcn) panel.setCounts(facets);
       },
       (err) => {
-        if (!isAbort(err) && facetController === fcn) report(`Could not load the counts: ${err.message}`);
+        if (!isAbort(err) && facetController === fcn) report(t('error.counts', { error: err.message }));
       },
     );
   }
@@ -379,7 +382,11 @@ async function start() {
 
   // Back/forward, and a hash edited by hand: show what the URL says (unless it is shown already).
   const restore = () => {
-    if (window.location.hash !== formatState(state)) apply(parseState(window.location.hash));
+    if (window.location.hash === formatState(state)) return;
+    const next = parseState(window.location.hash);
+    // Another language is shown by loading the page again in it.
+    if (next.lang !== state.lang) window.location.reload();
+    else apply(next);
   };
   window.addEventListener('popstate', restore);
   window.addEventListener('hashchange', restore);
@@ -389,5 +396,5 @@ async function start() {
 }
 
 start().catch((err) => {
-  showMessage(`The map could not start: ${err && err.message ? err.message : err}`);
+  showMessage(t('error.start', { error: err && err.message ? err.message : String(err) }));
 });

@@ -3,6 +3,7 @@
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { api, filterKey, isAbort } from './api.js';
 import { kindColour } from './legend.js';
+import { t } from './i18n.js';
 import { MIN_ZOOM, MAX_ZOOM } from './state.js';
 
 const MAX_TILE_ZOOM = 20;
@@ -273,7 +274,7 @@ export class TileData {
     marker.on('add', () => {
       const node = marker.getElement();
       node.setAttribute('role', 'button');
-      node.setAttribute('aria-label', `${count} initiatives here, zoom in`);
+      node.setAttribute('aria-label', t('map.cluster', { count }));
       node.dataset.clusterId = String(p.cluster_id);
       node.dataset.count = String(count);
       node.dataset.expansionZoom = String(p.expansion_zoom);

@@ -2,25 +2,20 @@
 
 import { FILTER_KEYS } from './api.js';
 import { swatch } from './legend.js';
+import { formatNumber, language, markLanguage, t } from './i18n.js';
 
 const GROUPS = {
-  skill_area: { title: 'Skill area', vocab: 'skill_areas', open: true },
-  target_group: { title: 'Target group', vocab: 'target_groups', open: true },
-  kind: { title: 'Kind', vocab: 'kinds', open: true },
-  country: { title: 'Country', vocab: 'countries', open: false },
+  skill_area: { vocab: 'skill_areas', open: true },
+  target_group: { vocab: 'target_groups', open: true },
+  kind: { vocab: 'kinds', open: true },
+  country: { vocab: 'countries', open: false },
   // Nothing ticked shows the active ones only: closed initiatives are kept for history.
-  status: {
-    title: 'Status',
-    vocab: 'statuses',
-    open: false,
-    note: 'Closed initiatives are shown only when ticked.',
-  },
+  status: { vocab: 'statuses', open: false, note: 'filters.statusNote' },
 };
 
 const SEARCH_DELAY_MS = 300;
 const MESSAGE_MS = 12000;
 const MAX_MESSAGES = 3;
-const numberFormat = new Intl.NumberFormat('en');
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -44,14 +39,15 @@ export function showMessage(text) {
 }
 
 /** Options of one filter group from the vocabularies, as {value, label}. */
-function options(key, vocabularies) {
-  const terms = vocabularies[GROUPS[key].vocab] || [];
+function options(key, vocabularies, label) {
+  const vocab = GROUPS[key].vocab;
+  const terms = vocabularies[vocab] || [];
   if (key === 'country') {
     return terms
-      .map((c) => ({ value: c.code, label: c.name }))
-      .sort((a, b) => a.label.localeCompare(b.label, 'en'));
+      .map((c) => ({ value: c.code, label: label('countries', c.code) }))
+      .sort((a, b) => a.label.localeCompare(b.label, language()));
   }
-  return terms.map((t) => ({ value: t.slug, label: t.label }));
+  return terms.map((term) => ({ value: term.slug, label: label(vocab, term.slug) }));
 }
 
 /** A list entry for one initiative: a button that opens its popup. */
@@ -62,11 +58,11 @@ export function entry(feature, label, extra) {
   button.type = 'button';
   button.dataset.id = String(feature.id);
   const title = el('span', 'result-name');
-  title.append(swatch(p.kind), el('span', null, p.name ?? ''));
+  title.append(swatch(p.kind), markLanguage(el('span', null, p.name ?? ''), p.languages));
   const meta = el(
     'span',
     'result-meta',
-    [p.status === 'closed' ? 'closed' : null, p.organisation, p.city].filter(Boolean).join(' · '),
+    [p.status === 'closed' ? t('list.closed') : null, p.organisation, p.city].filter(Boolean).join(' · '),
   );
   button.append(title, meta);
   if (extra) button.append(el('span', 'result-extra', extra));
@@ -118,15 +114,15 @@ export class Panel {
       details.dataset.filter = key;
       const summary = el('summary');
       const summaryCount = el('span', 'selected-count');
-      summary.append(el('span', null, group.title), summaryCount);
+      summary.append(el('span', null, t(`filter.${key}`)), summaryCount);
       this.summaries[key] = summaryCount;
       details.append(summary);
 
       const fieldset = el('fieldset');
-      fieldset.append(el('legend', 'visually-hidden', `Filter by ${group.title.toLowerCase()}`));
+      fieldset.append(el('legend', 'visually-hidden', t('filters.legend', { group: t(`filter.${key}`) })));
       const list = el('ul', key === 'country' ? 'options options-scroll' : 'options');
       const boxes = new Map();
-      for (const option of options(key, vocabularies)) {
+      for (const option of options(key, vocabularies, this.label)) {
         const item = el('li');
         const input = el('input');
         input.type = 'checkbox';
@@ -149,9 +145,9 @@ export class Panel {
       }
       this.boxes[key] = boxes;
       fieldset.append(list);
-      if (group.note) fieldset.append(el('p', 'option-note', group.note));
+      if (group.note) fieldset.append(el('p', 'option-note', t(group.note)));
       if (key === 'country') {
-        this.noCountries = el('p', 'summary', 'No country in view.');
+        this.noCountries = el('p', 'summary', t('filters.noCountries'));
         this.noCountries.hidden = true;
         fieldset.append(this.noCountries);
       }
@@ -227,7 +223,7 @@ export class Panel {
   refreshSummaries() {
     for (const key of FILTER_KEYS) {
       const n = [...this.boxes[key].values()].filter((b) => b.input.checked).length;
-      this.summaries[key].textContent = n ? `${n} selected` : '';
+      this.summaries[key].textContent = n ? t('filters.selected', { count: n }) : '';
     }
   }
 
@@ -238,7 +234,7 @@ export class Panel {
       let visible = 0;
       for (const [value, { input, count, item }] of this.boxes[key]) {
         const n = Number(counts[value] || 0);
-        count.textContent = numberFormat.format(n);
+        count.textContent = formatNumber(n);
         item.classList.toggle('zero', n === 0);
         if (key === 'country') {
           item.hidden = n === 0 && !input.checked;
@@ -253,18 +249,18 @@ export class Panel {
   setList(fc) {
     const list = document.getElementById('list');
     const features = [...(fc.features || [])].sort((a, b) =>
-      String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), 'en'),
+      String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), language()),
     );
     const items = features.map((f) => entry(f, this.label));
     list.replaceChildren(...items);
     const matched = Number(fc.numberMatched ?? features.length);
     const summary = document.getElementById('list-summary');
     if (matched === 0) {
-      summary.textContent = 'No initiative in view matches. Zoom out or clear the filters.';
+      summary.textContent = t('list.none');
     } else if (matched > features.length) {
-      summary.textContent = `Showing ${numberFormat.format(features.length)} of ${numberFormat.format(matched)} initiatives in view`;
+      summary.textContent = t('list.partial', { shown: features.length, count: matched });
     } else {
-      summary.textContent = `${numberFormat.format(matched)} initiative${matched === 1 ? '' : 's'} in view`;
+      summary.textContent = t('list.count', { count: matched });
     }
     list.setAttribute('aria-busy', 'false');
   }

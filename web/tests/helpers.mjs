@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -92,7 +93,7 @@ export function launchBrowser() {
  * uncaught exceptions and dialogs (a dialog means injected script ran).
  */
 export async function watchedPage(browser, options = {}, csp = CSP) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options });
   const page = await context.newPage();
   // Serve every HTML page under a strict Content-Security-Policy: any inline script, inline
   // style attribute or foreign resource then shows up as a console error.
@@ -302,4 +303,29 @@ export function freeSpot(page, selector = null) {
     }
     return null;
   }, selector);
+}
+
+/**
+ * For a describe block: starts the server (with `args`) and Chromium before its tests and closes
+ * them, and every page it opened, after. `open(path, options)` opens a watched page and settles it.
+ */
+export function serverAndBrowser(args = [], startOptions = {}) {
+  const suite = { server: null, browser: null, opened: [] };
+  before(async () => {
+    suite.server = await startServer(args, startOptions);
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const { context } of suite.opened) await context.close().catch(() => {});
+    if (suite.browser) await suite.browser.close();
+    if (suite.server) await suite.server.stop();
+  });
+  suite.open = async (pathAndQuery = '/', options = {}) => {
+    const watched = await watchedPage(suite.browser, options);
+    suite.opened.push(watched);
+    await watched.page.goto(suite.server.url + pathAndQuery);
+    await settle(watched.page);
+    return watched;
+  };
+  return suite;
 }
