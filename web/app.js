@@ -53,16 +53,18 @@ async function start() {
   let popupController = null;
 
   const tiles = new TileData(map, {
-    onSelect: (id, latlng, name) => select(id, { latlng, name, push: true }),
-    onCluster: (latlng, zoom, cluster) => {
+    onSelect: (id, latlng, name, keyboard) => select(id, { latlng, name, push: true, focus: keyboard }),
+    onCluster: (latlng, zoom, cluster, keyboard) => {
       // Members the deepest zoom cannot separate (one address, one building) are listed.
       if (zoom > map.getMaxZoom() || map.getZoom() >= map.getMaxZoom()) {
-        showColocated(latlng, cluster);
+        showColocated(latlng, cluster, keyboard);
         return;
       }
       const target = Number.isFinite(zoom) && zoom > map.getZoom() ? zoom : map.getZoom() + 1;
       pushNextMove = true;
       map.setView(latlng, Math.min(target, map.getMaxZoom()));
+      // The cluster is gone after the zoom: the keyboard goes on from the map.
+      if (keyboard) map.getContainer().focus();
     },
     onError: report,
   });
@@ -104,8 +106,12 @@ async function start() {
     });
   }
 
-  /** Opens the popup of initiative `id`; `push` records it in the history. */
-  function select(id, { latlng = null, name = null, push = false, pan = true } = {}) {
+  /**
+   * Opens the popup of initiative `id`; `push` records it in the history; `focus` (a keyboard
+   * user's choice) moves the focus into the popup, and Escape brings it back.
+   */
+  function select(id, { latlng = null, name = null, push = false, pan = true, focus = false } = {}) {
+    if (focus) keepOpener();
     state.selected = id;
     if (push && !restoring) writeUrl(state, true);
     tiles.setSelected(id);
@@ -135,6 +141,7 @@ async function start() {
         if (!map.hasLayer(popup)) popup.openOn(map);
         popup.update();
         popup.options.autoPan = true;
+        if (focus) focusPopup();
       },
       (err) => {
         if (isAbort(err) || popupController !== controller) return;
@@ -147,8 +154,9 @@ async function start() {
   }
 
   /** A popup listing the initiatives of a cluster that no zoom of this map separates. */
-  function showColocated(latlng, cluster) {
+  function showColocated(latlng, cluster, focus = false) {
     closePopup();
+    if (focus) keepOpener();
     const count = Number(cluster.point_count) || 0;
     const controller = new AbortController();
     popupController = controller;
@@ -167,10 +175,11 @@ async function start() {
           // The list is replaced at once: a click whose target has left the popup would
           // reach the map as a click beside the popup, and close it.
           event.stopPropagation();
-          select(button.dataset.id, { latlng, push: true });
+          select(button.dataset.id, { latlng, push: true, focus: event.detail === 0 });
         });
         popup.setContent(content);
         popup.update();
+        if (focus) focusPopup();
       },
       (err) => {
         if (isAbort(err) || popupController !== controller) return;
@@ -179,6 +188,38 @@ async function start() {
       },
     );
   }
+
+  // Where the focus was when a popup was opened from the keyboard, to return it on Escape.
+  let opener = null;
+  function keepOpener() {
+    const active = document.activeElement;
+    const inPopup = popup.getElement()?.contains(active);
+    if (!inPopup) opener = active && active !== document.body ? active : null;
+  }
+
+  function focusPopup() {
+    const content = popup.getElement()?.querySelector('.popup');
+    if (!content) return;
+    content.tabIndex = -1;
+    content.focus();
+  }
+
+  /** Escape in the popup or on the map closes the popup; the focus goes back where it was. */
+  document.addEventListener(
+    'keydown',
+    (event) => {
+      if (event.key !== 'Escape' || !map.hasLayer(popup)) return;
+      const active = document.activeElement;
+      const inPopup = popup.getElement()?.contains(active);
+      if (!inPopup && !map.getContainer().contains(active) && active !== opener) return;
+      event.stopPropagation();
+      closePopup();
+      const back = opener && opener.isConnected && opener.getClientRects().length ? opener : map.getContainer();
+      opener = null;
+      back.focus();
+    },
+    true,
+  );
 
   function closePopup() {
     if (popupController) popupController.abort();
@@ -202,6 +243,7 @@ async function start() {
   let sidebarTimer = null;
   let listController = null;
   let facetController = null;
+  let listBbox = null;
   function scheduleSidebar() {
     if (sidebarTimer) clearTimeout(sidebarTimer);
     else beginWork();
@@ -221,6 +263,7 @@ async function start() {
     const fcn = new AbortController();
     listController = lc;
     facetController = fcn;
+    listBbox = bbox;
     api.items(state, bbox, LIST_LIMIT, lc.signal).then(
       (fc) => {
         if (listController !== lc) return;
@@ -241,6 +284,24 @@ async function start() {
       },
       (err) => {
         if (!isAbort(err) && facetController === fcn) report(t('error.counts', { error: err.message }));
+      },
+    );
+  }
+
+  /** The list's next page (the list pages beyond LIST_LIMIT). */
+  function loadMore() {
+    if (listController) listController.abort();
+    const lc = new AbortController();
+    listController = lc;
+    api.items(state, listBbox, LIST_LIMIT, lc.signal, panel.listed()).then(
+      (fc) => {
+        if (listController !== lc) return;
+        for (const f of fc.features || []) known.set(String(f.id), f);
+        panel.setList(fc, true);
+        panel.setSelected(state.selected);
+      },
+      (err) => {
+        if (!isAbort(err) && listController === lc) report(t('error.list', { error: err.message }));
       },
     );
   }
@@ -337,10 +398,11 @@ async function start() {
       filtersChanged();
     },
     onHover: (id) => tiles.setHovered(id),
-    onPick: (id) => {
+    onPick: (id, keyboard) => {
       panel.closeDrawerIfNarrow();
-      select(id, { push: true });
+      select(id, { push: true, focus: keyboard });
     },
+    onMore: () => loadMore(),
   });
   panel.setState(state);
 

@@ -38,6 +38,34 @@ export function showMessage(text) {
   }, MESSAGE_MS);
 }
 
+const narrowScreen = () => window.matchMedia('(max-width: 699px)').matches;
+
+/** Opens or closes the panel's drawer (on a phone it covers the map, which is then out of reach). */
+export function setDrawer(open) {
+  document.body.classList.toggle('drawer-open', open);
+  document.getElementById('drawer-toggle')?.setAttribute('aria-expanded', open ? 'true' : 'false');
+  const map = document.getElementById('map');
+  if (map) map.inert = open && narrowScreen();
+}
+
+/** Keeps Tab inside `container`: from its last control to its first, and back with Shift. */
+function trapTab(event, container) {
+  const controls = [...container.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex="0"]')].filter(
+    (node) => !node.disabled && node.getClientRects().length > 0,
+  );
+  if (!controls.length) return;
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  const active = document.activeElement;
+  if (event.shiftKey && (active === first || active === container)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (active === last || !container.contains(active))) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 /** Options of one filter group from the vocabularies, as {value, label}. */
 function options(key, vocabularies, label) {
   const vocab = GROUPS[key].vocab;
@@ -83,7 +111,8 @@ export class Panel {
     for (const id of ['list', 'near-list']) {
       document.getElementById(id).addEventListener('click', (event) => {
         const button = event.target.closest('.result');
-        if (button) this.handlers.onPick(button.dataset.id);
+        // A click with no pointer (detail 0) is Enter or Space: the popup then takes the focus.
+        if (button) this.handlers.onPick(button.dataset.id, event.detail === 0);
       });
       const list = document.getElementById(id);
       const hover = (event) => {
@@ -95,6 +124,7 @@ export class Panel {
       list.addEventListener('mouseleave', () => this.handlers.onHover(null));
       list.addEventListener('focusout', () => this.handlers.onHover(null));
     }
+    document.getElementById('list-more').addEventListener('click', () => this.handlers.onMore());
     document.getElementById('clear-filters').addEventListener('click', () => {
       for (const key of FILTER_KEYS) for (const { input } of this.boxes[key].values()) input.checked = false;
       const search = document.getElementById('search');
@@ -186,18 +216,20 @@ export class Panel {
         this.setDrawer(false);
         toggle.focus();
       }
+      if (event.key === 'Tab' && document.body.classList.contains('drawer-open') && narrowScreen()) {
+        trapTab(event, document.getElementById('panel'));
+      }
     });
   }
 
   setDrawer(open) {
-    document.body.classList.toggle('drawer-open', open);
-    document.getElementById('drawer-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
+    setDrawer(open);
     if (open) document.getElementById('panel').focus();
   }
 
   /** Closes the drawer on narrow screens (e.g. after picking an entry), so the map is visible. */
   closeDrawerIfNarrow() {
-    if (window.matchMedia('(max-width: 699px)').matches) this.setDrawer(false);
+    if (narrowScreen()) this.setDrawer(false);
   }
 
   /** The selected values of every filter group. */
@@ -245,24 +277,36 @@ export class Panel {
     }
   }
 
-  /** Fills the list of initiatives in view from an items FeatureCollection. */
-  setList(fc) {
+  /**
+   * Fills the list of initiatives in view from an items FeatureCollection, or with `append` adds
+   * its next page (sorted within itself) and moves the focus to the first new entry.
+   */
+  setList(fc, append = false) {
     const list = document.getElementById('list');
     const features = [...(fc.features || [])].sort((a, b) =>
       String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), language()),
     );
     const items = features.map((f) => entry(f, this.label));
-    list.replaceChildren(...items);
-    const matched = Number(fc.numberMatched ?? features.length);
+    if (append) list.append(...items);
+    else list.replaceChildren(...items);
+    if (append && items.length) items[0].querySelector('.result').focus();
+    const shown = list.children.length;
+    const matched = Number(fc.numberMatched ?? shown);
     const summary = document.getElementById('list-summary');
     if (matched === 0) {
       summary.textContent = t('list.none');
-    } else if (matched > features.length) {
-      summary.textContent = t('list.partial', { shown: features.length, count: matched });
+    } else if (matched > shown) {
+      summary.textContent = t('list.partial', { shown, count: matched });
     } else {
       summary.textContent = t('list.count', { count: matched });
     }
+    document.getElementById('list-more').hidden = !(matched > shown && features.length > 0);
     list.setAttribute('aria-busy', 'false');
+  }
+
+  /** How many entries the list shows (the offset of its next page). */
+  listed() {
+    return document.getElementById('list').children.length;
   }
 
   setListBusy() {
