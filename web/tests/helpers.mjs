@@ -1,7 +1,7 @@
 // helpers.mjs – shared test set-up: start the real skillsmap server, launch Chromium, watch a page for bad behaviour.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -328,4 +328,42 @@ export function serverAndBrowser(args = [], startOptions = {}) {
     return watched;
   };
   return suite;
+}
+
+const AXE = path.join(WEB_DIR, 'node_modules/axe-core/axe.min.js');
+
+/**
+ * Runs axe-core in the page (the WCAG 2.1 A and AA rules) and fails on any violation, naming
+ * each rule and the first nodes it found. `state` names the page's state in the message.
+ */
+export async function assertAccessible(assert, page, state) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  assert.deepEqual(violations, [], `axe finds no violation: ${state}`);
+}
+
+/** A valid proposal (a GeoJSON Feature in Amsterdam) named `name`, with `overrides` of its properties. */
+export function proposalFeature(name, overrides = {}) {
+  return {
+    type: 'Feature',
+    geometry: { type: 'Point', coordinates: [4.9, 52.37] },
+    properties: {
+      name,
+      description: 'Evening classes in data analysis for adults.',
+      organisation: 'Digitaal Amsterdam',
+      url: 'https://example.org/data-evenings',
+      country: 'NL',
+      city: 'Amsterdam',
+      skill_areas: ['data_ai'],
+      target_groups: ['employees', 'job_seekers'],
+      kind: 'training',
+      languages: ['nl', 'en'],
+      ...overrides,
+    },
+  };
 }
