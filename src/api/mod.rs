@@ -19,6 +19,7 @@ pub mod places;
 pub mod problem;
 pub mod proxy;
 pub mod site;
+pub mod suggest;
 pub mod tiles;
 
 use std::sync::Arc;
@@ -128,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/places", get(places::places))
         .route("/places/labels/{z}/{x}/{y}", get(places::labels))
         .route("/coverage", get(coverage::coverage))
+        .route("/coverage/suggest", get(suggest::suggestions))
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
