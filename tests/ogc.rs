@@ -188,6 +188,8 @@ fn sample(name: &str) -> &'static str {
         "gap_km" => "50",
         "status" => "all",
         "location_precision" => "city",
+        "region" => "DE",
+        "k" => "3",
         other => panic!("no sample for documented parameter {other}"),
     }
 }
