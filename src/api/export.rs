@@ -26,6 +26,8 @@ pub enum Format {
     GeoJson,
     Csv,
     GeoJsonLines,
+    /// An Atom feed of the newest changes (see [`crate::api::feed`]).
+    Atom,
 }
 
 impl Format {
@@ -34,14 +36,16 @@ impl Format {
             Format::GeoJson => "application/geo+json",
             Format::Csv => "text/csv; charset=utf-8",
             Format::GeoJsonLines => "application/geo+json-seq",
+            Format::Atom => crate::api::feed::ATOM,
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Format::GeoJson => "geojson",
             Format::Csv => "csv",
             Format::GeoJsonLines => "geojsonl",
+            Format::Atom => "atom",
         }
     }
 }
@@ -53,10 +57,11 @@ pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, Ap
         Some("json" | "geojson") => return Ok(Format::GeoJson),
         Some("csv") => return Ok(Format::Csv),
         Some("geojsonl" | "geojsonseq" | "jsonl" | "ndjson") => return Ok(Format::GeoJsonLines),
+        Some("atom") => return Ok(Format::Atom),
         Some(other) => {
             return Err(ApiError::invalid(
                 "f",
-                format!("unsupported format \"{other}\" (expected json, csv or geojsonl)"),
+                format!("unsupported format \"{other}\" (expected json, csv, geojsonl or atom)"),
             ));
         }
         None => {}
@@ -69,6 +74,7 @@ pub fn negotiate(params: &QueryParams, headers: &HeaderMap) -> Result<Format, Ap
             (Format::Csv, Format::Csv.media_type()),
             (Format::GeoJsonLines, Format::GeoJsonLines.media_type()),
             (Format::GeoJsonLines, "application/x-ndjson"),
+            (Format::Atom, Format::Atom.media_type()),
         ],
     )
 }

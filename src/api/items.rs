@@ -7,6 +7,7 @@ use axum::response::Response;
 use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, Link, paging_links};
 use crate::api::export::{self, Format};
+use crate::api::feed;
 use crate::api::params::{FILTER_PARAMS, MAX_LIMIT, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format};
@@ -27,9 +28,14 @@ pub async fn list(
     // Exports are not paged unless asked to be: a partner can take everything at once.
     let limit = match format {
         Format::GeoJson => params.limit()?,
+        Format::Atom => params.count("limit", feed::DEFAULT_ENTRIES, 1, MAX_LIMIT)?,
         _ => params.count("limit", usize::MAX, 1, MAX_LIMIT)?,
     };
     let offset = params.offset()?;
+    if format == Format::Atom {
+        let page = feed::Page { offset, limit };
+        return feed::respond(&state, &headers, &uri, &params, (bbox, filter), page).await;
+    }
 
     let snapshot = state.snapshot.load_full();
     let base = base_url(&state, &headers);

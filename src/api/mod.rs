@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod coverage;
 pub mod curation;
 pub mod export;
+pub mod feed;
 pub mod items;
 pub mod limits;
 pub mod near;

@@ -187,6 +187,7 @@ fn collection_document(base: &str, snapshot: &Snapshot) -> Value {
         "links": [
             link(&here, "self", JSON, "This collection"),
             link(&format!("{here}/items"), "items", GEOJSON, "The initiatives"),
+            link(&format!("{here}/items?f=atom"), "items", crate::api::feed::ATOM, "The newest changes, as an Atom feed (any items query takes f=atom)"),
             link(&format!("{here}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryable properties"),
             link(&format!("{here}/deletions"), "related", JSON, "Deleted initiatives (id and time), for pulling changes since a date"),
         ],

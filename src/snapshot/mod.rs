@@ -121,6 +121,17 @@ impl Snapshot {
         snapshot.with_tombstones(changes.deleted.into_iter().map(|(_, t)| t).collect())
     }
 
+    /// A snapshot of other initiatives (e.g. deleted ones, as they last were) with this one's
+    /// clustering and regions, so that the same queries can be asked of them.
+    pub fn of_others(&self, initiatives: Vec<Initiative>) -> Snapshot {
+        Snapshot::build(
+            initiatives,
+            format!("others:{}", self.version),
+            self.clustering,
+            self.regions.clone(),
+        )
+    }
+
     /// The store instance this snapshot was read from.
     pub fn instance(&self) -> &str {
         &self.instance

@@ -211,6 +211,15 @@ impl Store {
         each!(self, s => s.tombstones())
     }
 
+    /// The last state of each deleted initiative among `ids` (ids that are live or unknown
+    /// are left out), so that a feed can tell whether a deletion belongs to its query.
+    pub fn deleted_states(&mut self, ids: &[&str]) -> Result<Vec<Initiative>, StoreError> {
+        let rows = each!(self, s => s.deleted_rows(ids))?;
+        rows.iter()
+            .map(|(id, feature)| read_initiative(id, feature))
+            .collect()
+    }
+
     /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         each!(self, s => s.create(initiative, actor))

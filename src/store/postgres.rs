@@ -263,6 +263,16 @@ impl PostgresStore {
         super::tombstones(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// `(id, feature)` of the deleted rows among `ids`.
+    pub fn deleted_rows(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.client()?;
+        let rows = wait(client.query(
+            "SELECT id, feature FROM initiatives WHERE id = ANY($1) AND deleted_at IS NOT NULL",
+            &[&ids],
+        ))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         let mut client = self.client()?;
         wait(async {

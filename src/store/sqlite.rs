@@ -122,6 +122,23 @@ impl SqliteStore {
         super::tombstones(rows)
     }
 
+    /// `(id, feature)` of the deleted rows among `ids`.
+    pub fn deleted_rows(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, feature FROM initiatives WHERE id = ?1 AND deleted_at IS NOT NULL",
+        )?;
+        let mut rows = Vec::new();
+        for id in ids {
+            if let Some(row) = statement
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         let tx = self.write()?;
         if live_feature(&tx, &initiative.id)?.is_some() {

@@ -497,7 +497,7 @@ pub fn parameters() -> Value {
     let tags =
         "^[ \\t]*((\\*|(W/)?\"[!#-~]*\")[ \\t]*)?(,[ \\t]*((\\*|(W/)?\"[!#-~]*\")[ \\t]*)?)*$";
     let mut parameters = json!({
-        "limit": query("limit", "Page size (for f=csv and f=geojsonl, every match unless given)",
+        "limit": query("limit", "Page size (for f=csv and f=geojsonl, every match unless given; for f=atom, 50 entries)",
             json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT })),
         "offset": query("offset", "How many matches to skip",
             json!({ "type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0 })),

@@ -171,8 +171,8 @@ pub fn paths() -> Value {
         shared("limit"),
         shared("offset"),
         format(
-            &["json", "geojson", "csv", "geojsonl", "geojsonseq", "jsonl", "ndjson"],
-            "The representation: GeoJSON (json, geojson; the default), CSV (csv) or GeoJSON Lines (geojsonl and its aliases); without it, Accept decides",
+            &["json", "geojson", "csv", "geojsonl", "geojsonseq", "jsonl", "ndjson", "atom"],
+            "The representation: GeoJSON (json, geojson; the default), CSV (csv), GeoJSON Lines (geojsonl and its aliases) or an Atom feed of the newest changes, deletions included (atom; 50 entries unless limit says otherwise); without it, Accept decides",
         ),
     ]
     .into_iter()
@@ -180,16 +180,17 @@ pub fn paths() -> Value {
     .collect();
     let items_ok = with_headers(
         body(
-            "A page of initiatives (GeoJSON), or every match as CSV or GeoJSON Lines",
+            "A page of initiatives (GeoJSON), every match as CSV or GeoJSON Lines, or an Atom feed (RFC 4287) of the newest changes",
             &[
                 ("application/geo+json", schema("FeatureCollection")),
                 ("text/csv", json!({ "type": "string" })),
                 ("application/geo+json-seq", json!({ "type": "string" })),
+                ("application/atom+xml", json!({ "type": "string" })),
             ],
         ),
         json!({
             "ETag": { "schema": { "type": "string" } },
-            "Last-Modified": { "description": "The newest updated_at (GeoJSON pages)", "schema": { "type": "string" } },
+            "Last-Modified": { "description": "The newest updated_at (GeoJSON pages), or the newest change (Atom feeds)", "schema": { "type": "string" } },
         }),
     );
     let item_get = with_links(
