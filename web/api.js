@@ -28,6 +28,17 @@ export function filterParams(state) {
   return params;
 }
 
+/**
+ * The Atom feed of what the state shows: its filters, and the region chosen in the Coverage
+ * mode (a country at the country level, else a NUTS region).
+ */
+export function feedHref(state) {
+  const params = filterParams(state);
+  if (state.region) params.set(state.level === 'country' ? 'country' : 'nuts', state.region);
+  params.set('f', 'atom');
+  return `/collections/initiatives/items?${params.toString().replace(/%2C/g, ',')}`;
+}
+
 /** A stable string for the filters, used as part of cache keys. */
 export function filterKey(state) {
   return filterParams(state).toString();
@@ -130,6 +141,11 @@ export const api = {
     params.set('limit', String(limit));
     if (offset) params.set('offset', String(offset));
     return getJson('/collections/initiatives/items', params, signal);
+  },
+
+  /** The towns where one more matching initiative would reach the most people (`/coverage/suggest`). */
+  missing(params, signal) {
+    return getJson('/coverage/suggest', params, signal);
   },
 
   regions(level, params, signal) {

@@ -1,8 +1,8 @@
 // app.js – starts the page: loads configuration and vocabularies, then wires map, panel, popups, near search and URL state.
 
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
-import { api, bboxParam, beginWork, endWork, isAbort } from './api.js';
-import { formatState, hashParams, parseState, writeUrl } from './state.js';
+import { api, bboxParam, beginWork, endWork, feedHref, isAbort } from './api.js';
+import { formatState, hashParams, parseState, writeUrl as writeAddress } from './state.js';
 import { createMap, TileData } from './map.js';
 import { Panel, showMessage } from './panel.js';
 import { labeller, popupContent, loadingContent, errorContent, colocatedContent } from './popup.js';
@@ -30,6 +30,12 @@ if (narrow() && !given.has('c')) state.center = [55, 12];
 let restoring = false; // true while the view is set from the URL: no history writes then
 let pushNextMove = false; // a deliberate zoom (cluster click) gets its own history entry
 const known = new Map(); // initiative id -> feature seen in a list (for its position)
+
+/** Writes the state into the address bar, and into the links that carry it. */
+function writeUrl(state, push) {
+  writeAddress(state, push);
+  document.getElementById('follow-view').href = feedHref(state);
+}
 
 async function start() {
   await setupLanguage(state);

@@ -6,7 +6,11 @@ export const MEASURE_LABELS = {
   count: 'Initiatives',
   per_100k: 'Initiatives per 100,000 inhabitants',
   gap_share: 'Share of the area farther than the gap distance',
+  people_gap_share: 'Share of the people farther than the gap distance',
 };
+
+/** Measures that are shares of a gap: fixed fifths, and darker is worse. */
+const GAP_MEASURES = ['gap_share', 'people_gap_share'];
 // Light to dark; for gap share dark means a larger gap (worse), for the others more initiatives.
 export const GREENS = ['#edf8e9', '#bae4b3', '#74c476', '#31a354', '#006d2c'];
 export const REDS = ['#fee5d9', '#fcae91', '#fb6a4a', '#de2d26', '#a50f15'];
@@ -18,7 +22,7 @@ export const percentFormat = new Intl.NumberFormat('en', { style: 'percent', max
 /** A measure's value as shown to people. */
 export function formatMeasure(measure, value) {
   if (value == null || !Number.isFinite(Number(value))) return '–';
-  if (measure === 'gap_share') return percentFormat.format(Number(value));
+  if (GAP_MEASURES.includes(measure)) return percentFormat.format(Number(value));
   if (measure === 'per_100k') return decimalFormat.format(Number(value));
   return numberFormat.format(Number(value));
 }
@@ -28,16 +32,21 @@ export function formatMeasure(measure, value) {
  * quantiles of the non-zero values otherwise (zero is its own, lightest class).
  */
 export function classBreaks(measure, values) {
-  if (measure === 'gap_share') return [0.2, 0.4, 0.6, 0.8, 1];
+  if (GAP_MEASURES.includes(measure)) return [0.2, 0.4, 0.6, 0.8, 1];
   const known = values.filter((v) => v != null && Number.isFinite(v) && v > 0).sort((a, b) => a - b);
   if (!known.length) return [0, 0, 0, 0, 0];
   const at = (q) => known[Math.min(known.length - 1, Math.floor(q * known.length))];
   return [0, at(0.25), at(0.5), at(0.75), known[known.length - 1]];
 }
 
+/** The colours of a measure's five classes. */
+export function paletteFor(measure) {
+  return GAP_MEASURES.includes(measure) ? REDS : GREENS;
+}
+
 export function colourFor(measure, value, breaks) {
   if (value == null || !Number.isFinite(value)) return NO_DATA;
-  const palette = measure === 'gap_share' ? REDS : GREENS;
+  const palette = paletteFor(measure);
   const index = breaks.findIndex((upper) => value <= upper);
   return palette[index < 0 ? palette.length - 1 : index];
 }
@@ -62,6 +71,14 @@ export function sortRows(rows, sort) {
 export function coverageParams(state) {
   const params = filterParams(state);
   params.set('gap_km', String(state.gap));
+  return params;
+}
+
+/** The query of "where is help missing" for the state: its filters, gap distance and region. */
+export function missingParams(state, k = 5) {
+  const params = coverageParams(state);
+  if (state.region) params.set('region', state.region);
+  params.set('k', String(k));
   return params;
 }
 

@@ -3,25 +3,19 @@
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { api, isAbort } from './api.js';
 import {
-  GREENS,
   MEASURE_LABELS,
   NO_DATA,
-  REDS,
   classBreaks,
   colourFor,
   coverageParams,
   decimalFormat,
   formatMeasure,
   numberFormat,
+  paletteFor,
   sortRows,
 } from './coverage-model.js';
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = String(text);
-  return node;
-}
+import { MissingView } from './missing.js';
+import { el } from './dom.js';
 
 export class CoverageView {
   constructor(map, handlers) {
@@ -41,6 +35,8 @@ export class CoverageView {
     this.summary = document.getElementById('coverage-summary');
     this.detail = document.getElementById('coverage-detail');
     this.body = document.querySelector('#coverage-table tbody');
+    this.missing = new MissingView(map, { onError: (text) => this.handlers.onError(text) });
+    document.getElementById('missing-run').addEventListener('click', () => this.missing.run(this.state));
     this.level.addEventListener('change', () => this.handlers.onChange({ level: this.level.value, region: null }, true));
     this.measure.addEventListener('change', () => this.handlers.onChange({ measure: this.measure.value }, true));
     this.gap.addEventListener('change', () => {
@@ -87,6 +83,8 @@ export class CoverageView {
       return;
     }
     this.key = key;
+    // Picks made for other filters or another gap distance would mislead.
+    this.missing.clear();
     if (this.controller) this.controller.abort();
     const controller = new AbortController();
     this.controller = controller;
@@ -118,6 +116,7 @@ export class CoverageView {
     this.controller = null;
     this.key = null;
     this.map.removeLayer(this.layer);
+    this.missing.clear();
     this.setAttribution(null);
     if (this.legend) this.legend.remove();
     this.legend = null;
@@ -195,6 +194,7 @@ export class CoverageView {
       formatMeasure('count', row.count),
       formatMeasure('per_100k', row.per_100k),
       formatMeasure('gap_share', row.gap_share),
+      formatMeasure('people_gap_share', row.people_gap_share),
     ];
     const trs = rows.map((row) => {
       const tr = el('tr');
@@ -225,6 +225,8 @@ export class CoverageView {
     add('Inhabitants', row.population != null ? numberFormat.format(row.population) : 'not known');
     add('Per 100,000 inhabitants', formatMeasure('per_100k', row.per_100k));
     add(`Farther than ${this.state.gap} km from any`, formatMeasure('gap_share', row.gap_share));
+    add('People in its towns', row.people != null ? numberFormat.format(row.people) : 'not known');
+    add(`Of them farther than ${this.state.gap} km`, row.people_far != null ? `${numberFormat.format(row.people_far)} (${formatMeasure('people_gap_share', row.people_gap_share)})` : '–');
     add('Nearest matching initiative', row.nearest_km == null ? 'none' : `${decimalFormat.format(row.nearest_km)} km`);
     const areas = Object.entries(row.by_skill_area || {}).filter(([, n]) => n > 0);
     add('By skill area', areas.length ? areas.map(([slug, n]) => `${slug.replace(/_/g, ' ')} ${n}`).join(', ') : '–');
@@ -258,7 +260,7 @@ export class CoverageView {
 
   drawLegend(measure, breaks) {
     if (this.legend) this.legend.remove();
-    const palette = measure === 'gap_share' ? REDS : GREENS;
+    const palette = paletteFor(measure);
     const Legend = L.Control.extend({
       options: { position: 'bottomright' },
       onAdd() {

@@ -3,6 +3,7 @@
 import { FILTER_KEYS } from './api.js';
 import { swatch } from './legend.js';
 import { formatNumber, language, markLanguage, t } from './i18n.js';
+import { el } from './dom.js';
 
 const GROUPS = {
   skill_area: { vocab: 'skill_areas', open: true },
@@ -16,13 +17,6 @@ const GROUPS = {
 const SEARCH_DELAY_MS = 300;
 const MESSAGE_MS = 12000;
 const MAX_MESSAGES = 3;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = String(text);
-  return node;
-}
 
 /** Shows a message in the panel's alert box for a while; the same text is shown only once. */
 export function showMessage(text) {

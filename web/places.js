@@ -3,18 +3,12 @@
 
 import { api, isAbort } from './api.js';
 import { t } from './i18n.js';
+import { el } from './dom.js';
 
 const SUGGEST_DELAY_MS = 120;
 const PLACE_LIMIT = 6;
 const INITIATIVE_LIMIT = 3;
 const numberFormat = new Intl.NumberFormat('en');
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = String(text);
-  return node;
-}
 
 /** "city · EE · 101,092 inhabitants", "region · DE". */
 function placeMeta(p) {

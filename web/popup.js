@@ -2,6 +2,7 @@
 
 import { kindColour, swatch } from './legend.js';
 import { countryName, formatDate, languageName, markLanguage, t, termLabel } from './i18n.js';
+import { el } from './dom.js';
 
 /**
  * Labels for vocabulary slugs in the interface's language (the catalogue's, else the API's);
@@ -26,13 +27,6 @@ export function safeHttpUrl(text) {
   } catch (_) {
     return null;
   }
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = String(text);
-  return node;
 }
 
 function row(term, values) {

@@ -12,8 +12,8 @@ export const MIN_ZOOM = 2;
 export const MAX_ZOOM = 18;
 // The Coverage mode: region level, measure the map is coloured by, gap distance, table order.
 export const LEVELS = ['country', 'nuts1', 'nuts2', 'nuts3'];
-export const MEASURES = ['count', 'per_100k', 'gap_share'];
-export const SORT_KEYS = ['name', 'count', 'per_100k', 'gap_share'];
+export const MEASURES = ['count', 'per_100k', 'gap_share', 'people_gap_share'];
+export const SORT_KEYS = ['name', 'count', 'per_100k', 'gap_share', 'people_gap_share'];
 export const DEFAULT_LEVEL = 'nuts2';
 export const DEFAULT_MEASURE = 'count';
 export const DEFAULT_GAP_KM = 50;

@@ -3,8 +3,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { assertClean, ensureOutputDir, launchBrowser, settle, startServer, watchedPage } from './helpers.mjs';
-import { classBreaks, colourFor, sortRows } from '../coverage-model.js';
+import {
+  assertAccessible,
+  assertClean,
+  ensureOutputDir,
+  launchBrowser,
+  settle,
+  startServer,
+  watchedPage,
+} from './helpers.mjs';
+import { classBreaks, colourFor, missingParams, sortRows } from '../coverage-model.js';
+import { defaultState } from '../state.js';
 
 let server;
 let browser;
@@ -140,10 +149,63 @@ describe('coverage mode on the seed data', () => {
     assertClean(assert, problems);
     assertClean(assert, again.problems);
   });
+
+  test('where help is missing: the picks of the region on the map and as a list, cleared when the query changes', async () => {
+    const { page, problems } = await open('#z=4&mode=coverage&level=country&region=DE&skill_area=cybersecurity&target_group=smes');
+    const answer = await apiJson('/coverage/suggest?skill_area=cybersecurity&target_group=smes&gap_km=50&region=DE&k=5');
+    assert.ok(answer.picks.length > 0, 'the seed data leaves people far from help in Germany');
+    await page.click('#missing-run');
+    await page.waitForFunction((n) => document.querySelectorAll('#missing-list li').length === n, answer.picks.length, {
+      timeout: 15000,
+    });
+    await settle(page);
+    const items = await page.$$eval('#missing-list li', (lis) => lis.map((li) => li.textContent));
+    answer.picks.forEach((pick, i) => {
+      assert.ok(items[i].startsWith(`${pick.name} (DE)`), items[i]);
+      assert.ok(items[i].includes(new Intl.NumberFormat('en').format(pick.added)), `${items[i]} has ${pick.added}`);
+    });
+    assert.equal(await page.locator('.missing-mark').count(), answer.picks.length);
+    const summary = await page.textContent('#missing-summary');
+    assert.ok(summary.includes(new Intl.NumberFormat('en').format(answer.people_far)), summary);
+    await assertAccessible(assert, page, 'coverage with where help is missing');
+    await page.screenshot({ path: path.join(ensureOutputDir(), 'coverage-missing.png') });
+    // Another gap distance: the picks answered another question and go.
+    await page.fill('#coverage-gap', '30');
+    await page.press('#coverage-gap', 'Enter');
+    await settled(page);
+    assert.equal(await page.locator('#missing-list li').count(), 0);
+    assert.equal(await page.locator('.missing-mark').count(), 0);
+    // Coloured by people far: the table has its column, and the choice is in the URL.
+    await page.selectOption('#coverage-measure', 'people_gap_share');
+    await settled(page);
+    assert.match(page.url(), /measure=people_gap_share/);
+    const header = await page.textContent('#coverage-table thead');
+    assert.ok(header.includes('People out of reach'), header);
+    assertClean(assert, problems);
+  });
+
+  test('follow this view: the feed link carries the filters and the region, and is a feed', async () => {
+    const { page, problems } = await open('#z=4&mode=coverage&level=nuts1&region=DE2&kind=hub');
+    const href = await page.getAttribute('#follow-view', 'href');
+    assert.equal(href, '/collections/initiatives/items?kind=hub&nuts=DE2&f=atom');
+    const response = await fetch(server.url + href);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/atom+xml');
+    assert.match(await response.text(), /<feed xmlns="http:\/\/www.w3.org\/2005\/Atom"/);
+    await page.click('#mode-map');
+    await settle(page);
+    assert.equal(await page.getAttribute('#follow-view', 'href'), '/collections/initiatives/items?kind=hub&nuts=DE2&f=atom');
+    assertClean(assert, problems);
+  });
 });
 
 test('class breaks, colours and sorting', () => {
   assert.deepEqual(classBreaks('gap_share', []), [0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(classBreaks('people_gap_share', [0.1]), [0.2, 0.4, 0.6, 0.8, 1]);
+  assert.notEqual(colourFor('people_gap_share', 0.9, [0.2, 0.4, 0.6, 0.8, 1]), colourFor('count', 0.9, [0.2, 0.4, 0.6, 0.8, 1]));
+  const state = { ...defaultState(), region: 'DE21', gap: 30 };
+  state.filters.skill_area = ['iot'];
+  assert.equal(missingParams(state, 3).toString(), 'skill_area=iot&gap_km=30&region=DE21&k=3');
   const breaks = classBreaks('count', [0, 1, 2, 3, 4, 10, null]);
   assert.equal(breaks[0], 0);
   assert.equal(breaks[4], 10);
