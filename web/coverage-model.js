@@ -1,13 +1,8 @@
 // coverage-model.js – what the Coverage mode computes without a page: class breaks, colours, sorting, number formats, query parameters.
 
 import { filterParams } from './api.js';
+import { formatNumber } from './i18n.js';
 
-export const MEASURE_LABELS = {
-  count: 'Initiatives',
-  per_100k: 'Initiatives per 100,000 inhabitants',
-  gap_share: 'Share of the area farther than the gap distance',
-  people_gap_share: 'Share of the people farther than the gap distance',
-};
 
 /** Measures that are shares of a gap: fixed fifths, and darker is worse. */
 const GAP_MEASURES = ['gap_share', 'people_gap_share'];
@@ -15,16 +10,13 @@ const GAP_MEASURES = ['gap_share', 'people_gap_share'];
 export const GREENS = ['#edf8e9', '#bae4b3', '#74c476', '#31a354', '#006d2c'];
 export const REDS = ['#fee5d9', '#fcae91', '#fb6a4a', '#de2d26', '#a50f15'];
 export const NO_DATA = '#d9d9d9';
-export const numberFormat = new Intl.NumberFormat('en');
-export const decimalFormat = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
-export const percentFormat = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 0 });
 
 /** A measure's value as shown to people. */
 export function formatMeasure(measure, value) {
   if (value == null || !Number.isFinite(Number(value))) return '–';
-  if (GAP_MEASURES.includes(measure)) return percentFormat.format(Number(value));
-  if (measure === 'per_100k') return decimalFormat.format(Number(value));
-  return numberFormat.format(Number(value));
+  if (GAP_MEASURES.includes(measure)) return formatNumber(Number(value), { style: 'percent', maximumFractionDigits: 0 });
+  if (measure === 'per_100k') return formatNumber(Number(value), { maximumFractionDigits: 2 });
+  return formatNumber(Number(value));
 }
 
 /**

@@ -3,19 +3,22 @@
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { api, isAbort } from './api.js';
 import {
-  MEASURE_LABELS,
   NO_DATA,
   classBreaks,
   colourFor,
   coverageParams,
-  decimalFormat,
   formatMeasure,
-  numberFormat,
   paletteFor,
   sortRows,
 } from './coverage-model.js';
 import { MissingView } from './missing.js';
 import { el } from './dom.js';
+import { formatNumber, t, termLabel } from './i18n.js';
+
+/** A measure's name in the interface's language. */
+function measureLabel(measure) {
+  return t(`coverage.measure.${measure}`);
+}
 
 export class CoverageView {
   constructor(map, handlers) {
@@ -90,7 +93,7 @@ export class CoverageView {
     this.controller = controller;
     const container = this.map.getContainer();
     container.setAttribute('aria-busy', 'true');
-    this.summary.textContent = 'Loading…';
+    this.summary.textContent = t('coverage.loading');
     api.regions(state.level, params, controller.signal).then(
       (fc) => {
         if (this.controller !== controller) return;
@@ -104,8 +107,8 @@ export class CoverageView {
         this.key = null;
         container.setAttribute('aria-busy', 'false');
         if (isAbort(err)) return;
-        this.summary.textContent = 'The coverage could not be loaded.';
-        this.handlers.onError(`Could not load the coverage: ${err.message}`);
+        this.summary.textContent = t('coverage.failed');
+        this.handlers.onError(t('coverage.failedDetail', { error: err.message }));
       },
     );
   }
@@ -167,17 +170,14 @@ export class CoverageView {
         color: selected ? '#1b2530' : '#ffffff',
       });
       const figure = layer.getTooltip()?.getContent()?.querySelector('.tip-figure');
-      if (figure) figure.textContent = `${MEASURE_LABELS[measure]}: ${formatMeasure(measure, row[measure])}`;
+      if (figure) figure.textContent = `${measureLabel(measure)}: ${formatMeasure(measure, row[measure])}`;
       if (selected) layer.bringToFront();
     }
     this.drawLegend(measure, breaks);
     this.fillTable(sortRows(this.rows, sort), region);
     const zero = this.rows.filter((r) => r.count === 0).length;
     const { matched = 0, outside = 0, gap = this.state.gap } = this.totals || {};
-    this.summary.textContent =
-      `${numberFormat.format(matched)} matching initiatives in ${numberFormat.format(this.rows.length)} regions` +
-      ` (${numberFormat.format(outside)} outside every region); ${numberFormat.format(zero)} regions have none;` +
-      ` gap distance ${numberFormat.format(gap)} km.`;
+    this.summary.textContent = t('coverage.summary', { matched, regions: this.rows.length, outside, zero, gap });
     this.showDetail(this.rows.find((r) => r.code === region) || null);
     for (const button of document.querySelectorAll('#coverage-table th button')) {
       const key = button.dataset.sort;
@@ -220,17 +220,28 @@ export class CoverageView {
     }
     const list = el('dl');
     const add = (term, value) => list.append(el('dt', null, term), el('dd', null, value));
-    add('Code', row.code);
-    add('Initiatives', formatMeasure('count', row.count));
-    add('Inhabitants', row.population != null ? numberFormat.format(row.population) : 'not known');
-    add('Per 100,000 inhabitants', formatMeasure('per_100k', row.per_100k));
-    add(`Farther than ${this.state.gap} km from any`, formatMeasure('gap_share', row.gap_share));
-    add('People in its towns', row.people != null ? numberFormat.format(row.people) : 'not known');
-    add(`Of them farther than ${this.state.gap} km`, row.people_far != null ? `${numberFormat.format(row.people_far)} (${formatMeasure('people_gap_share', row.people_gap_share)})` : '–');
-    add('Nearest matching initiative', row.nearest_km == null ? 'none' : `${decimalFormat.format(row.nearest_km)} km`);
+    const gap = this.state.gap;
+    const unknown = t('coverage.detail.notKnown');
+    add(t('coverage.detail.code'), row.code);
+    add(t('coverage.detail.initiatives'), formatMeasure('count', row.count));
+    add(t('coverage.detail.inhabitants'), row.population != null ? formatNumber(row.population) : unknown);
+    add(t('coverage.detail.per100k'), formatMeasure('per_100k', row.per_100k));
+    add(t('coverage.detail.far', { gap }), formatMeasure('gap_share', row.gap_share));
+    add(t('coverage.detail.people'), row.people != null ? formatNumber(row.people) : unknown);
+    add(
+      t('coverage.detail.peopleFar', { gap }),
+      row.people_far != null ? `${formatNumber(row.people_far)} (${formatMeasure('people_gap_share', row.people_gap_share)})` : '–',
+    );
+    add(
+      t('coverage.detail.nearest'),
+      row.nearest_km == null
+        ? t('coverage.detail.none')
+        : `${formatNumber(row.nearest_km, { maximumFractionDigits: 2 })} km`,
+    );
     const areas = Object.entries(row.by_skill_area || {}).filter(([, n]) => n > 0);
-    add('By skill area', areas.length ? areas.map(([slug, n]) => `${slug.replace(/_/g, ' ')} ${n}`).join(', ') : '–');
-    const close = el('button', 'link-button', 'Close');
+    const areaText = areas.map(([slug, n]) => `${termLabel('skill_areas', slug, slug.replace(/_/g, ' '))} ${formatNumber(n)}`);
+    add(t('coverage.detail.bySkill'), areas.length ? areaText.join(', ') : '–');
+    const close = el('button', 'link-button', t('coverage.detail.close'));
     close.type = 'button';
     close.addEventListener('click', () => this.handlers.onChange({ region: null }, true));
     this.detail.replaceChildren(el('h3', null, row.name), list, close);
@@ -265,7 +276,7 @@ export class CoverageView {
       options: { position: 'bottomright' },
       onAdd() {
         const box = L.DomUtil.create('div', 'legend coverage-legend leaflet-bar');
-        box.append(el('strong', null, MEASURE_LABELS[measure]));
+        box.append(el('strong', null, measureLabel(measure)));
         const list = el('ul');
         let lower = null;
         breaks.forEach((upper, i) => {
@@ -276,7 +287,9 @@ export class CoverageView {
           dot.style.backgroundColor = palette[i];
           const text =
             lower == null
-              ? `${upper === 0 ? '' : 'up to '}${formatMeasure(measure, upper)}`
+              ? upper === 0
+                ? formatMeasure(measure, upper)
+                : t('coverage.legend.upTo', { value: formatMeasure(measure, upper) })
               : `${formatMeasure(measure, lower)} – ${formatMeasure(measure, upper)}`;
           item.append(dot, el('span', null, text));
           list.append(item);
@@ -285,7 +298,7 @@ export class CoverageView {
         const none = el('li');
         const grey = el('span', 'swatch swatch-square');
         grey.style.backgroundColor = NO_DATA;
-        none.append(grey, el('span', null, 'no data'));
+        none.append(grey, el('span', null, t('coverage.legend.noData')));
         list.append(none);
         box.append(list);
         return box;

@@ -72,4 +72,21 @@ describe('languages', () => {
     assert.ok(marked.length > 0 && marked.every((code) => code !== 'en'), `names in other languages are marked (${marked})`);
     assertClean(assert, problems);
   });
+
+  test('the Coverage mode speaks the language too: summary, details, legend and where help is missing', async () => {
+    const { page, problems } = await open('/#z=4&mode=coverage&level=country&region=DE&lang=de');
+    await page.waitForFunction(() => document.querySelectorAll('#coverage-table tbody tr').length > 0, null, { timeout: 20000 });
+    await settle(page);
+    assert.match(await page.textContent('#coverage-summary'), /passende Initiativen in \d+ Regionen/);
+    const detail = await page.textContent('#coverage-detail');
+    assert.match(detail, /Einwohner/);
+    assert.match(detail, /Nächste passende Initiative/);
+    assert.match(await page.textContent('.coverage-legend'), /keine Daten/);
+    assert.equal(await page.textContent('#missing-run'), 'Zeigen, wo Hilfe fehlt');
+    await page.click('#missing-run');
+    await page.waitForFunction(() => document.querySelectorAll('#missing-list li').length > 0, null, { timeout: 15000 });
+    assert.match(await page.textContent('#missing-list li'), /Menschen mehr in Reichweite, insgesamt [\d.]+/);
+    assert.match(await page.textContent('#missing-summary'), /^[\d.]+ der [\d.]+ Menschen/, 'German digit grouping');
+    assertClean(assert, problems);
+  });
 });
