@@ -1,7 +1,7 @@
 // popup.js – builds the DOM of an initiative's popup; every data value goes in as text, never HTML.
 
 import { kindColour, swatch } from './legend.js';
-import { countryName, formatDate, languageName, markLanguage, t, termLabel } from './i18n.js';
+import { countryName, formatDate, language, languageName, markLanguage, t, termLabel } from './i18n.js';
 
 /**
  * Labels for vocabulary slugs in the interface's language (the catalogue's, else the API's);
@@ -107,6 +107,12 @@ export function popupContent(feature, label) {
     box.append(el('p', 'popup-muted', String(p.url)));
   }
   box.append(evidenceLine(p));
+  // The initiative's own page, which works without JavaScript and can be bookmarked or shared.
+  if (feature.id != null && feature.id !== '') {
+    const details = el('a', 'popup-details', t('popup.details'));
+    details.href = `/initiatives/${encodeURIComponent(String(feature.id))}?lang=${language()}`;
+    box.append(details);
+  }
   return box;
 }
 

@@ -1,5 +1,5 @@
 //! `/initiatives/{id}`: one initiative's page, its details in the visitor's language around
-//! its own texts (marked with their language), a canonical URL and schema.org JSON-LD.
+//! its own texts (its name marked with its language), a canonical URL and schema.org JSON-LD.
 
 use std::fmt::Write;
 
@@ -67,6 +67,7 @@ fn write(visit: &Visit, initiative: InitiativeRef<'_>) -> String {
     let translations = visit.translations();
     let locale = visit.locale;
     let canonical = format!("{}{LIST_PATH}/{}", visit.base, segment(initiative.id));
+    // Only the name is the initiative's own words; descriptions are the curators' (as on the map).
     let own = lang_of(initiative.languages);
     let mut head = Head {
         title: initiative.name.to_string(),
@@ -96,7 +97,7 @@ fn write(visit: &Visit, initiative: InitiativeRef<'_>) -> String {
     if !initiative.description.is_empty() {
         let _ = writeln!(
             main,
-            "<p class=\"description\"{own} dir=\"auto\">{}</p>",
+            "<p class=\"description\" dir=\"auto\">{}</p>",
             escape(initiative.description)
         );
     }
@@ -113,7 +114,7 @@ fn write(visit: &Visit, initiative: InitiativeRef<'_>) -> String {
         &mut main,
         visit.t("pages.initiative.organisation"),
         &format!(
-            "<span{own} dir=\"auto\">{}</span>",
+            "<span dir=\"auto\">{}</span>",
             escape(initiative.organisation)
         ),
     );
