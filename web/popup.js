@@ -106,13 +106,14 @@ export function popupContent(feature, label) {
   } else if (p.url) {
     box.append(el('p', 'popup-muted', String(p.url)));
   }
-  box.append(evidenceLine(p));
-  // The initiative's own page, which works without JavaScript and can be bookmarked or shared.
+  // The initiative's own page (it works without JavaScript and can be bookmarked or shared),
+  // beside the website's link so that the popup keeps its height.
   if (feature.id != null && feature.id !== '') {
     const details = el('a', 'popup-details', t('popup.details'));
     details.href = `/initiatives/${encodeURIComponent(String(feature.id))}?lang=${language()}`;
     box.append(details);
   }
+  box.append(evidenceLine(p));
   return box;
 }
 
