@@ -8,6 +8,7 @@ use crate::filter::Filter;
 use crate::geodesy::LonLatBox;
 use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
 use crate::snapshot::Snapshot;
+use crate::translations::{Locale, Translations};
 
 /// For each filterable attribute, how many initiatives would match per term. Each attribute's
 /// counts apply every filter except that attribute's own, so that ticking another term of the
@@ -77,19 +78,19 @@ fn tally<T: Vocabulary>(
 
 /// Every vocabulary with its labels, for building filter controls.
 #[derive(Serialize)]
-pub struct Vocabularies {
-    skill_areas: Vec<Term>,
-    target_groups: Vec<Term>,
-    kinds: Vec<Term>,
-    statuses: Vec<Term>,
-    location_precisions: Vec<Term>,
+pub struct Vocabularies<'a> {
+    skill_areas: Vec<Term<'a>>,
+    target_groups: Vec<Term<'a>>,
+    kinds: Vec<Term<'a>>,
+    statuses: Vec<Term<'a>>,
+    location_precisions: Vec<Term<'a>>,
     countries: Vec<CountryTerm>,
 }
 
 #[derive(Serialize)]
-struct Term {
+struct Term<'a> {
     slug: &'static str,
-    label: &'static str,
+    label: &'a str,
 }
 
 #[derive(Serialize)]
@@ -99,24 +100,25 @@ struct CountryTerm {
     group: crate::country::CountryGroup,
 }
 
-fn terms<T: Vocabulary>() -> Vec<Term> {
+fn terms<T: Vocabulary>(translations: &Translations, locale: Locale) -> Vec<Term<'_>> {
     T::all()
         .iter()
         .map(|t| Term {
             slug: t.slug(),
-            label: t.label(),
+            label: translations.term(locale, *t),
         })
         .collect()
 }
 
-impl Vocabularies {
-    pub fn new() -> Self {
+impl<'a> Vocabularies<'a> {
+    /// The vocabularies with their labels in `locale` (English where it has none).
+    pub fn new(translations: &'a Translations, locale: Locale) -> Self {
         Vocabularies {
-            skill_areas: terms::<SkillArea>(),
-            target_groups: terms::<TargetGroup>(),
-            kinds: terms::<Kind>(),
-            statuses: terms::<Status>(),
-            location_precisions: terms::<LocationPrecision>(),
+            skill_areas: terms::<SkillArea>(translations, locale),
+            target_groups: terms::<TargetGroup>(translations, locale),
+            kinds: terms::<Kind>(translations, locale),
+            statuses: terms::<Status>(translations, locale),
+            location_precisions: terms::<LocationPrecision>(translations, locale),
             countries: crate::country::Country::all()
                 .map(|c| CountryTerm {
                     code: c.code(),
@@ -125,12 +127,6 @@ impl Vocabularies {
                 })
                 .collect(),
         }
-    }
-}
-
-impl Default for Vocabularies {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

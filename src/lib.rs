@@ -20,6 +20,9 @@
 //! - [`follow`]: publishing what other processes commit to the store (LISTEN/NOTIFY, polling).
 //! - [`harvest`]: fetching partners' feeds, mapping and validating them into the store.
 //! - [`api`]: the HTTP API (axum), its errors as problem+json, caching.
+//! - [`pages`]: HTML pages written by the server (the list, one page per initiative, the
+//!   sitemap), readable without JavaScript.
+//! - [`translations`]: the interface's texts in each language, from `web/i18n`.
 //! - [`config`]: the service configuration.
 //! - [`server`]: start-up and graceful shutdown.
 
@@ -40,6 +43,7 @@ pub mod geodesy;
 pub mod harvest;
 pub mod index;
 pub mod model;
+pub mod pages;
 pub mod places;
 pub mod records;
 pub mod regions;
@@ -47,3 +51,4 @@ pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod tile;
+pub mod translations;

@@ -188,6 +188,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         curators: Arc::new(curators),
         store_status: Arc::new(StoreStatus::default()),
         places,
+        translations: Arc::new(crate::translations::Translations::load()),
     };
     Ok(state)
 }

@@ -190,6 +190,7 @@ fn sample(name: &str) -> &'static str {
         "location_precision" => "city",
         "region" => "DE",
         "k" => "3",
+        "lang" => "pl",
         other => panic!("no sample for documented parameter {other}"),
     }
 }

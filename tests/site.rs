@@ -163,6 +163,9 @@ async fn every_response_carries_security_headers() {
         "/collections/initiatives/items?limit=1",
         "/nothing",
         "/near?lat=x",
+        "/initiatives",
+        "/initiatives/nothing",
+        "/sitemap.xml",
     ] {
         let response = client()
             .get(format!("{}{path}", server.base))

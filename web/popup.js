@@ -1,7 +1,7 @@
 // popup.js – builds the DOM of an initiative's popup; every data value goes in as text, never HTML.
 
 import { kindColour, swatch } from './legend.js';
-import { countryName, formatDate, languageName, markLanguage, t, termLabel } from './i18n.js';
+import { countryName, formatDate, language, languageName, markLanguage, t, termLabel } from './i18n.js';
 import { el } from './dom.js';
 
 /**
@@ -99,6 +99,13 @@ export function popupContent(feature, label) {
     box.append(link);
   } else if (p.url) {
     box.append(el('p', 'popup-muted', String(p.url)));
+  }
+  // The initiative's own page (it works without JavaScript and can be bookmarked or shared),
+  // beside the website's link so that the popup keeps its height.
+  if (feature.id != null && feature.id !== '') {
+    const details = el('a', 'popup-details', t('popup.details'));
+    details.href = `/initiatives/${encodeURIComponent(String(feature.id))}?lang=${language()}`;
+    box.append(details);
   }
   box.append(evidenceLine(p));
   return box;

@@ -102,6 +102,18 @@ pub fn respond_dated(
     response
 }
 
+/// Marks a response (a 200 or a 304) as one language's: `Content-Language`, and a `Vary` that
+/// names `Accept-Language`, so that shared caches keep one copy per language.
+pub fn in_language(mut response: Response, code: &'static str) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(code));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding, Accept-Language"),
+    );
+    response
+}
+
 static HTTP_DATE: jiff::fmt::rfc2822::DateTimePrinter = jiff::fmt::rfc2822::DateTimePrinter::new();
 static HTTP_DATE_PARSER: jiff::fmt::rfc2822::DateTimeParser =
     jiff::fmt::rfc2822::DateTimeParser::new();

@@ -39,6 +39,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeConfig;
+use crate::pages;
 use crate::snapshot::SharedSnapshot;
 use params::QueryParams;
 use problem::ApiError;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub site: Arc<assets::SiteFiles>,
     /// The gazetteer: `/places` and the map's labels.
     pub places: crate::places::SharedPlaces,
+    /// The interface's texts in each language, for the pages and the API's labels.
+    pub translations: Arc<crate::translations::Translations>,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             curation: None,
             curators: Arc::new(auth::Curators::default()),
             store_status: Arc::default(),
+            translations: Arc::new(crate::translations::Translations::load()),
         }
     }
 }
@@ -134,7 +138,11 @@ pub fn router(state: AppState) -> Router {
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/clusters/{id}/children", get(tiles::children))
-        .route("/clusters/{id}/leaves", get(tiles::leaves));
+        .route("/clusters/{id}/leaves", get(tiles::leaves))
+        .route(pages::list::LIST_PATH, get(pages::list::page))
+        .route("/initiatives/{id}", get(pages::initiative::page))
+        .route("/sitemap.xml", get(pages::sitemap::sitemap))
+        .route("/robots.txt", get(pages::sitemap::robots));
     // The operator's vector base map: one file, read in ranges by the page (tower-http's
     // ServeFile answers Range with 206); not compressed, so that ranges stay byte ranges.
     let router = match pmtiles {

@@ -10,6 +10,7 @@
 use axum::http::{HeaderMap, HeaderName, header};
 
 use crate::api::problem::ApiError;
+use crate::translations::Locale;
 
 /// How one kind of negotiation header's ranges match offers.
 pub trait Ranges {
@@ -118,6 +119,37 @@ pub fn choose<R: Ranges, T: Copy>(
     }
     best.map(|(value, _)| value)
         .ok_or_else(|| not_acceptable(offers))
+}
+
+/// The visitor's language among the interface's: `lang` when the query names one, else the
+/// best match of `Accept-Language` (a regional range such as `de-AT` falling back to its
+/// language, as RFC 4647's lookup does), else English. A `lang` the interface does not speak
+/// is refused with 400, naming the parameter.
+pub fn language(
+    params: &crate::api::params::QueryParams,
+    headers: &HeaderMap,
+) -> Result<Locale, ApiError> {
+    if let Some(code) = params.get("lang")? {
+        return Locale::parse(code).ok_or_else(|| {
+            let known: Vec<&str> = Locale::ALL.iter().map(|l| l.code()).collect();
+            ApiError::invalid(
+                "lang",
+                format!("\"{code}\" is not one of {}", known.join(", ")),
+            )
+        });
+    }
+    let mut ranges = elements(headers, &header::ACCEPT_LANGUAGE);
+    // Stable: among equal weights the client's order stands.
+    ranges.sort_by_key(|(_, weight)| std::cmp::Reverse(*weight));
+    let named = ranges
+        .iter()
+        .filter(|(range, weight)| *weight > 0 && range != "*")
+        .find_map(|(range, _)| Locale::parse(&range.split('-').next()?.to_ascii_lowercase()));
+    // Only a wildcard (or nothing) named: the first language it does not refuse.
+    let offers: Vec<(Locale, &str)> = Locale::ALL.iter().map(|l| (*l, l.code())).collect();
+    Ok(named
+        .or_else(|| choose::<Languages, _>(headers, &offers).ok())
+        .unwrap_or(Locale::En))
 }
 
 fn not_acceptable<T>(offers: &[(T, &str)]) -> ApiError {
@@ -334,5 +366,23 @@ mod tests {
             choose::<Languages, _>(&HeaderMap::new(), &offers).unwrap(),
             "en"
         );
+    }
+
+    #[test]
+    fn the_visitors_language() {
+        let ask = |query: &str, value: &str| {
+            let params = crate::api::params::QueryParams::parse(Some(query));
+            language(&params, &with(header::ACCEPT_LANGUAGE, &[value]))
+        };
+        assert_eq!(ask("", "").unwrap(), Locale::En);
+        assert_eq!(ask("", "pl, en;q=0.5").unwrap(), Locale::Pl);
+        assert_eq!(ask("", "sv, de-AT;q=0.8, en;q=0.5").unwrap(), Locale::De);
+        assert_eq!(ask("", "de-AT").unwrap(), Locale::De);
+        assert_eq!(ask("", "sv, *;q=0.1").unwrap(), Locale::En);
+        assert_eq!(ask("", "*, en;q=0").unwrap(), Locale::Fr);
+        assert_eq!(ask("", "sv").unwrap(), Locale::En);
+        assert_eq!(ask("lang=it", "pl").unwrap(), Locale::It);
+        assert!(ask("lang=sv", "pl").is_err());
+        assert!(ask("lang=it&lang=fr", "").is_err());
     }
 }

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::api::AppState;
-use crate::api::caching;
 use crate::api::params::{FILTER_PARAMS, QueryParams};
 use crate::api::problem::ApiError;
+use crate::api::{caching, negotiation};
 use crate::facets::{self, Vocabularies};
 
 /// Where the page's vector base map is served when `--basemap-pmtiles` is given.
@@ -42,9 +42,16 @@ pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Resp
     .into_response())
 }
 
-pub async fn vocabularies(uri: Uri) -> Result<Response, ApiError> {
-    QueryParams::accepting(&uri, &[])?;
-    Ok(Json(Vocabularies::new()).into_response())
+/// The vocabularies' labels in the visitor's language (`lang`, else `Accept-Language`).
+pub async fn vocabularies(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::accepting(&uri, &[&["lang"]])?;
+    let locale = negotiation::language(&params, &headers)?;
+    let response = Json(Vocabularies::new(&state.translations, locale)).into_response();
+    Ok(caching::in_language(response, locale.code()))
 }
 
 pub async fn facet_counts(

@@ -68,6 +68,24 @@ fn cache_headers() -> Value {
     })
 }
 
+/// `lang`: one of the interface's languages, chosen over `Accept-Language`.
+fn language() -> Value {
+    let codes: Vec<&str> = crate::translations::Locale::ALL
+        .iter()
+        .map(|l| l.code())
+        .collect();
+    json!({ "name": "lang", "in": "query", "required": false,
+            "description": "The labels' language; without it, the best of Accept-Language, else English",
+            "schema": { "type": "string", "enum": codes } })
+}
+
+fn language_headers() -> Value {
+    json!({
+        "Content-Language": { "description": "The labels' language", "schema": { "type": "string" } },
+        "Vary": { "schema": { "type": "string" } },
+    })
+}
+
 fn item_headers() -> Value {
     json!({
         "ETag": { "description": "The initiative's entity tag, for If-Match", "schema": { "type": "string" } },
@@ -446,8 +464,11 @@ pub fn paths() -> Value {
         "/facets": { "get": operation("getFacets", "Counts per term; each facet applies every filter but its own",
             [vec![shared("bbox")], filters()].concat(),
             responses(vec![("200", json_ok("Counts", "Facets")), ("304", common("NotModified"))])) },
-        "/vocabularies": { "get": operation("getVocabularies", "The vocabularies with labels, and the countries", vec![],
-            responses(vec![("200", private_ok("Vocabularies", "Vocabularies"))])) },
+        "/vocabularies": { "get": operation("getVocabularies", "The vocabularies with labels in the visitor's language (lang, else Accept-Language, else English), and the countries",
+            vec![language()],
+            responses(vec![
+                ("200", with_headers(private_ok("Vocabularies", "Vocabularies"), language_headers())),
+            ])) },
         "/coverage": { "get": operation("getCoverage", "Initiatives per region: count, per 100,000 inhabitants, per skill area, gap share",
             coverage_parameters,
             responses(vec![
