@@ -1,6 +1,6 @@
 // app.js – starts the page: loads configuration and vocabularies, then wires map, panel, popups, near search and URL state.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, bboxParam, beginWork, endWork, isAbort } from './api.js';
 import { formatState, hashParams, parseState, writeUrl } from './state.js';
 import { createMap, TileData } from './map.js';

@@ -1,6 +1,6 @@
 // near.js – "near a place": pick a point (map click or geolocation), a radius, the circle and the sorted matches.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, isAbort } from './api.js';
 import { entry } from './panel.js';
 import { formatNumber, t } from './i18n.js';
