@@ -12,9 +12,9 @@ use serde_json::Value;
 pub const COUNTRIES_TOPOJSON: &str = "node_modules/world-atlas/countries-50m.json";
 
 /// The area kept, `[west, south, east, north]` in degrees: Europe with Iceland, the Azores
-/// and the Canaries, and the neighbours in view around it (North Africa, Turkey, the
-/// Caucasus, Russia to the Urals).
-pub const EUROPE: [f64; 4] = [-35.0, 25.0, 65.0, 82.0];
+/// and the Canaries, and the neighbours in view around it at the map's widest zoom on a
+/// phone (North Africa, the Middle East, Russia past the Urals).
+pub const EUROPE: [f64; 4] = [-45.0, 10.0, 75.0, 84.0];
 
 /// One level of detail: from which zoom it is shown, how far a simplified outline may stray
 /// from the original, and to how many decimals coordinates are written.

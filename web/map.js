@@ -35,6 +35,8 @@ export function createMap(container, state, config, onError) {
     'Places: <a href="https://www.geonames.org/">GeoNames</a>, <a href="/about.html#places">CC BY 4.0</a>',
   );
 
+  compactAttribution(map);
+
   map.createPane('basemap');
   map.getPane('basemap').style.zIndex = '250';
 
@@ -53,6 +55,34 @@ export function createMap(container, state, config, onError) {
     onError(`Country outlines are unavailable (${config.outlines_error})`);
   }
   return map;
+}
+
+/**
+ * On a phone the attribution would cover lines of the map: there it is folded behind a
+ * button ("Sources and licences") that shows and hides it. (A control of its own, since the
+ * attribution control rewrites its content whenever an attribution is added.)
+ */
+function compactAttribution(map) {
+  const attribution = map.attributionControl.getContainer();
+  attribution.id = 'map-attribution';
+  const toggle = L.control({ position: 'bottomright' });
+  toggle.onAdd = () => {
+    const button = L.DomUtil.create('button', 'attribution-toggle leaflet-control');
+    button.type = 'button';
+    button.setAttribute('aria-controls', attribution.id);
+    button.setAttribute('aria-expanded', 'false');
+    button.setAttribute('aria-label', t('map.attribution'));
+    button.title = t('map.attribution');
+    button.textContent = 'i';
+    L.DomEvent.disableClickPropagation(button);
+    button.addEventListener('click', () => {
+      const open = !attribution.classList.contains('expanded');
+      attribution.classList.toggle('expanded', open);
+      button.setAttribute('aria-expanded', open ? 'true' : 'false');
+    });
+    return button;
+  };
+  toggle.addTo(map);
 }
 
 /**
