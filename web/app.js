@@ -84,6 +84,7 @@ async function start() {
   function showMode() {
     const covering = state.mode === 'coverage';
     document.body.classList.toggle('mode-coverage', covering);
+    document.documentElement.classList.remove('start-coverage');
     document.getElementById('coverage').hidden = !covering;
     document.getElementById('mode-map').setAttribute('aria-pressed', String(!covering));
     document.getElementById('mode-coverage').setAttribute('aria-pressed', String(covering));

@@ -66,6 +66,15 @@ describe('a light page', () => {
     const outlines = versioned.find((r) => r.url.endsWith('/basemap/europe-0.geojson'));
     assert.ok(['gzip', 'br'].includes(outlines.headers['content-encoding']), JSON.stringify(outlines.headers));
 
+    // Every module the page runs is preloaded from the page, so none waits for its importer.
+    const html = await (await fetch(`${suite.server.url}/`, { headers: { Accept: 'text/html' } })).text();
+    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+    const modules = versioned
+      .map((r) => new URL(r.url).pathname)
+      // (Not the classic scripts: early.js and Leaflet's build.)
+      .filter((p) => p.endsWith('.js') && !/\/(app|early)\.js$/.test(p) && !p.includes('/vendor/'));
+    assert.deepEqual([...preloaded].sort(), [...new Set(modules)].sort(), 'the preloaded modules are the module graph');
+
     // A second visit takes the versioned files from the cache without asking the server.
     const second = await load(context, `${suite.server.url}/`);
     const again = second.responses.filter((r) => new URL(r.url).pathname.startsWith('/v/'));
