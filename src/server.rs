@@ -141,7 +141,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
             .data
             .is_none()
             .then(|| scope.spawn(|| open_waiting(&config.db)));
-        let basemap = scope.spawn(|| basemap::countries_geojson(&config.web_dir));
+        let basemap = scope.spawn(|| basemap::europe_levels(&config.web_dir));
         let geonames = scope.spawn(|| crate::places::geonames::load(&config.web_dir));
         // Regions and places do not change with the data: loaded once, shared by every
         // snapshot.
@@ -176,14 +176,42 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
+    // The outlines are site files: served compressed and cached like the page's own.
+    let (outlines, generated) = match basemap {
+        Ok(levels) => {
+            let (outlines, generated) = levels
+                .into_iter()
+                .enumerate()
+                .map(|(index, level)| {
+                    let path = basemap::level_path(index);
+                    (
+                        basemap::OutlineLevel {
+                            min_zoom: level.min_zoom,
+                            path: path.clone(),
+                        },
+                        crate::api::assets::GeneratedFile {
+                            path,
+                            media_type: "application/geo+json",
+                            body: level.geojson,
+                        },
+                    )
+                })
+                .unzip();
+            (Ok(outlines), generated)
+        }
+        Err(reason) => (Err(reason), Vec::new()),
+    };
     let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
     let state = AppState {
         snapshot,
-        site: Arc::new(crate::api::assets::SiteFiles::list(&config.web_dir)),
+        site: Arc::new(crate::api::assets::SiteFiles::with_generated(
+            &config.web_dir,
+            generated,
+        )),
         config: Arc::new(config),
-        basemap: Arc::new(basemap),
+        basemap: Arc::new(outlines),
         curation,
         curators: Arc::new(curators),
         store_status: Arc::new(StoreStatus::default()),

@@ -139,19 +139,130 @@ async fn static_files_are_served_and_cannot_be_walked_out_of() {
 }
 
 #[tokio::test]
-async fn the_base_layer_is_country_outlines() {
+async fn the_base_layer_is_europes_outlines_by_level_of_detail() {
     let server = start(None).await;
-    let (status, content_type, countries) =
-        get_json(&format!("{}/basemap/countries.geojson", server.base)).await;
-    assert_eq!(status, 200, "{countries}");
-    assert_eq!(content_type, "application/geo+json");
-    let features = countries["features"].as_array().unwrap();
-    assert!(features.len() > 150);
-    assert!(
-        features
+    let (status, _, config) = get_json(&format!("{}/config.json", server.base)).await;
+    assert_eq!(status, 200, "{config}");
+    let levels = config["outlines"].as_array().unwrap();
+    assert!(levels.len() >= 2, "{config}");
+    assert_eq!(levels[0]["min_zoom"], 0);
+    let mut sizes = Vec::new();
+    for level in levels {
+        let url = level["url"].as_str().unwrap();
+        assert!(url.starts_with("/v/"), "{url} is versioned");
+        let response = get_versioned(client().get(format!("{}{url}", server.base)), url).await;
+        assert_eq!(response.headers()["content-type"], "application/geo+json");
+        let body = response.bytes().await.unwrap();
+        sizes.push(body.len());
+        let countries: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let names: Vec<&str> = countries["features"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|f| f["properties"]["name"] == "Germany")
+            .filter_map(|f| f["properties"]["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"Germany") && names.contains(&"Malta"),
+            "{names:?}"
+        );
+        assert!(
+            !names.contains(&"Brazil"),
+            "{url}: only Europe and its neighbours"
+        );
+    }
+    // Coarse first; the first level is all a first visit loads.
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    assert!(sizes[0] < 150_000, "{sizes:?}");
+    // The whole world's outlines are gone.
+    let (status, _, _) = get_json(&format!("{}/basemap/countries.geojson", server.base)).await;
+    assert_eq!(status, 404);
+}
+
+/// Sends `request` for the versioned file `url` and checks it is served to be kept a year.
+async fn get_versioned(request: reqwest::RequestBuilder, url: &str) -> reqwest::Response {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable",
+        "{url}"
     );
+    assert!(response.headers().contains_key("etag"), "{url}");
+    response
+}
+
+#[tokio::test]
+async fn pages_are_revalidated_and_versioned_files_cached_for_a_year() {
+    let server = start(None).await;
+    // A client that leaves the body compressed, to see the encoding.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let compressed = raw
+        .get(format!("{}/", server.base))
+        .header("accept", "text/html")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let page = client()
+        .get(format!("{}/", server.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let etag = page.headers()["etag"].to_str().unwrap().to_string();
+    let html = page.text().await.unwrap();
+    let revalidated = client()
+        .get(format!("{}/", server.base))
+        .header("accept", "text/html")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    // Every file the page refers to is under one versioned prefix.
+    let references: Vec<&str> = html
+        .split(['"'])
+        .filter(|part| part.starts_with("/v/"))
+        .collect();
+    assert!(
+        references.iter().any(|r| r.ends_with("/app.js"))
+            && references
+                .iter()
+                .any(|r| r.ends_with("/vendor/leaflet/leaflet.js")),
+        "{references:?}"
+    );
+    for reference in &references {
+        let request = raw
+            .get(format!("{}{reference}", server.base))
+            .header("accept-encoding", "gzip");
+        let response = get_versioned(request, reference).await;
+        let media_type = response.headers()["content-type"].to_str().unwrap();
+        if media_type.starts_with("text/") {
+            assert_eq!(
+                response.headers()["content-encoding"],
+                "gzip",
+                "{reference}"
+            );
+        }
+    }
+    // The same files under their plain paths are revalidated, not kept.
+    let plain = client()
+        .get(format!("{}/app.js", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    for page in ["/about.html", "/moderate.html"] {
+        let response = client()
+            .get(format!("{}{page}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{page}");
+        assert!(response.headers().contains_key("etag"), "{page}");
+    }
 }
 
 #[tokio::test]

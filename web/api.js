@@ -123,7 +123,15 @@ export function bboxParam(bounds) {
 export const api = {
   config: (signal) => getJson('/config.json', null, signal),
   vocabularies: (signal) => getJson('/vocabularies', null, signal),
-  countries: (signal) => getJson('/basemap/countries.geojson', null, signal),
+  /** A level of the country outlines, at the versioned URL /config.json gives. */
+  outlines: (url, signal) => getJson(url, null, signal),
+
+  /** The coarsest level of the country outlines (small maps, countries' extents), or null. */
+  async outlinesOverview(signal) {
+    const config = await getJson('/config.json', null, signal);
+    const level = Array.isArray(config.outlines) ? config.outlines[0] : null;
+    return level ? getJson(level.url, null, signal) : null;
+  },
 
   tile(z, x, y, state, signal) {
     return getJson(`/tiles/${z}/${x}/${y}.geojson`, filterParams(state), signal);

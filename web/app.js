@@ -1,6 +1,6 @@
 // app.js – starts the page: loads configuration and vocabularies, then wires map, panel, popups, near search and URL state.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, bboxParam, beginWork, endWork, feedHref, isAbort } from './api.js';
 import { formatState, hashParams, parseState, writeUrl as writeAddress } from './state.js';
 import { createMap, TileData } from './map.js';
@@ -9,6 +9,7 @@ import { labeller, popupContent, loadingContent, errorContent, colocatedContent 
 import { PlaceSearch } from './places.js';
 import { PlaceLabels } from './labels.js';
 import { Near } from './near.js';
+import { MapStatus } from './map-status.js';
 import { legendControl } from './legend.js';
 import { setupPropose } from './propose.js';
 import { CoverageView } from './coverage.js';
@@ -89,6 +90,7 @@ async function start() {
   function showMode() {
     const covering = state.mode === 'coverage';
     document.body.classList.toggle('mode-coverage', covering);
+    document.documentElement.classList.remove('start-coverage');
     document.getElementById('coverage').hidden = !covering;
     document.getElementById('mode-map').setAttribute('aria-pressed', String(!covering));
     document.getElementById('mode-coverage').setAttribute('aria-pressed', String(covering));
@@ -312,26 +314,42 @@ async function start() {
     );
   }
 
+  // On a phone, what the closed drawer hides: the filters that are on, what "near" found.
+  const status = new MapStatus({
+    onClearFilters: () => panel.clearAll(),
+    onWiden: (km) => setRadius(km, true, true),
+    onList: () => {
+      panel.setDrawer(true);
+      document.getElementById(state.near ? 'near-results' : 'list-block').scrollIntoView({ block: 'start' });
+    },
+  });
+
   // Near a place.
   let radiusTimer = null;
+  /** A new radius; a final one is a history entry, and `fit` brings the whole circle in view. */
+  function setRadius(km, final, fit = false) {
+    state.radius = km;
+    clearTimeout(radiusTimer);
+    if (final) {
+      writeUrl(state, true);
+      near.update(state);
+      if (state.near && (fit || narrow())) map.fitBounds(near.bounds(state));
+    } else {
+      radiusTimer = setTimeout(() => near.update(state), 150);
+    }
+  }
   const near = new Near(map, label, {
     onPoint: (lat, lon, fit) => {
       state.near = { lat, lon };
       state.place = null;
       writeUrl(state, true);
       near.update(state);
-      if (fit) map.fitBounds(near.bounds(state));
+      // On a phone the results are seen on the map: the whole circle is brought in view.
+      if (fit || narrow()) map.fitBounds(near.bounds(state));
     },
-    onRadius: (km, final) => {
-      state.radius = km;
-      clearTimeout(radiusTimer);
-      if (final) {
-        writeUrl(state, true);
-        near.update(state);
-      } else {
-        radiusTimer = setTimeout(() => near.update(state), 150);
-      }
-    },
+    onRadius: (km, final) => setRadius(km, final),
+    onWiden: (km) => setRadius(km, true, true),
+    onShown: (summary, radius, empty) => status.setNear(summary, radius, empty),
     onClear: () => {
       state.near = null;
       state.place = null;
@@ -349,6 +367,7 @@ async function start() {
   /** Filters or search changed: new history entry, reload everything that depends on them. */
   function filtersChanged() {
     writeUrl(state, true);
+    status.setFilters(state);
     if (state.mode === 'coverage') coverage.update(state);
     else tiles.update(state);
     scheduleSidebar();
@@ -433,6 +452,7 @@ async function start() {
     try {
       state = next;
       panel.setState(state);
+      status.setFilters(state);
       map.setView(state.center, state.zoom, { animate: false });
       showMode();
       scheduleSidebar();

@@ -1,6 +1,6 @@
 // coverage.js – the Coverage mode: a choropleth of countries or NUTS regions by a measure, its legend, a sortable table, CSV download and region details.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, isAbort } from './api.js';
 import {
   NO_DATA,

@@ -23,7 +23,9 @@ export function chooseLanguage({ requested = null, stored = null, preferred = []
 }
 
 async function fetchCatalogue(lang) {
-  const response = await fetch(`/i18n/${lang}.json`, { headers: { Accept: 'application/json' } });
+  // Relative to this module, so that the catalogue comes from the same site version.
+  const url = new URL(`./i18n/${lang}.json`, import.meta.url);
+  const response = await fetch(url, { headers: { Accept: 'application/json' } });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   return response.json();
 }

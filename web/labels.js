@@ -1,7 +1,7 @@
 // labels.js – place names on the built-in base map, tile by tile from /places/labels: capitals
 // and large cities when zoomed out, more as one zooms in; the server places them without overlaps.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, isAbort } from './api.js';
 import { visibleTiles } from './map.js';
 

@@ -1,6 +1,6 @@
 // legend.js – the colour of each kind of initiative and the map legend that explains them.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { t, termLabel } from './i18n.js';
 
 /** One distinct, calm colour per kind (also used in the list and the filters). */

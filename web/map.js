@@ -1,6 +1,6 @@
 // map.js – the Leaflet map: base map, and clusters and initiatives loaded tile by tile from /tiles.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, filterKey, isAbort } from './api.js';
 import { kindColour } from './legend.js';
 import { t } from './i18n.js';
@@ -35,6 +35,8 @@ export function createMap(container, state, config, onError) {
     'Places: <a href="https://www.geonames.org/">GeoNames</a>, <a href="/about.html#places">CC BY 4.0</a>',
   );
 
+  compactAttribution(map);
+
   map.createPane('basemap');
   map.getPane('basemap').style.zIndex = '250';
 
@@ -47,19 +49,40 @@ export function createMap(container, state, config, onError) {
       // Leaflet renders attributions as HTML; the configured text is shown as text.
       attribution: escapeHtml(config.basemap_attribution || ''),
     }).addTo(map);
-  } else {
-    api.countries().then(
-      (geojson) => {
-        L.geoJSON(planarOutlines(geojson), {
-          pane: 'basemap',
-          interactive: false,
-          style: { color: '#a3aab0', weight: 0.8, fillColor: '#f6f4ef', fillOpacity: 1 },
-        }).addTo(map);
-      },
-      (err) => onError(`Country outlines are unavailable (${err.message})`),
-    );
+  } else if (config && Array.isArray(config.outlines) && config.outlines.length) {
+    countryOutlines(map, config.outlines, onError);
+  } else if (config && config.outlines_error) {
+    onError(`Country outlines are unavailable (${config.outlines_error})`);
   }
   return map;
+}
+
+/**
+ * On a phone the attribution would cover lines of the map: there it is folded behind a
+ * button ("Sources and licences") that shows and hides it. (A control of its own, since the
+ * attribution control rewrites its content whenever an attribution is added.)
+ */
+function compactAttribution(map) {
+  const attribution = map.attributionControl.getContainer();
+  attribution.id = 'map-attribution';
+  const toggle = L.control({ position: 'bottomright' });
+  toggle.onAdd = () => {
+    const button = L.DomUtil.create('button', 'attribution-toggle leaflet-control');
+    button.type = 'button';
+    button.setAttribute('aria-controls', attribution.id);
+    button.setAttribute('aria-expanded', 'false');
+    button.setAttribute('aria-label', t('map.attribution'));
+    button.title = t('map.attribution');
+    button.textContent = 'i';
+    L.DomEvent.disableClickPropagation(button);
+    button.addEventListener('click', () => {
+      const open = !attribution.classList.contains('expanded');
+      attribution.classList.toggle('expanded', open);
+      button.setAttribute('aria-expanded', open ? 'true' : 'false');
+    });
+    return button;
+  };
+  toggle.addTo(map);
 }
 
 /**
@@ -69,7 +92,7 @@ export function createMap(container, state, config, onError) {
 function vectorBasemap(map, config, onError) {
   window.L = L;
   const script = document.createElement('script');
-  script.src = '/vendor/protomaps-leaflet/protomaps-leaflet.js';
+  script.src = new URL('./vendor/protomaps-leaflet/protomaps-leaflet.js', import.meta.url).href;
   script.addEventListener('load', () => {
     const layer = window.protomapsL.leafletLayer({
       url: config.basemap_pmtiles,
@@ -87,28 +110,37 @@ function vectorBasemap(map, config, onError) {
 }
 
 /**
- * Country outlines made fit for a flat map: rings that cross the antimeridian (Russia's far
- * east, Fiji) would draw a band around the world, so their western part is moved east of 180°;
- * Antarctica, which wraps around the pole and is far from Europe, is left out.
+ * The built-in base layer: Europe's country outlines, one level of detail per zoom range
+ * (`levels`: [{ url, min_zoom }], coarsest first). A level is fetched the first time the map
+ * reaches its zooms, so a first visit loads only the coarse one.
  */
-export function planarOutlines(geojson) {
-  const fixRing = (ring) => {
-    const crosses = ring.some((p, i) => i > 0 && Math.abs(p[0] - ring[i - 1][0]) > 180);
-    return crosses ? ring.map(([lon, lat]) => [lon < 0 ? lon + 360 : lon, lat]) : ring;
-  };
-  const features = [];
-  for (const feature of geojson.features || []) {
-    const g = feature.geometry;
-    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) continue;
-    const polygons = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-    const kept = polygons
-      .filter((rings) => rings[0] && rings[0].some(([, lat]) => lat > -60))
-      .map((rings) => rings.map(fixRing));
-    if (kept.length) {
-      features.push({ ...feature, geometry: { type: 'MultiPolygon', coordinates: kept } });
+function countryOutlines(map, levels, onError) {
+  const style = { color: '#a3aab0', weight: 0.8, fillColor: '#f6f4ef', fillOpacity: 1 };
+  const layers = new Map();
+  let shown = null;
+  const levelFor = (zoom) => levels.reduce((best, level) => (zoom >= level.min_zoom ? level : best), levels[0]);
+  const show = () => {
+    const level = levelFor(map.getZoom());
+    if (shown === level) return;
+    shown = level;
+    let layer = layers.get(level);
+    if (!layer) {
+      layer = L.geoJSON(null, { pane: 'basemap', interactive: false, style });
+      layers.set(level, layer);
+      api.outlines(level.url).then(
+        (geojson) => layer.addData(geojson),
+        (err) => {
+          if (!isAbort(err)) onError(`Country outlines are unavailable (${err.message})`);
+        },
+      );
     }
-  }
-  return { type: 'FeatureCollection', features };
+    for (const other of layers.values()) {
+      if (other !== layer) other.remove();
+    }
+    layer.addTo(map);
+  };
+  map.on('zoomend', show);
+  show();
 }
 
 function escapeHtml(text) {

@@ -1,6 +1,6 @@
 // missing.js – "Where is help missing?": the towns where one more matching initiative would bring the most people within reach, on the map and as a list.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, isAbort } from './api.js';
 import { missingParams } from './coverage-model.js';
 import { t } from './i18n.js';

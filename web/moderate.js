@@ -2,9 +2,8 @@
 // (approve, correct then approve, reject with a reason), read the audit log, edit or delete a published
 // initiative (PATCH/DELETE with If-Match). Everything from the data goes into the page as text.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api } from './api.js';
-import { planarOutlines } from './map.js';
 import { labeller } from './popup.js';
 import { InitiativeForm, h, httpUrl } from './initiative-form.js';
 import { send } from './requests.js';
@@ -120,7 +119,7 @@ function terms(values, key) {
 
 let outlinesPromise = null;
 function outlines() {
-  if (!outlinesPromise) outlinesPromise = api.countries().then(planarOutlines, () => null);
+  if (!outlinesPromise) outlinesPromise = api.outlinesOverview().catch(() => null);
   return outlinesPromise;
 }
 

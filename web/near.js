@@ -1,9 +1,10 @@
 // near.js – "near a place": pick a point (map click or geolocation), a radius, the circle and the sorted matches.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api, isAbort } from './api.js';
 import { entry } from './panel.js';
 import { formatNumber, t } from './i18n.js';
+import { widerRadius } from './map-status.js';
 
 const LIMIT = 100;
 // When nothing lies within the radius, the nearest few are listed anyway.
@@ -22,7 +23,9 @@ export class Near {
   constructor(map, label, handlers) {
     this.map = map;
     this.label = label;
-    this.handlers = handlers; // onPoint(lat, lon), onRadius(km, push), onClear(), onError(text), onResults(fc)
+    // onPoint(lat, lon), onRadius(km, push), onWiden(km), onClear(), onError(text), onResults(fc),
+    // onShown(summary, radius, empty): what the results say, for the map's status line.
+    this.handlers = handlers;
     this.picking = false;
     this.controller = null;
     this.layer = L.layerGroup().addTo(map);
@@ -33,6 +36,11 @@ export class Near {
     this.modeButton.addEventListener('click', () => this.setPicking(!this.picking));
     document.getElementById('near-locate').addEventListener('click', () => this.locate());
     document.getElementById('near-clear').addEventListener('click', () => this.handlers.onClear());
+    this.widen = document.getElementById('near-widen');
+    this.widen.addEventListener('click', () => {
+      const wider = widerRadius(Number(this.slider.value));
+      if (wider) this.handlers.onWiden(wider);
+    });
     this.slider.addEventListener('input', () => {
       this.output.textContent = `${formatNumber(Number(this.slider.value))} km`;
       this.handlers.onRadius(Number(this.slider.value), false);
@@ -81,9 +89,11 @@ export class Near {
     if (this.controller) this.controller.abort();
     this.controller = null;
     const results = document.getElementById('near-results');
+    this.widen.hidden = true;
     if (!state.near) {
       results.hidden = true;
       document.getElementById('near-list').replaceChildren();
+      this.handlers.onShown(null);
       return;
     }
     const centre = L.latLng(state.near.lat, state.near.lon);
@@ -109,6 +119,7 @@ export class Near {
     results.hidden = false;
     const summary = document.getElementById('near-summary');
     summary.textContent = t('near.searching');
+    this.handlers.onShown(summary.textContent, state.radius, false);
     const controller = new AbortController();
     this.controller = controller;
     const { lat, lon } = state.near;
@@ -127,6 +138,7 @@ export class Near {
       (err) => {
         if (isAbort(err)) return;
         summary.textContent = t('near.failed');
+        this.handlers.onShown(summary.textContent, state.radius, false);
         this.handlers.onError(t('near.error', { error: err.message }));
       },
     );
@@ -148,5 +160,10 @@ export class Near {
     } else summary.textContent = say('near.all', { count: matched });
     const items = features.map((f) => entry(f, this.label, formatDistance(f.properties?.distance_m)));
     document.getElementById('near-list').replaceChildren(...items);
+    // Nothing within the radius: offer a wider one (here and on the map's status line).
+    const wider = matched === 0 ? widerRadius(radius) : null;
+    this.widen.hidden = !wider;
+    if (wider) this.widen.textContent = t('near.widen', { radius: wider });
+    this.handlers.onShown(summary.textContent, radius, matched === 0);
   }
 }

@@ -119,13 +119,16 @@ export class Panel {
       list.addEventListener('focusout', () => this.handlers.onHover(null));
     }
     document.getElementById('list-more').addEventListener('click', () => this.handlers.onMore());
-    document.getElementById('clear-filters').addEventListener('click', () => {
-      for (const key of FILTER_KEYS) for (const { input } of this.boxes[key].values()) input.checked = false;
-      const search = document.getElementById('search');
-      search.value = '';
-      this.refreshSummaries();
-      this.handlers.onClear();
-    });
+    document.getElementById('clear-filters').addEventListener('click', () => this.clearAll());
+  }
+
+  /** Unchecks every filter and empties the search box. */
+  clearAll() {
+    for (const key of FILTER_KEYS) for (const { input } of this.boxes[key].values()) input.checked = false;
+    const search = document.getElementById('search');
+    search.value = '';
+    this.refreshSummaries();
+    this.handlers.onClear();
   }
 
   buildFilters(vocabularies) {

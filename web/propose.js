@@ -1,7 +1,7 @@
 // propose.js – "Propose an initiative": a panel with the form over the side panel; the point is placed by
 // clicking the map (a draggable marker) or typed as longitude/latitude; sends POST /submissions.
 
-import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import L from './leaflet.js';
 import { api } from './api.js';
 import { InitiativeForm, h } from './initiative-form.js';
 import { send } from './requests.js';
@@ -229,7 +229,7 @@ class Propose {
       return;
     }
     const country = (this.vocabularies.countries || []).find((c) => c.code === code);
-    if (!this.outlines) this.outlines = api.countries().catch(() => null);
+    if (!this.outlines) this.outlines = api.outlinesOverview().catch(() => null);
     const outlines = await this.outlines;
     const extent = outlines && country ? countryExtent(outlines, country.name) : null;
     if (extent) this.map.fitBounds(extent, { maxZoom: 8, padding: [20, 20] });

@@ -6,6 +6,29 @@ use axum::response::{IntoResponse, Response};
 /// How long shared caches may serve a response before revalidating it with its ETag.
 pub const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=600";
 
+/// How long a response may be reused: the service's one cache-header policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// API answers: shared caches keep them a minute, then revalidate with the ETag.
+    Shared,
+    /// Pages and files under unversioned URLs: every use asks the server (a `304` is cheap),
+    /// so that a new release shows at once.
+    Revalidate,
+    /// Files under a versioned URL: the version names their bytes, which never change.
+    Immutable,
+}
+
+impl Freshness {
+    /// The `Cache-Control` value.
+    pub fn cache_control(self) -> &'static str {
+        match self {
+            Freshness::Shared => CACHE_CONTROL,
+            Freshness::Revalidate => "no-cache",
+            Freshness::Immutable => "public, max-age=31536000, immutable",
+        }
+    }
+}
+
 /// A strong entity tag over everything that determines a response's bytes.
 pub fn etag(parts: &[&[u8]]) -> String {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
@@ -45,15 +68,28 @@ pub fn client_has(headers: &HeaderMap, etag: &str) -> bool {
 
 /// A `304 Not Modified` carrying the validators a cache needs.
 pub fn not_modified(etag: &str) -> Response {
+    not_modified_for(etag, Freshness::Shared)
+}
+
+fn not_modified_for(etag: &str, freshness: Freshness) -> Response {
     let mut response = StatusCode::NOT_MODIFIED.into_response();
-    set_validators(response.headers_mut(), etag);
+    set_validators(response.headers_mut(), etag, freshness);
     response
 }
 
 /// A `200` with `body`, its content type and caching headers.
 pub fn fresh(etag: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+    fresh_for(etag, content_type, Freshness::Shared, body)
+}
+
+fn fresh_for(
+    etag: &str,
+    content_type: &'static str,
+    freshness: Freshness,
+    body: Vec<u8>,
+) -> Response {
     let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
-    set_validators(response.headers_mut(), etag);
+    set_validators(response.headers_mut(), etag, freshness);
     response
 }
 
@@ -64,10 +100,21 @@ pub fn respond(
     content_type: &'static str,
     body: impl FnOnce() -> Vec<u8>,
 ) -> Response {
+    respond_for(headers, etag, content_type, Freshness::Shared, body)
+}
+
+/// Like [`respond`], with the given freshness.
+pub fn respond_for(
+    headers: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    freshness: Freshness,
+    body: impl FnOnce() -> Vec<u8>,
+) -> Response {
     if client_has(headers, etag) {
-        not_modified(etag)
+        not_modified_for(etag, freshness)
     } else {
-        fresh(etag, content_type, body())
+        fresh_for(etag, content_type, freshness, body())
     }
 }
 
@@ -123,13 +170,13 @@ fn modified_since(headers: &HeaderMap) -> Option<jiff::Timestamp> {
     HTTP_DATE_PARSER.parse_timestamp(text).ok()
 }
 
-fn set_validators(headers: &mut HeaderMap, etag: &str) {
+fn set_validators(headers: &mut HeaderMap, etag: &str, freshness: Freshness) {
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL),
+        HeaderValue::from_static(freshness.cache_control()),
     );
     headers.insert(
         header::VARY,

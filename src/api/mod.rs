@@ -49,8 +49,9 @@ use problem::ApiError;
 pub struct AppState {
     pub snapshot: SharedSnapshot,
     pub config: Arc<ServeConfig>,
-    /// Country outlines for the base layer, or why they are missing.
-    pub basemap: Arc<Result<Vec<u8>, String>>,
+    /// Where the base layer's country outlines are, by level of detail (among the site's
+    /// files), or why they are missing.
+    pub basemap: Arc<Result<Vec<crate::basemap::OutlineLevel>, String>>,
     /// The store and its publisher; `None` when serving a file read-only.
     pub curation: Option<Arc<crate::curation::Curation>>,
     pub curators: Arc<auth::Curators>,
@@ -102,7 +103,6 @@ pub fn router(state: AppState) -> Router {
         .route("/config.json", get(site::page_config))
         .route("/vocabularies", get(site::vocabularies))
         .route("/facets", get(site::facet_counts))
-        .route("/basemap/countries.geojson", get(site::basemap))
         .route(items::ITEMS_PATH, get(items::list).post(curation::create))
         .route(
             "/collections/initiatives/items/{id}",

@@ -1,4 +1,5 @@
-//! The front-end's own endpoints: page configuration, vocabularies, facet counts, base map.
+//! The front-end's own endpoints: page configuration (with where the base map is),
+//! vocabularies, facet counts.
 
 use axum::Json;
 use axum::extract::State;
@@ -32,7 +33,23 @@ pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Resp
         BUILTIN_MAX_ZOOM
     };
     let max_zoom = base_zoom.min(config.clustering.cluster_max_zoom.max(1));
+    // The built-in outlines (drawn when no other base map is configured, and used for
+    // countries' extents): each level's versioned URL and the zoom from which it is drawn.
+    let (outlines, outlines_error) = match state.basemap.as_ref() {
+        Ok(levels) => (
+            json!(
+                levels
+                    .iter()
+                    .map(|level| json!({ "url": state.site.url(&level.path), "min_zoom": level.min_zoom }))
+                    .collect::<Vec<_>>()
+            ),
+            None,
+        ),
+        Err(reason) => (serde_json::Value::Null, Some(reason.clone())),
+    };
     Ok(Json(json!({
+        "outlines": outlines,
+        "outlines_error": outlines_error,
         "basemap_url": config.basemap_url,
         "basemap_pmtiles": config.basemap_pmtiles.as_ref().map(|_| PMTILES_PATH),
         "basemap_attribution": config.basemap_attribution,
@@ -73,24 +90,4 @@ pub async fn facet_counts(
             serde_json::to_vec(&counts).expect("facet counts always serialise")
         },
     ))
-}
-
-pub async fn basemap(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    QueryParams::accepting(&uri, &[])?;
-    match state.basemap.as_ref() {
-        Ok(body) => {
-            let etag = caching::etag(&[body]);
-            Ok(caching::respond(
-                &headers,
-                &etag,
-                "application/geo+json",
-                || body.clone(),
-            ))
-        }
-        Err(reason) => Err(ApiError::Unavailable(reason.clone())),
-    }
 }

@@ -306,6 +306,19 @@ export function freeSpot(page, selector = null) {
 }
 
 /**
+ * Picks a point for "near" (the pick mode on) by clicking an empty spot near the map's centre
+ * (markers take their own clicks), and waits for its results; returns the spot.
+ */
+export async function pickFreeSpot(assert, page) {
+  const spot = await freeSpot(page);
+  assert.ok(spot, 'an empty spot on the map');
+  await page.mouse.click(spot.x, spot.y);
+  await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).has('near'));
+  await settle(page);
+  return spot;
+}
+
+/**
  * For a describe block: starts the server (with `args`) and Chromium before its tests and closes
  * them, and every page it opened, after. `open(path, options)` opens a watched page and settles it.
  */

@@ -11,6 +11,7 @@ import {
   launchBrowser,
   listIds,
   offsetLatLng,
+  pickFreeSpot,
   settle,
   startServer,
   viewOf,
@@ -295,12 +296,7 @@ describe('map page on the seed data', () => {
     await page.locator('#near-mode').click();
     assert.equal(await page.getAttribute('#near-mode', 'aria-pressed'), 'true');
     const before = viewOf(page.url());
-    // An empty spot near the centre (markers take their own clicks).
-    const spot = await freeSpot(page);
-    assert.ok(spot, 'an empty spot on the map');
-    await page.mouse.click(spot.x, spot.y);
-    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).has('near'));
-    await settle(page);
+    const spot = await pickFreeSpot(assert, page);
     const view = viewOf(page.url());
     const [lat, lon] = view.params.get('near').split(',').map(Number);
     const clicked = offsetLatLng(before, spot.dx, spot.dy);

@@ -352,8 +352,13 @@ pub fn schemas() -> Value {
             "basemap_attribution",
             "labels",
             "max_zoom",
+            "outlines",
+            "outlines_error",
         ],
         json!({
+            "outlines": { "type": "array", "nullable": true, "description": "The built-in country outlines (drawn when no other base map is configured), by level of detail: each level's versioned URL among the site's files and the zoom from which it is drawn",
+                "items": object(&["url", "min_zoom"], json!({ "url": { "type": "string" }, "min_zoom": { "type": "integer", "minimum": 0 } })) },
+            "outlines_error": { "type": "string", "nullable": true, "description": "Why the built-in outlines are unavailable" },
             "basemap_url": { "type": "string", "nullable": true },
             "basemap_pmtiles": { "type": "string", "nullable": true, "description": "Where the operator's PMTiles base map is served, when there is one" },
             "basemap_attribution": { "type": "string", "nullable": true },
@@ -475,9 +480,6 @@ pub fn schemas() -> Value {
             "ready": { "type": "boolean" }, "version": { "type": "string" },
             "revision": { "type": "integer", "minimum": 0 }, "writable": { "type": "boolean" } })),
         "PageConfig": page_config,
-        "CountryOutlines": object(&["type", "features"], json!({
-            "type": { "type": "string", "enum": ["FeatureCollection"] },
-            "features": { "type": "array", "items": { "type": "object" } } })),
     });
     // The gazetteer's answers (one json! more would pass the macro's recursion limit).
     if let Some(map) = schemas.as_object_mut() {

@@ -487,8 +487,6 @@ pub fn paths() -> Value {
             responses(vec![("200", private_ok("Healthy or degraded", "Health"))])) },
         "/readyz": { "get": operation("getReadiness", "For load balancers: ready whenever this replica can answer reads, also while the store is down", vec![],
             responses(vec![("200", private_ok("Ready", "Ready"))])) },
-        "/basemap/countries.geojson": { "get": operation("getCountryOutlines", "Country outlines for the map's base layer", vec![],
-            responses(vec![("200", geojson_ok("Country outlines", "CountryOutlines")), ("304", common("NotModified"))])) },
         "/config.json": { "get": operation("getPageConfig", "The map page's settings", vec![],
             responses(vec![("200", private_ok("The page's settings", "PageConfig"))])) },
     })
