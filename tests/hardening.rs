@@ -1,0 +1,251 @@
+//! Production faults against the real binary: slow clients under a low open-file limit,
+//! a busy port while loading, bounded shutdown.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::processes::{Replica, eventually, free_port};
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Opens `n` connections that send a request head one byte at a time, every `every`, and
+/// never finish it; counts those the server has closed.
+async fn slow_clients(port: u16, n: usize, every: Duration) -> Arc<AtomicUsize> {
+    let closed = Arc::new(AtomicUsize::new(0));
+    for _ in 0..n {
+        let Ok(stream) = TcpStream::connect(("127.0.0.1", port)).await else {
+            closed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let closed = closed.clone();
+        tokio::spawn(async move {
+            let (mut reader, mut writer) = stream.into_split();
+            let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+            let mut sent = 0;
+            loop {
+                let byte = [head.get(sent).copied().unwrap_or(b'a')];
+                sent += 1;
+                let mut buf = [0u8; 64];
+                tokio::select! {
+                    read = reader.read(&mut buf) => {
+                        // The server closed the connection (or answered and closed).
+                        if matches!(read, Ok(0) | Err(_)) {
+                            break;
+                        }
+                    }
+                    written = writer.write_all(&byte) => {
+                        if written.is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(every).await;
+                    }
+                }
+            }
+            closed.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    closed
+}
+
+/// Open files of process `pid`.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+#[tokio::test]
+async fn a_flood_of_slow_clients_under_a_low_file_limit_does_not_lock_out_health() {
+    let store = TestStore::sqlite();
+    let files = 256;
+    let replica = Replica::spawn_on(
+        free_port(),
+        Some(files),
+        &store.arg(),
+        &["--header-timeout", "3s"],
+        &[],
+    );
+    replica.ready().await;
+    let pid = replica.child.id();
+    // More slow clients than the process may open files.
+    let flood = 400;
+    let closed = slow_clients(replica.port, flood, Duration::from_millis(300)).await;
+    let health = format!("{}/healthz", replica.base);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        // A fresh connection each time, as a load balancer's probe makes.
+        let probe = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let response = probe.get(&health).send().await.expect("/healthz answers");
+        assert_eq!(response.status(), 200);
+        slowest = slowest.max(started.elapsed());
+        assert!(
+            open_files(pid) < files as usize,
+            "the server stays below its file limit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("slowest /healthz during a flood of {flood} slow clients: {slowest:?}");
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+    // Every slow client is closed: evicted, or cut at the header timeout.
+    let all_closed = eventually(Duration::from_secs(10), || async {
+        closed.load(Ordering::Relaxed) == flood
+    })
+    .await;
+    assert!(
+        all_closed,
+        "{} of {flood} slow clients closed",
+        closed.load(Ordering::Relaxed)
+    );
+}
+
+#[tokio::test]
+async fn a_slow_head_is_cut_at_the_header_timeout_and_an_idle_connection_at_the_idle_timeout() {
+    let store = TestStore::sqlite();
+    let replica = Replica::spawn(
+        &store.arg(),
+        &["--header-timeout", "1s", "--idle-timeout", "2s"],
+        &[],
+    );
+    replica.ready().await;
+    let started = Instant::now();
+    let closed = slow_clients(replica.port, 1, Duration::from_millis(200)).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            closed.load(Ordering::Relaxed) == 1
+        })
+        .await
+    );
+    let slow = started.elapsed();
+    assert!(slow >= Duration::from_millis(900), "cut after {slow:?}");
+    // A kept-alive connection that asked once, then says nothing.
+    let mut stream = TcpStream::connect(("127.0.0.1", replica.port))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed_after = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break started.elapsed(),
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the idle connection was never closed"),
+        }
+    };
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "answered first");
+    assert!(
+        closed_after >= Duration::from_millis(1900) && closed_after < Duration::from_secs(5),
+        "idle connection closed after {closed_after:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_port_is_taken_before_loading_and_health_says_loading_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("large.geojson");
+    let generated = std::process::Command::new(binary())
+        .args(["generate", "--count", "200000", "--out"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(generated.success());
+    let data = data.display().to_string();
+    let port = free_port();
+    let first = Replica::spawn_on(port, None, "unused.db", &["--data", &data], &[]);
+    // The port is bound before the data loads: health answers at once, saying so.
+    let url = format!("{}/healthz", first.base);
+    let items = format!("{}/collections/initiatives/items?limit=1", first.base);
+    let mut seen_loading = false;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let answered = loop {
+        if Instant::now() > deadline {
+            break false;
+        }
+        let done = match client().get(&url).send().await {
+            Ok(r) if r.status() == 503 => {
+                assert!(r.headers().contains_key("retry-after"));
+                let body: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(body["status"], "loading");
+                if !seen_loading {
+                    // Every other path is a problem meanwhile.
+                    let other = client().get(&items).send().await.unwrap();
+                    if other.status() == 503 {
+                        assert!(other.headers().contains_key("retry-after"));
+                        assert_eq!(other.headers()["content-type"], "application/problem+json");
+                        let body: serde_json::Value = other.json().await.unwrap();
+                        assert_eq!(body["status"], 503);
+                    }
+                }
+                seen_loading = true;
+                false
+            }
+            Ok(r) => r.status() == 200,
+            Err(_) => false,
+        };
+        if done {
+            break true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(answered && seen_loading, "loading seen: {seen_loading}");
+    // A second server on the same port says so at once, without loading anything.
+    let started = Instant::now();
+    let second = std::process::Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            &data,
+        ])
+        .env("SKILLSMAP_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("cannot listen"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_with_slow_clients_connected_ends_within_the_grace() {
+    let store = TestStore::sqlite();
+    let mut replica = Replica::spawn(&store.arg(), &["--shutdown-grace", "2s"], &[]);
+    replica.ready().await;
+    let _closed = slow_clients(replica.port, 50, Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &replica.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut status = None;
+    eventually(Duration::from_secs(10), || {
+        status = replica.child.try_wait().unwrap();
+        std::future::ready(status.is_some())
+    })
+    .await;
+    let status = status.expect("the server exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let took = started.elapsed();
+    println!("SIGTERM with 50 slow clients: exited after {took:?}");
+    // Nothing was in flight: the slow heads are not waited for.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
