@@ -97,6 +97,24 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
 
+    /// Cheap reads (pages of items, tiles, single records, the site) answered at once;
+    /// as many more may wait in the queue, the rest are refused with 503.
+    #[arg(long, env = "SKILLSMAP_CHEAP_BUDGET", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cheap_budget: u32,
+
+    /// Heavy reads (coverage, suggestions, choropleths, full exports) answered at once;
+    /// by default the number of cores.
+    #[arg(long, env = "SKILLSMAP_HEAVY_BUDGET", value_parser = clap::value_parser!(u32).range(1..))]
+    pub heavy_budget: Option<u32>,
+
+    /// Writes answered at once.
+    #[arg(long, env = "SKILLSMAP_WRITE_BUDGET", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_budget: u32,
+
+    /// Longest wait in a class's queue before a request is refused with 503.
+    #[arg(long, env = "SKILLSMAP_QUEUE_WAIT", default_value = "2s", value_parser = duration)]
+    pub queue_wait: Duration,
+
     /// How long SIGTERM waits for requests in flight before the process exits anyway.
     #[arg(long, env = "SKILLSMAP_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
@@ -148,6 +166,10 @@ impl ServeConfig {
             idle_timeout: Duration::from_secs(75),
             max_connections: None,
             shutdown_grace: Duration::from_secs(10),
+            cheap_budget: 256,
+            heavy_budget: None,
+            write_budget: 16,
+            queue_wait: Duration::from_secs(2),
             clustering: ClusteringArgs::default(),
             regions: RegionArgs::default(),
         }

@@ -189,6 +189,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         curators: Arc::new(curators),
         store_status: Arc::new(StoreStatus::default()),
         places,
+        heavy: Default::default(),
     };
     Ok(state)
 }

@@ -249,3 +249,94 @@ async fn sigterm_with_slow_clients_connected_ends_within_the_grace() {
     // Nothing was in flight: the slow heads are not waited for.
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+/// CPU time process `pid` has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(14) + field(15)
+}
+
+#[tokio::test]
+async fn a_burst_on_coverage_is_shed_with_retry_after_and_the_process_is_idle_soon_after() {
+    let store = TestStore::sqlite();
+    let replica = Replica::spawn(&store.arg(), &["--heavy-budget", "2"], &[]);
+    replica.ready().await;
+    let pid = replica.child.id();
+    // Different gap distances: no two requests can share an answer.
+    let burst = 300;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let requests = (0..burst).map(|i| {
+        let url = format!(
+            "{}/coverage?level=nuts3&gap_km={}",
+            replica.base,
+            10.0 + i as f64 / 10.0
+        );
+        let client = impatient.clone();
+        async move {
+            match client.get(&url).send().await {
+                Ok(r) => {
+                    let retry = r.headers().contains_key("retry-after");
+                    let problem = r
+                        .headers()
+                        .get("content-type")
+                        .is_some_and(|t| t == "application/problem+json");
+                    Some((r.status().as_u16(), retry && problem))
+                }
+                // The client gave up and left.
+                Err(_) => None,
+            }
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let ok = answers
+        .iter()
+        .filter(|a| matches!(a, Some((200, _))))
+        .count();
+    let shed: Vec<_> = answers
+        .iter()
+        .filter_map(|a| a.filter(|(status, _)| *status == 503))
+        .collect();
+    let left = answers.iter().filter(|a| a.is_none()).count();
+    println!(
+        "burst of {burst} on /coverage?level=nuts3: {ok} answered, {} shed with 503, {left} clients left",
+        shed.len()
+    );
+    assert!(!shed.is_empty(), "some requests are shed");
+    assert!(
+        shed.iter().all(|(_, retry_problem)| *retry_problem),
+        "every 503 is a problem with Retry-After"
+    );
+    // Once the clients have gone, the process goes quiet within seconds: its CPU time
+    // stops growing (at most a tick or two per half second for the store's polling).
+    let left_at = Instant::now();
+    let mut quiet = false;
+    while !quiet && left_at.elapsed() < Duration::from_secs(10) {
+        let before = cpu_ticks(pid);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        quiet = cpu_ticks(pid) - before <= 2;
+    }
+    println!("idle {:?} after the burst", left_at.elapsed());
+    assert!(
+        quiet,
+        "the process is still busy 10 s after the clients left"
+    );
+    // And it still answers.
+    let health = client()
+        .get(format!("{}/healthz", replica.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}

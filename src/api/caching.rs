@@ -51,7 +51,8 @@ pub fn not_modified(etag: &str) -> Response {
 }
 
 /// A `200` with `body`, its content type and caching headers.
-pub fn fresh(etag: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+pub fn fresh(etag: &str, content_type: &'static str, body: impl Into<bytes::Bytes>) -> Response {
+    let body: bytes::Bytes = body.into();
     let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
     set_validators(response.headers_mut(), etag);
     response

@@ -18,6 +18,7 @@ pub mod params;
 pub mod places;
 pub mod problem;
 pub mod proxy;
+pub mod shedding;
 pub mod site;
 pub mod suggest;
 pub mod tiles;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub site: Arc<assets::SiteFiles>,
     /// The gazetteer: `/places` and the map's labels.
     pub places: crate::places::SharedPlaces,
+    /// Heavy answers, computed once per request and data version.
+    pub heavy: shedding::HeavyAnswers,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             curation: None,
             curators: Arc::new(auth::Curators::default()),
             store_status: Arc::default(),
+            heavy: shedding::HeavyAnswers::default(),
         }
     }
 }
@@ -87,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
     let timeout = state.config.request_timeout;
     let body_timeout = state.config.body_timeout;
+    let budgets = Arc::new(shedding::Budgets::new(&state.config));
     let router = Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -158,6 +163,7 @@ pub fn router(state: AppState) -> Router {
             curation::RECORD_LIMIT,
             limits::declared_length,
         ))
+        .layer(from_fn_with_state(budgets, shedding::shed))
         .layer(from_fn_with_state(timeout, limits::deadline))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(CatchPanicLayer::custom(|_| {

@@ -67,6 +67,8 @@ pub enum ApiError {
     /// The store has no room for the change; nothing was changed.
     #[error("the store is out of space; nothing was changed")]
     InsufficientStorage,
+    #[error("the service is busy; try again in {0} seconds")]
+    Overloaded(u64),
     #[error("the service is starting and loading its data; try again in {0} seconds")]
     Loading(u64),
     #[error("the server failed to answer this request")]
@@ -102,9 +104,10 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NoSuchSubmission(_) => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) | ApiError::StoreUnavailable(..) | ApiError::Loading(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::StoreUnavailable(..)
+            | ApiError::Loading(_)
+            | ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -135,6 +138,7 @@ impl ApiError {
             ApiError::StoreUnavailable(..) => "Store unavailable",
             ApiError::InsufficientStorage => "Insufficient storage",
             ApiError::Loading(_) => "Loading",
+            ApiError::Overloaded(_) => "Overloaded",
             ApiError::Internal => "Internal error",
         }
     }
@@ -189,6 +193,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests(seconds)
             | ApiError::TimedOut(seconds)
             | ApiError::Loading(seconds)
+            | ApiError::Overloaded(seconds)
             | ApiError::StoreUnavailable(_, seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
