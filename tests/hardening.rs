@@ -340,3 +340,86 @@ async fn a_burst_on_coverage_is_shed_with_retry_after_and_the_process_is_idle_so
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn a_write_refused_while_another_process_holds_the_lock_is_never_committed() {
+    let store = TestStore::sqlite();
+    let token = "hardening-token-0123456789";
+    let replica = Replica::spawn(
+        &store.arg(),
+        &[],
+        &[("SKILLSMAP_CURATOR_TOKENS", &format!("tester:{token}"))],
+    );
+    replica.ready().await;
+    // Another process takes the store's write lock and keeps it until told to let go.
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('BEGIN EXCLUSIVE')\n\
+             print('locked', flush=True)\n\
+             sys.stdin.readline()\n\
+             c.execute('ROLLBACK')\n",
+            &store.arg(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let record = serde_json::json!({
+        "type": "Feature", "id": "held-lock-1",
+        "geometry": {"type": "Point", "coordinates": [13.4, 52.5]},
+        "properties": {
+            "name": "Written under a lock", "description": "d", "organisation": "o",
+            "url": "https://example.org/held", "country": "DE", "city": "Berlin",
+            "skill_areas": ["cloud"], "target_groups": ["smes"], "kind": "training",
+            "languages": ["en"], "updated_at": "2026-01-01T00:00:00Z", "source": "test"
+        }
+    });
+    let started = Instant::now();
+    let create = |record: serde_json::Value| {
+        client()
+            .post(format!("{}/collections/initiatives/items", replica.base))
+            .bearer_auth(token)
+            .header("content-type", "application/geo+json")
+            .body(record.to_string())
+            .send()
+    };
+    let answer = create(record.clone()).await.unwrap();
+    let waited = started.elapsed();
+    println!(
+        "create under another process's lock: {} after {waited:?}",
+        answer.status()
+    );
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    assert!(
+        waited < Duration::from_secs(30),
+        "answered before the request timeout"
+    );
+    // Let go of the lock; the refused write must not appear, now or later.
+    use std::io::Write;
+    holder.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(holder.wait().unwrap().success());
+    let probe = serde_json::json!({"type": "Feature", "id": "after-lock"});
+    let mut after = record.clone();
+    after["id"] = probe["id"].clone();
+    let created = create(after).await.unwrap();
+    assert_eq!(created.status(), 201, "writes go through again");
+    let mut opened = store.open();
+    let everything = everything(&mut opened);
+    let ids: Vec<&str> = everything.initiatives.iter().map(|i| &*i.id).collect();
+    assert!(ids.contains(&"after-lock"));
+    assert!(
+        !ids.contains(&"held-lock-1"),
+        "the refused write was committed"
+    );
+}
