@@ -76,6 +76,49 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
     pub request_timeout: Duration,
 
+    /// Longest time a client may take to send a request's line and headers, from its first
+    /// byte; a slower connection is closed.
+    #[arg(long, env = "SKILLSMAP_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub header_timeout: Duration,
+
+    /// Longest time a client may take to send a request's body once its headers are in;
+    /// a slower one is answered 408.
+    #[arg(long, env = "SKILLSMAP_BODY_TIMEOUT", default_value = "20s", value_parser = duration)]
+    pub body_timeout: Duration,
+
+    /// How long a kept-alive connection may wait for its next request before it is closed
+    /// (longer than a proxy's keep-alive towards the service, e.g. nginx's 60 s).
+    #[arg(long, env = "SKILLSMAP_IDLE_TIMEOUT", default_value = "75s", value_parser = duration)]
+    pub idle_timeout: Duration,
+
+    /// Most connections open at once; by default, and at most, the process's open-file
+    /// limit less a reserve for the store, feeds and logs. Past it the longest-idle
+    /// connection is closed to make room.
+    #[arg(long, env = "SKILLSMAP_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// Cheap reads (pages of items, tiles, single records, the site) answered at once;
+    /// as many more may wait in the queue, the rest are refused with 503.
+    #[arg(long, env = "SKILLSMAP_CHEAP_BUDGET", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cheap_budget: u32,
+
+    /// Heavy reads (coverage, suggestions, choropleths, full exports) answered at once;
+    /// by default the number of cores.
+    #[arg(long, env = "SKILLSMAP_HEAVY_BUDGET", value_parser = clap::value_parser!(u32).range(1..))]
+    pub heavy_budget: Option<u32>,
+
+    /// Writes answered at once.
+    #[arg(long, env = "SKILLSMAP_WRITE_BUDGET", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_budget: u32,
+
+    /// Longest wait in a class's queue before a request is refused with 503.
+    #[arg(long, env = "SKILLSMAP_QUEUE_WAIT", default_value = "2s", value_parser = duration)]
+    pub queue_wait: Duration,
+
+    /// How long SIGTERM waits for requests in flight before the process exits anyway.
+    #[arg(long, env = "SKILLSMAP_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
+    pub shutdown_grace: Duration,
+
     /// A vector base map the operator provides (a PMTiles extract, e.g. of OpenStreetMap),
     /// served by this service at /basemap/tiles.pmtiles with range requests and drawn in the
     /// page in place of the country outlines: streets, still with no other host.
@@ -118,6 +161,15 @@ impl ServeConfig {
             basemap_pmtiles: None,
             basemap_attribution: None,
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: None,
+            shutdown_grace: Duration::from_secs(10),
+            cheap_budget: 256,
+            heavy_budget: None,
+            write_budget: 16,
+            queue_wait: Duration::from_secs(2),
             clustering: ClusteringArgs::default(),
             regions: RegionArgs::default(),
         }

@@ -85,13 +85,23 @@ impl Curation {
         task: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
+        // A request that timed out (answered 503) or whose client left drops this future:
+        // its task, still queued for the store, must then not run, so that a write answered
+        // "unavailable" is never performed later.
+        let wanted = Arc::new(());
+        let still_wanted = Arc::downgrade(&wanted);
+        let done = tokio::task::spawn_blocking(move || {
             // A panic mid-transaction rolls the transaction back, so the store stays usable.
             let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+            if still_wanted.strong_count() == 0 {
+                return Err(StoreError::Unavailable("the request was abandoned".into()));
+            }
             task(&mut store)
         })
         .await
-        .map_err(|e| StoreError::Corrupt("task".into(), e.to_string()))?
+        .map_err(|e| StoreError::Corrupt("task".into(), e.to_string()));
+        drop(wanted);
+        done?
     }
 
     /// Runs a committing `task` that returns its revision, then publishes a snapshot that

@@ -24,13 +24,16 @@
 //!   sitemap), readable without JavaScript.
 //! - [`translations`]: the interface's texts in each language, from `web/i18n`.
 //! - [`config`]: the service configuration.
-//! - [`server`]: start-up and graceful shutdown.
+//! - [`server`]: start-up (listening first, answering "loading" until the data is in).
+//! - [`connections`]: accepting connections: timeouts, a cap below the file limit, bounded
+//!   graceful shutdown.
 
 pub mod api;
 pub mod basemap;
 pub mod bitmap;
 pub mod cluster;
 pub mod config;
+pub mod connections;
 pub mod country;
 pub mod curation;
 pub mod dataset;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use skillsmap::config::ServeConfig;
 use skillsmap::regions::{Level, RegionLayer};
-use skillsmap::server::{Server, shutdown_signal};
+use skillsmap::server::{self, shutdown_signal};
 use skillsmap::{dataset, harvest};
 
 #[derive(Parser)]
@@ -67,11 +67,9 @@ fn serve(config: ServeConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        let server = Server::bind(config).await?;
-        server.warm_up_regions();
-        server.run(shutdown_signal()).await
-    });
+    let result = runtime.block_on(server::serve(config, shutdown_signal()));
+    // A load still running on a blocking thread (stopped while loading) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

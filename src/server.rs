@@ -13,6 +13,7 @@ use crate::api::{self, AppState};
 use crate::basemap;
 use crate::config::Secret;
 use crate::config::ServeConfig;
+use crate::connections::{self, App, Limits};
 use crate::curation::{Curation, CurationError, OpenedStore};
 use crate::dataset::{self, DatasetError};
 use crate::follow::{StoreStatus, follow};
@@ -217,6 +218,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         store_status: Arc::new(StoreStatus::default()),
         places,
         translations: Arc::new(crate::translations::Translations::load()),
+        heavy: Default::default(),
     };
     Ok(state)
 }
@@ -250,26 +252,37 @@ pub struct Server {
     feeds: Vec<ScheduledFeed>,
 }
 
+/// Binds the listening socket, before anything slow, so that a busy port is reported at once.
+async fn listen(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Reads the feeds' settings, the store or dataset, the regions and the places, off the
+/// async threads.
+async fn load(config: ServeConfig) -> Result<(AppState, Vec<ScheduledFeed>), ServeError> {
+    let feeds = match &config.harvest {
+        Some(path) => read_feeds(path).map_err(|e| ServeError::Config(e.to_string()))?,
+        None => Vec::new(),
+    };
+    if !feeds.is_empty() && config.data.is_some() {
+        return Err(ServeError::Config(
+            "--harvest needs the store: it cannot be used with --data".into(),
+        ));
+    }
+    let state = tokio::task::spawn_blocking(move || app_state(config))
+        .await
+        .map_err(|e| ServeError::Config(format!("start-up failed: {e}")))??;
+    Ok((state, feeds))
+}
+
 impl Server {
-    /// Loads the data and binds the listening socket; fails before serving anything if either fails.
+    /// Binds the listening socket, then loads the data; fails before serving anything if
+    /// either fails.
     pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
-        let listen = config.listen;
-        let feeds = match &config.harvest {
-            Some(path) => read_feeds(path).map_err(|e| ServeError::Config(e.to_string()))?,
-            None => Vec::new(),
-        };
-        if !feeds.is_empty() && config.data.is_some() {
-            return Err(ServeError::Config(
-                "--harvest needs the store: it cannot be used with --data".into(),
-            ));
-        }
-        let state = app_state(config)?;
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: listen,
-                source,
-            })?;
+        let listener = listen(config.listen).await?;
+        let (state, feeds) = load(config).await?;
         Ok(Server {
             listener,
             state,
@@ -280,44 +293,105 @@ impl Server {
     /// Prepares the regions' sampling grids and outlines on a thread of their own, so that
     /// the first coverage query need not wait for them.
     pub fn warm_up_regions(&self) {
-        let regions = self.state.snapshot.load().regions.clone();
-        std::thread::spawn(move || regions.warm_up());
+        warm_up_regions(&self.state);
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight (for at
+    /// most the shutdown grace).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         tracing::info!(addr = %self.local_addr()?, "listening");
-        if let Some(curation) = &self.state.curation {
-            tokio::spawn(follow(
-                curation.clone(),
-                self.state.config.db.clone(),
-                self.state.store_status.clone(),
-            ));
-            tokio::spawn(curation.clone().merge_forever());
-            let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
-            let regions = self.state.snapshot.load().regions.clone();
-            for feed in self.feeds {
-                tokio::spawn(run_forever(
-                    feed,
-                    (curation.clone(), regions.clone()),
-                    holder.clone(),
-                ));
-            }
-        }
-        // Connection info gives submissions' rate limit its key: the client's address.
-        let app = api::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let limits = Limits::new(&self.state.config);
+        let app: App = Arc::default();
+        start(&app, self.state, self.feeds);
+        connections::serve(self.listener, app, api::loading, limits, shutdown).await?;
         Ok(())
     }
+}
+
+/// `skillsmap serve`: listens at once and answers that it is loading (503, `Retry-After`)
+/// while the data loads, then serves until `shutdown` completes.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let listener = listen(config.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, "listening; loading the data");
+    let limits = Limits::new(&config);
+    let app: App = Arc::default();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let serving = tokio::spawn(connections::serve(
+        listener,
+        app.clone(),
+        api::loading,
+        limits,
+        stopped(stopping.clone()),
+    ));
+    let stop = Arc::new(stop);
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        }
+    });
+    let loaded = tokio::select! {
+        loaded = load(config) => loaded,
+        () = stopped(stopping) => Err(ServeError::Config("stopped while loading".into())),
+    };
+    match loaded {
+        Ok((state, feeds)) => {
+            warm_up_regions(&state);
+            start(&app, state, feeds);
+            tracing::info!("serving");
+        }
+        Err(e) => {
+            let _ = stop.send(true);
+            let _ = serving.await;
+            return Err(e);
+        }
+    }
+    serving
+        .await
+        .map_err(|e| ServeError::Config(format!("the server failed: {e}")))??;
+    Ok(())
+}
+
+fn warm_up_regions(state: &AppState) {
+    let regions = state.snapshot.load().regions.clone();
+    std::thread::spawn(move || regions.warm_up());
+}
+
+/// Starts following the store, merging the read model and the harvests, and puts the
+/// router in place of the loading answer.
+fn start(app: &App, state: AppState, feeds: Vec<ScheduledFeed>) {
+    if let Some(curation) = &state.curation {
+        tokio::spawn(follow(
+            curation.clone(),
+            state.config.db.clone(),
+            state.store_status.clone(),
+        ));
+        tokio::spawn(curation.clone().merge_forever());
+        let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let regions = state.snapshot.load().regions.clone();
+        for feed in feeds {
+            tokio::spawn(run_forever(
+                feed,
+                (curation.clone(), regions.clone()),
+                holder.clone(),
+            ));
+        }
+    }
+    app.store(Some(Arc::new(api::router(state))));
 }
 
 /// Completes on Ctrl-C or SIGTERM.

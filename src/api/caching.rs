@@ -78,7 +78,7 @@ fn not_modified_for(etag: &str, freshness: Freshness) -> Response {
 }
 
 /// A `200` with `body`, its content type and caching headers.
-pub fn fresh(etag: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+pub fn fresh(etag: &str, content_type: &'static str, body: impl Into<bytes::Bytes>) -> Response {
     fresh_for(etag, content_type, Freshness::Shared, body)
 }
 
@@ -86,8 +86,9 @@ fn fresh_for(
     etag: &str,
     content_type: &'static str,
     freshness: Freshness,
-    body: Vec<u8>,
+    body: impl Into<bytes::Bytes>,
 ) -> Response {
+    let body: bytes::Bytes = body.into();
     let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
     set_validators(response.headers_mut(), etag, freshness);
     response

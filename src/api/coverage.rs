@@ -13,6 +13,7 @@ use crate::api::export::inert;
 use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
+use crate::api::shedding;
 use crate::api::{AppState, base_url, check_format};
 use crate::filter::Filter;
 use crate::model::SkillArea;
@@ -90,15 +91,18 @@ pub fn layer(snapshot: &Snapshot, level: Level) -> Result<&RegionLayer, ApiError
 /// Writes computed figures as a response body.
 type Render = fn(&Snapshot, &CoverageQuery, &Coverage, &str) -> Vec<u8>;
 
-/// Runs the figures on a blocking thread: at a million initiatives they take a while.
+/// Runs the figures on a blocking thread (at a million initiatives they take a while),
+/// once for every client asking the same (`etag` names the request and the data version).
 async fn figures(
+    state: &AppState,
+    etag: &str,
     snapshot: Arc<Snapshot>,
-    places: crate::places::SharedPlaces,
     query: Arc<CoverageQuery>,
     render: Render,
     base: String,
-) -> Result<Vec<u8>, ApiError> {
-    tokio::task::spawn_blocking(move || {
+) -> Result<bytes::Bytes, ApiError> {
+    let places = state.places.clone();
+    let compute = shedding::off_thread(move || {
         let layer = layer(&snapshot, query.level)?;
         let figures = coverage::compute(
             &snapshot,
@@ -108,9 +112,8 @@ async fn figures(
             &places.demand,
         );
         Ok(render(&snapshot, &query, &figures, &base))
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?
+    });
+    state.heavy.get_or_compute(etag.to_string(), compute).await
 }
 
 pub async fn coverage(
@@ -151,14 +154,7 @@ pub async fn coverage(
     } else {
         (json_table, "application/json")
     };
-    let body = figures(
-        snapshot,
-        state.places.clone(),
-        Arc::new(query),
-        render,
-        base,
-    )
-    .await?;
+    let body = figures(&state, &etag, snapshot, Arc::new(query), render, base).await?;
     let mut response = caching::fresh(&etag, content_type, body);
     if csv {
         let disposition = format!("attachment; filename=\"coverage-{}.csv\"", level.slug());
@@ -193,14 +189,7 @@ pub async fn regions(
     if caching::client_has(&headers, &etag) {
         return Ok(caching::not_modified(&etag));
     }
-    let body = figures(
-        snapshot,
-        state.places.clone(),
-        Arc::new(query),
-        choropleth,
-        base,
-    )
-    .await?;
+    let body = figures(&state, &etag, snapshot, Arc::new(query), choropleth, base).await?;
     Ok(caching::fresh(&etag, GEOJSON, body))
 }
 

@@ -36,9 +36,16 @@ fn store(state: &AppState) -> Result<&Arc<Curation>, ApiError> {
     state.curation.as_ref().ok_or(ApiError::ReadOnly)
 }
 
-/// The body, or 413 when it is over the route's limit.
+/// The body, or 413 when it is over the route's limit, or 408 when it came too slowly.
 fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
+        let mut cause: Option<&dyn std::error::Error> = Some(&rejection);
+        while let Some(error) = cause {
+            if error.is::<tower_http::timeout::TimeoutError>() {
+                return ApiError::BodyTimedOut;
+            }
+            cause = error.source();
+        }
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(limit)
         } else {

@@ -19,6 +19,7 @@ pub mod params;
 pub mod places;
 pub mod problem;
 pub mod proxy;
+pub mod shedding;
 pub mod site;
 pub mod suggest;
 pub mod tiles;
@@ -36,6 +37,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeConfig;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub places: crate::places::SharedPlaces,
     /// The interface's texts in each language, for the pages and the API's labels.
     pub translations: Arc<crate::translations::Translations>,
+    /// Heavy answers, computed once per request and data version.
+    pub heavy: shedding::HeavyAnswers,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
             curators: Arc::new(auth::Curators::default()),
             store_status: Arc::default(),
             translations: Arc::new(crate::translations::Translations::load()),
+            heavy: shedding::HeavyAnswers::default(),
         }
     }
 }
@@ -91,6 +96,8 @@ pub fn router(state: AppState) -> Router {
     let pmtiles = state.config.basemap_pmtiles.clone();
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
     let timeout = state.config.request_timeout;
+    let body_timeout = state.config.body_timeout;
+    let budgets = Arc::new(shedding::Budgets::new(&state.config));
     let router = Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -165,7 +172,9 @@ pub fn router(state: AppState) -> Router {
             curation::RECORD_LIMIT,
             limits::declared_length,
         ))
+        .layer(from_fn_with_state(budgets, shedding::shed))
         .layer(from_fn_with_state(timeout, limits::deadline))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal.into_response()
         }))
@@ -212,6 +221,23 @@ async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, Api
         body["store"] = serde_json::Value::String(problem);
     }
     Ok(uncached(axum::Json(body).into_response()))
+}
+
+/// Seconds a client is asked to wait while the service loads its data.
+const LOADING_RETRY_AFTER: u64 = 2;
+
+/// The answer to every request while the data loads: `/healthz` says `loading`, every other
+/// path is a problem; both 503 with `Retry-After`.
+pub fn loading(uri: &Uri) -> Response {
+    if uri.path() != "/healthz" {
+        return ApiError::Loading(LOADING_RETRY_AFTER).into_response();
+    }
+    let body = axum::Json(serde_json::json!({ "status": "loading" }));
+    let mut response = uncached((StatusCode::SERVICE_UNAVAILABLE, body).into_response());
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(LOADING_RETRY_AFTER));
+    response
 }
 
 /// `/readyz`, for load balancers: 200 whenever this replica can answer reads, which it can

@@ -42,6 +42,8 @@ pub enum ApiError {
     InvalidRecord(Vec<FieldProblem>),
     #[error("a curator's token is required: send \"Authorization: Bearer TOKEN\"")]
     Unauthorized,
+    #[error("the request body did not arrive in time")]
+    BodyTimedOut,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("unsupported content type \"{0}\" (expected {1})")]
@@ -65,6 +67,10 @@ pub enum ApiError {
     /// The store has no room for the change; nothing was changed.
     #[error("the store is out of space; nothing was changed")]
     InsufficientStorage,
+    #[error("the service is busy; try again in {0} seconds")]
+    Overloaded(u64),
+    #[error("the service is starting and loading its data; try again in {0} seconds")]
+    Loading(u64),
     #[error("the server failed to answer this request")]
     Internal,
 }
@@ -92,14 +98,16 @@ impl ApiError {
             ApiError::InvalidRecord(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimedOut => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NoSuchSubmission(_) => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) | ApiError::StoreUnavailable(..) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::StoreUnavailable(..)
+            | ApiError::Loading(_)
+            | ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +128,7 @@ impl ApiError {
             ApiError::InvalidRecord(_) => "Invalid initiative",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::PayloadTooLarge(_) => "Payload too large",
+            ApiError::BodyTimedOut => "Request timeout",
             ApiError::UnsupportedMediaType(..) => "Unsupported media type",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::PreconditionFailed(_) => "Precondition failed",
@@ -128,6 +137,8 @@ impl ApiError {
             ApiError::Unavailable(_) => "Not available",
             ApiError::StoreUnavailable(..) => "Store unavailable",
             ApiError::InsufficientStorage => "Insufficient storage",
+            ApiError::Loading(_) => "Loading",
+            ApiError::Overloaded(_) => "Overloaded",
             ApiError::Internal => "Internal error",
         }
     }
@@ -181,6 +192,8 @@ impl IntoResponse for ApiError {
             }
             ApiError::TooManyRequests(seconds)
             | ApiError::TimedOut(seconds)
+            | ApiError::Loading(seconds)
+            | ApiError::Overloaded(seconds)
             | ApiError::StoreUnavailable(_, seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }

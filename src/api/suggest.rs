@@ -83,7 +83,7 @@ pub async fn suggestions(
         return Ok(caching::not_modified(&etag));
     }
     let places = state.places.clone();
-    let body = tokio::task::spawn_blocking(move || {
+    let compute = crate::api::shedding::off_thread(move || {
         let demand = &places.demand;
         let towns: Vec<u32> = match found {
             Some((level, id)) => demand.in_region(level, id).to_vec(),
@@ -115,9 +115,8 @@ pub async fn suggestions(
                 .collect(),
             attribution: crate::places::geonames::GEONAMES_ATTRIBUTION,
         })
-        .unwrap_or_else(|_| unreachable!("suggestions always serialise"))
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?;
+        .map_err(|_| ApiError::Internal)
+    });
+    let body = state.heavy.get_or_compute(etag.clone(), compute).await?;
     Ok(caching::fresh(&etag, "application/json", body))
 }

@@ -42,7 +42,7 @@ const POOL_SIZE: usize = 4;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Session settings: a write waits at most this long for another's lock before answering
 /// "unavailable", and a transaction left idle (a stuck process) is ended by the server.
-const SESSION_OPTIONS: &str = "-c lock_timeout=10s -c idle_in_transaction_session_timeout=300s";
+const SESSION_OPTIONS: &str = "-c lock_timeout=5s -c idle_in_transaction_session_timeout=300s";
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 

@@ -17,8 +17,10 @@ use super::{
 use crate::feature::canonical_json as feature_text;
 use crate::model::Initiative;
 
-/// How long a write waits for another process's write lock before answering "unavailable".
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a write waits for another process's write lock before answering "unavailable"
+/// (and rolling back): well below the request timeout, so that the client is told the
+/// outcome rather than timing out while the write might still commit.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// An open SQLite store.
 pub struct SqliteStore {

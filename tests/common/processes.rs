@@ -48,8 +48,29 @@ impl Replica {
     /// Starts a replica on the store `db` (as `--db` takes it) with `args` and `env`; does not
     /// wait for it (see [`Replica::ready`]).
     pub fn spawn(db: &str, args: &[&str], env: &[(&str, &str)]) -> Replica {
-        let port = free_port();
-        let mut command = Command::new(binary());
+        Replica::spawn_on(free_port(), None, db, args, env)
+    }
+
+    /// Like [`Replica::spawn`], on `port`, and with at most `files` open files if given
+    /// (through `prlimit`, as an operator's limit would be).
+    pub fn spawn_on(
+        port: u16,
+        files: Option<u64>,
+        db: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Replica {
+        let mut command = match files {
+            Some(files) => {
+                let mut command = Command::new("prlimit");
+                command
+                    .arg(format!("--nofile={files}:{files}"))
+                    .arg("--")
+                    .arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
         command
             .args([
                 "serve",

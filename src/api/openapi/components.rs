@@ -581,9 +581,9 @@ pub fn responses() -> Value {
     let mut too_many = problem_response("Too many submissions from this address");
     too_many["headers"] = retry.clone();
     let mut unavailable = problem_response(
-        "The request took too long (Retry-After says when to try again), or a resource it needs is not installed",
+        "The service is loading its data, overloaded, or its store is busy or unreachable, or the request took too long (Retry-After says when to try again); or a resource it needs is not installed",
     );
-    unavailable["headers"] = json!({ "Retry-After": { "description": "Seconds to wait before trying again (on a timeout)", "schema": { "type": "integer", "minimum": 1 } } });
+    unavailable["headers"] = json!({ "Retry-After": { "description": "Seconds to wait before trying again (absent when a resource is not installed)", "schema": { "type": "integer", "minimum": 1 } } });
     json!({
         "BadRequest": problem_response("A parameter, header or the body is invalid, or a query parameter is unknown; `parameter` names it"),
         "Unauthorized": unauthorized,
@@ -592,6 +592,7 @@ pub fn responses() -> Value {
         "NotAcceptable": problem_response("None of the representations is acceptable to the request's Accept"),
         "Conflict": problem_response("The id is taken, or the submission was already decided"),
         "PreconditionFailed": problem_response("If-Match, If-None-Match or If-Unmodified-Since does not hold; nothing was changed"),
+        "RequestTimeout": problem_response("The body did not arrive within the body timeout"),
         "PayloadTooLarge": problem_response("The body (as declared by Content-Length, or as it arrives) is over the limit"),
         "UnsupportedMediaType": problem_response("The body is not JSON"),
         "TooManyRequests": too_many,

@@ -157,6 +157,7 @@ fn with_body(
     operation["requestBody"] =
         json!({ "description": description, "required": required, "content": content });
     if let Some(responses) = operation["responses"].as_object_mut() {
+        responses.insert("408".into(), common("RequestTimeout"));
         responses.insert("413".into(), common("PayloadTooLarge"));
         responses.insert("415".into(), common("UnsupportedMediaType"));
     }
