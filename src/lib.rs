@@ -5,7 +5,8 @@
 //! - [`country`]: the European countries known to the service.
 //! - [`dataset`]: reading and validating GeoJSON datasets (`skillsmap check`).
 //! - [`geodesy`]: great-circle distances and longitude/latitude boxes.
-//! - [`filter`]: attribute and free-text filters.
+//! - [`filter`]: attribute and free-text filters, and the CQL2 expression beside them.
+//! - [`cql2`]: CQL2 filters (text and JSON): parser, queryables, plan and evaluation.
 //! - [`records`]: initiatives held column-wise (attributes in arrays, texts in an arena).
 //! - [`index`]: `SpatialIndex`, the R-tree over one part's positions.
 //! - [`bitmap`]: fixed-length bit sets (filters over cluster leaves, hidden records).
@@ -28,6 +29,7 @@ pub mod bitmap;
 pub mod cluster;
 pub mod config;
 pub mod country;
+pub mod cql2;
 pub mod curation;
 pub mod dataset;
 pub mod facets;
