@@ -245,6 +245,15 @@ impl QueryParams {
             statuses: self.statuses()?,
             expression: self.expression()?,
         };
+        // A CQL2 filter that tests the status decides it alone, unless `status` is given.
+        if self.get("status")?.is_none()
+            && filter
+                .expression
+                .as_ref()
+                .is_some_and(|e| e.mentions(crate::cql2::Field::Status))
+        {
+            filter.statuses = Filter::all_statuses();
+        }
         if let Some(q) = self.get("q")? {
             if q.chars().count() > MAX_QUERY_CHARS {
                 return Err(ApiError::invalid(

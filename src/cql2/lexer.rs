@@ -156,7 +156,7 @@ mod tests {
                 (Token::Word("n".into()), 21),
                 (Token::Symbol(">="), 22),
                 (Token::Number(-150.0), 24),
-                (Token::End, 31),
+                (Token::End, 30),
             ]
         );
     }

@@ -102,6 +102,12 @@ impl Expression {
         self.plan.matches(row)
     }
 
+    /// True when the filter names `field` (a filter on `status` lifts the default of
+    /// showing only active initiatives).
+    pub fn mentions(&self, field: Field) -> bool {
+        self.plan.mentions(field)
+    }
+
     /// The box every match lies in, when the filter confines them to one.
     pub fn bound(&self) -> Option<LonLatBox> {
         self.plan.bound()

@@ -86,6 +86,39 @@ impl Predicate {
     }
 }
 
+impl Predicate {
+    /// True when the filter names `field` anywhere.
+    pub fn mentions(&self, field: Field) -> bool {
+        let in_term = |t: &Term| t.mentions(field);
+        match self {
+            Predicate::All(parts) | Predicate::Any(parts) => {
+                parts.iter().any(|p| p.mentions(field))
+            }
+            Predicate::Not(inner) => inner.mentions(field),
+            Predicate::Const(_) => false,
+            Predicate::Spatial(..) => field == Field::Geometry,
+            Predicate::OneOf(f, _) | Predicate::Terms(f, _, _) => *f == field,
+            Predicate::Compare(_, a, b) | Predicate::Array(_, a, b) => in_term(a) || in_term(b),
+            Predicate::Like(a, _) | Predicate::IsNull(a) => in_term(a),
+            Predicate::Between(a, b, c) => in_term(a) || in_term(b) || in_term(c),
+            Predicate::In(a, list) => in_term(a) || list.iter().any(in_term),
+            Predicate::Temporal(_, a, b) => [a.start, a.end, b.start, b.end]
+                .iter()
+                .any(|bound| matches!(bound, Bound::Field(f) if *f == field)),
+        }
+    }
+}
+
+impl Term {
+    fn mentions(&self, field: Field) -> bool {
+        match self {
+            Term::Field(f) => *f == field,
+            Term::Literal(_) => false,
+            Term::Casei(inner) | Term::Accenti(inner) => inner.mentions(field),
+        }
+    }
+}
+
 fn area(b: &LonLatBox) -> f64 {
     (b.east - b.west) * (b.north - b.south)
 }

@@ -388,6 +388,7 @@ pub fn schemas() -> Value {
 
 /// The query and header parameters shared by several operations, by name.
 pub fn parameters() -> Value {
+    use crate::api::params::CRS84;
     let query = |name: &str, description: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema });
     let list = |terms: Vec<&str>| json!({ "type": "string", "pattern": term_list(&terms) });
     // `"*" / #entity-tag` as the server reads it: list elements may be empty, a tag is
@@ -417,6 +418,12 @@ pub fn parameters() -> Value {
             json!({ "type": "string", "pattern": format!("^({INSTANT}|({INSTANT}|\\.\\.)?/({INSTANT}|\\.\\.)?)$") })),
         "nuts": query("nuts", "NUTS 2021 codes at any level, comma-separated; a code matches the regions under it (DE2 takes in DE21 and DE212)",
             json!({ "type": "string", "pattern": "^\\s*([A-Za-z]{2}[A-Za-z0-9]{0,3})?\\s*(,\\s*([A-Za-z]{2}[A-Za-z0-9]{0,3})?\\s*)*$" })),
+        "filter": query("filter", "A CQL2 filter (OGC API - Features Part 3) over the queryables (/collections/initiatives/queryables), combined with every other filter: comparisons, LIKE, BETWEEN, IN, IS NULL, CASEI, ACCENTI, S_INTERSECTS and the other spatial functions, T_ functions, A_ functions. Errors name the position.",
+            json!({ "type": "string", "maxLength": crate::cql2::MAX_FILTER_BYTES })),
+        "filter-lang": query("filter-lang", "The encoding of filter",
+            json!({ "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" })),
+        "filter-crs": query("filter-crs", "The CRS of the filter's geometries: only WGS 84 longitude/latitude",
+            json!({ "type": "string", "enum": [CRS84], "default": CRS84 })),
         "gap_km": query("gap_km", "Distance in km beyond which a place counts as far from any initiative",
             json!({ "type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 1000, "default": DEFAULT_GAP_KM })),
         "If-Match": {
