@@ -11,6 +11,7 @@
 //! - [`index`]: `SpatialIndex`, the R-tree over one part's positions.
 //! - [`bitmap`]: fixed-length bit sets (filters over cluster leaves, hidden records).
 //! - [`feature`]: initiatives as GeoJSON Features.
+//! - [`mvt`]: Mapbox Vector Tiles: the protocol-buffer encoding of a tile's points.
 //! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
 //! - [`snapshot`]: the immutable read model (a shared base and a delta of recent changes),
 //!   how a change produces the next one, and the base saved beside the store.
@@ -41,6 +42,7 @@ pub mod geodesy;
 pub mod harvest;
 pub mod index;
 pub mod model;
+pub mod mvt;
 pub mod records;
 pub mod regions;
 pub mod server;

@@ -188,6 +188,12 @@ fn sample(name: &str) -> &'static str {
         "gap_km" => "50",
         "status" => "all",
         "location_precision" => "city",
+        "filter" => "kind = 'hub' AND S_INTERSECTS(geometry, BBOX(-10, 30, 30, 60))",
+        "filter-lang" => "cql2-text",
+        "filter-crs" => "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "sortby" => "-updated_at,name",
+        "properties" => "name,url",
+        "skipGeometry" => "true",
         other => panic!("no sample for documented parameter {other}"),
     }
 }

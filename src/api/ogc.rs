@@ -35,6 +35,13 @@ const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/properties-selection",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ];
 
 /// The two representations of the landing page.
@@ -94,6 +101,8 @@ pub async fn landing(
             link(&format!("{base}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The API definition (OpenAPI 3.0)"),
             link(&format!("{base}/conformance"), "conformance", JSON, "Conformance classes"),
             link(&format!("{base}/collections"), "data", JSON, "Collections"),
+            link(&format!("{base}/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON, "Tile matrix sets"),
+            link(&format!("{base}/tiles.json"), "describedby", JSON, "TileJSON 3.0 of the vector tiles"),
         ],
     });
     Ok(json_response(&headers, body))
@@ -186,6 +195,7 @@ fn collection_document(base: &str, snapshot: &Snapshot) -> Value {
             link(&here, "self", JSON, "This collection"),
             link(&format!("{here}/items"), "items", GEOJSON, "The initiatives"),
             link(&format!("{here}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryable properties"),
+            link(&format!("{here}/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "Vector tiles (Mapbox Vector Tiles, WebMercatorQuad)"),
             link(&format!("{here}/deletions"), "related", JSON, "Deleted initiatives (id and time), for pulling changes since a date"),
         ],
     })

@@ -424,6 +424,18 @@ pub fn parameters() -> Value {
             json!({ "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" })),
         "filter-crs": query("filter-crs", "The CRS of the filter's geometries: only WGS 84 longitude/latitude",
             json!({ "type": "string", "enum": [CRS84], "default": CRS84 })),
+        "sortby": {
+            "name": "sortby", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "Sort keys, comma-separated, each a property with - for descending (e.g. -updated_at,name); ties in id order",
+            "schema": { "type": "array", "items": { "type": "string", "enum": sort_keys() } },
+        },
+        "properties": {
+            "name": "properties", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "The properties each feature carries (id always), comma-separated; for CSV the columns",
+            "schema": { "type": "array", "items": { "type": "string", "enum": crate::api::selection::PROPERTIES } },
+        },
+        "skipGeometry": query("skipGeometry", "true: features without geometry (null), CSV without lon and lat",
+            json!({ "type": "boolean", "default": false })),
         "gap_km": query("gap_km", "Distance in km beyond which a place counts as far from any initiative",
             json!({ "type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 1000, "default": DEFAULT_GAP_KM })),
         "If-Match": {
@@ -463,6 +475,14 @@ pub fn parameters() -> Value {
         );
     }
     parameters
+}
+
+/// Every `sortby` key: each sortable property, ascending or (with -) descending.
+fn sort_keys() -> Vec<String> {
+    crate::api::selection::SORTABLE
+        .iter()
+        .flat_map(|p| [p.to_string(), format!("-{p}")])
+        .collect()
 }
 
 /// A response whose body is a problem.

@@ -172,6 +172,9 @@ pub fn paths() -> Value {
             &["json", "geojson", "csv", "geojsonl", "geojsonseq", "jsonl", "ndjson"],
             "The representation: GeoJSON (json, geojson; the default), CSV (csv) or GeoJSON Lines (geojsonl and its aliases); without it, Accept decides",
         ),
+        shared("sortby"),
+        shared("properties"),
+        shared("skipGeometry"),
     ]
     .into_iter()
     .chain(filters())
@@ -269,7 +272,7 @@ pub fn paths() -> Value {
     .chain(filters())
     .collect();
 
-    json!({
+    let mut paths = json!({
         "/": { "get": operation("getLandingPage", "The landing page: JSON for API clients, the map for browsers",
             vec![format(&["json", "html"], "The representation: json or html; without it, Accept decides (browsers get the map)")],
             responses(vec![
@@ -443,5 +446,85 @@ pub fn paths() -> Value {
             responses(vec![("200", geojson_ok("Country outlines", "CountryOutlines")), ("304", common("NotModified"))])) },
         "/config.json": { "get": operation("getPageConfig", "The map page's settings", vec![],
             responses(vec![("200", private_ok("The page's settings", "PageConfig"))])) },
+    });
+    if let (Some(map), Value::Object(more)) = (paths.as_object_mut(), vector_tile_paths()) {
+        map.extend(more);
+    }
+    paths
+}
+
+/// The vector tiles: MVT by XYZ and by OGC API – Tiles, TileJSON, the tile matrix set.
+fn vector_tile_paths() -> Value {
+    let mvt_ok = with_headers(
+        body(
+            "The tile (Mapbox Vector Tile 2.1, layer initiatives, extent 4096)",
+            &[(
+                "application/vnd.mapbox-vector-tile",
+                json!({ "type": "string", "format": "binary" }),
+            )],
+        ),
+        cache_headers(),
+    );
+    let any_json = |description: &str| {
+        with_headers(
+            body(
+                description,
+                &[("application/json", json!({ "type": "object" }))],
+            ),
+            cache_headers(),
+        )
+    };
+    let zxy = vec![
+        path_parameter(
+            "z",
+            "Zoom",
+            json!({ "type": "integer", "minimum": 0, "maximum": 20 }),
+        ),
+        path_parameter(
+            "x",
+            "Column from the west, 0 to 2^z - 1",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+        path_parameter(
+            "y",
+            "Row from the north, 0 to 2^z - 1",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+    ];
+    let ogc = vec![
+        path_parameter(
+            "tileMatrix",
+            "Zoom",
+            json!({ "type": "integer", "minimum": 0, "maximum": 20 }),
+        ),
+        path_parameter(
+            "tileRow",
+            "Row from the north",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+        path_parameter(
+            "tileCol",
+            "Column from the west",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+        format(&["mvt"], "The representation: mvt"),
+    ];
+    json!({
+        "/tiles/{z}/{x}/{y}.mvt": { "get": operation("getVectorTile", "Clusters and initiatives in an XYZ map tile as a Mapbox Vector Tile (the same items as the GeoJSON tile)",
+            [zxy, filters()].concat(),
+            responses(vec![("200", mvt_ok.clone()), ("304", common("NotModified"))])) },
+        "/tiles.json": { "get": operation("getTileJson", "TileJSON 3.0 of the vector tiles; the filters given are carried into the tile URL",
+            filters(), responses(vec![("200", any_json("TileJSON")), ("304", common("NotModified"))])) },
+        "/collections/initiatives/tiles": { "get": operation("getTilesets", "The vector tilesets of the initiatives (OGC API - Tiles)",
+            vec![json_only()], responses(vec![("200", any_json("Tilesets")), ("304", common("NotModified"))])) },
+        "/collections/initiatives/tiles/WebMercatorQuad": { "get": operation("getTileset", "The tileset's metadata",
+            vec![json_only()], responses(vec![("200", any_json("Tileset")), ("304", common("NotModified"))])) },
+        "/collections/initiatives/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}": { "get": operation("getCollectionTile", "A vector tile (OGC API - Tiles)",
+            [ogc, filters()].concat(),
+            responses(vec![("200", mvt_ok), ("304", common("NotModified"))])) },
+        "/tileMatrixSets": { "get": operation("getTileMatrixSets", "The tile matrix sets served",
+            vec![json_only()], responses(vec![("200", any_json("Tile matrix sets")), ("304", common("NotModified"))])) },
+        "/tileMatrixSets/WebMercatorQuad": { "get": operation("getWebMercatorQuad", "The WebMercatorQuad tile matrix set",
+            vec![json_only()], responses(vec![("200", any_json("WebMercatorQuad")), ("304", common("NotModified"))])) },
     })
 }
