@@ -273,6 +273,7 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
         let concrete = path
             .replace("{id}", "t-00001")
             .replace("{z}/{x}/{y}", "0/0/0")
+            .replace("{tileMatrix}/{tileRow}/{tileCol}", "0/0/0")
             .replace("{cluster_id}", &cluster_id)
             .replace("{level}", "nuts1");
         let query: Vec<String> = parameters

@@ -267,16 +267,7 @@ pub async fn ogc_tile(
             ApiError::invalid(name, reason)
         },
     )?;
-    let params = QueryParams::accepting(&uri, &[FILTER_PARAMS, &["f"]])?;
-    match params.get("f")? {
-        None | Some("mvt") => {}
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "f",
-                format!("unsupported format \"{other}\" (expected mvt)"),
-            ));
-        }
-    }
+    let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
     respond(&state, &headers, &uri, coord, &params)
 }
 
