@@ -507,7 +507,6 @@ fn vector_tile_paths() -> Value {
             "Column from the west",
             json!({ "type": "integer", "minimum": 0 }),
         ),
-        format(&["mvt"], "The representation: mvt"),
     ];
     json!({
         "/tiles/{z}/{x}/{y}.mvt": { "get": operation("getVectorTile", "Clusters and initiatives in an XYZ map tile as a Mapbox Vector Tile (the same items as the GeoJSON tile)",
