@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::bitmap::Bitmap;
+use crate::bitmap::{Bitmap, Ranks};
 use crate::index::Slot;
 use crate::model::{Location, SkillArea};
 use crate::records::Records;
@@ -102,6 +102,9 @@ pub struct ClusterTree {
     pub(crate) leaf_slots: Vec<Slot>,
     /// Per skill area, which leaf positions have it.
     pub(crate) skill_bits: Vec<Bitmap>,
+    /// Rank directories of `skill_bits`: unfiltered tiles count a cluster's skill areas in
+    /// constant time, however many leaves it holds.
+    skill_ranks: Vec<Ranks>,
     /// Distinguishes cluster ids of different data versions.
     pub(crate) tag: String,
     filter_cache: Mutex<VecDeque<(String, Arc<Bitmap>)>>,
@@ -181,11 +184,13 @@ impl ClusterTree {
         skill_bits: Vec<Bitmap>,
         tag: &str,
     ) -> ClusterTree {
+        let skill_ranks = skill_bits.iter().map(Ranks::of).collect();
         ClusterTree {
             options,
             levels,
             leaf_slots,
             skill_bits,
+            skill_ranks,
             tag: tag.chars().take(8).collect(),
             filter_cache: Mutex::new(VecDeque::new()),
         }
@@ -320,10 +325,10 @@ impl ClusterTree {
         }
         let skill_areas = SkillArea::ALL
             .iter()
-            .zip(&self.skill_bits)
-            .map(|(area, bits)| {
+            .zip(self.skill_bits.iter().zip(&self.skill_ranks))
+            .map(|(area, (bits, ranks))| {
                 let n = match matches {
-                    None => bits.count(node.start, node.end),
+                    None => ranks.count(bits, node.start, node.end),
                     Some(m) => bits.count_and(m, node.start, node.end),
                 };
                 (*area, n)

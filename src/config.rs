@@ -76,14 +76,25 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
     pub request_timeout: Duration,
 
+    /// A vector base map the operator provides (a PMTiles extract, e.g. of OpenStreetMap),
+    /// served by this service at /basemap/tiles.pmtiles with range requests and drawn in the
+    /// page in place of the country outlines: streets, still with no other host.
+    #[arg(
+        long,
+        env = "SKILLSMAP_BASEMAP_PMTILES",
+        conflicts_with = "basemap_url"
+    )]
+    pub basemap_pmtiles: Option<PathBuf>,
+
     #[command(flatten)]
     pub clustering: ClusteringArgs,
 
     #[command(flatten)]
     pub regions: RegionArgs,
 
-    /// Attribution shown for `--basemap-url` (required by most tile providers).
-    #[arg(long, env = "SKILLSMAP_BASEMAP_ATTRIBUTION", requires = "basemap_url")]
+    /// Attribution shown for `--basemap-url` or `--basemap-pmtiles` (required by most tile
+    /// providers and by OpenStreetMap's licence).
+    #[arg(long, env = "SKILLSMAP_BASEMAP_ATTRIBUTION")]
     pub basemap_attribution: Option<String>,
 }
 
@@ -104,6 +115,7 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web")),
             basemap_url: None,
+            basemap_pmtiles: None,
             basemap_attribution: None,
             request_timeout: Duration::from_secs(30),
             clustering: ClusteringArgs::default(),

@@ -423,7 +423,7 @@ pub fn prepare_value(mut value: Value, stamp: &Stamp<'_>) -> Result<Initiative, 
     }
     let evidence_given = value
         .pointer("/properties/evidence_url")
-        .is_some_and(|v| !v.as_str().is_some_and(|s| s.trim().is_empty()));
+        .is_some_and(|v| !v.is_null() && !v.as_str().is_some_and(|s| s.trim().is_empty()));
     let text = value.to_string();
     let (initiative, warnings) = dataset::parse_feature(&text)?;
     // A file may carry an unusable evidence link (it is dropped with a warning); a record sent

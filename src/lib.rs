@@ -13,6 +13,7 @@
 //! - [`feature`]: initiatives as GeoJSON Features.
 //! - [`mvt`]: Mapbox Vector Tiles: the protocol-buffer encoding of a tile's points.
 //! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
+//! - [`places`]: the gazetteer: place names found by prefix (`/places`), the map's labels.
 //! - [`snapshot`]: the immutable read model (a shared base and a delta of recent changes),
 //!   how a change produces the next one, and the base saved beside the store.
 //! - [`store`]: the store, SQLite or PostgreSQL: initiatives, tombstones, submissions, audit
@@ -43,6 +44,7 @@ pub mod harvest;
 pub mod index;
 pub mod model;
 pub mod mvt;
+pub mod places;
 pub mod records;
 pub mod regions;
 pub mod server;

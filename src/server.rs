@@ -134,21 +134,29 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         location: config.db.to_string(),
         source,
     };
-    // The store with its saved read model, the regions and the base map are read at once,
-    // each on a thread of its own.
-    let (regions, opened, basemap) = std::thread::scope(|scope| {
+    // The store with its saved read model, the regions, the base map and GeoNames' places
+    // are read at once, each on a thread of its own.
+    let (regions, opened, basemap, geonames) = std::thread::scope(|scope| {
         let opened = config
             .data
             .is_none()
             .then(|| scope.spawn(|| open_waiting(&config.db)));
         let basemap = scope.spawn(|| basemap::countries_geojson(&config.web_dir));
-        // Regions do not change with the data: loaded once, shared by every snapshot.
+        let geonames = scope.spawn(|| crate::places::geonames::load(&config.web_dir));
+        // Regions and places do not change with the data: loaded once, shared by every
+        // snapshot.
         let regions = Regions::load(&config.regions, &config.web_dir);
         let join = |e| ServeError::Config(format!("start-up failed: {e:?}"));
         let opened = opened.map(|h| h.join().map_err(join));
-        (regions, opened, basemap.join().map_err(join))
+        (
+            regions,
+            opened,
+            basemap.join().map_err(join),
+            geonames.join().map_err(join),
+        )
     });
     let regions = Arc::new(regions?);
+    let geonames = geonames?;
     let (snapshot, store) = match opened {
         None => (load_snapshot_in(&config, regions.clone())?, None),
         Some(opened) => {
@@ -168,6 +176,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         tracing::warn!(error = %e, "country outlines unavailable; the map has no base layer");
         e.to_string()
     });
+    let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
     let state = AppState {
@@ -178,6 +187,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         curation,
         curators: Arc::new(curators),
         store_status: Arc::new(StoreStatus::default()),
+        places,
     };
     Ok(state)
 }

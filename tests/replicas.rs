@@ -90,7 +90,7 @@ async fn two_replicas_starting_together_on_an_empty_database_seed_it_once() {
         health(&b.base).await.unwrap(),
     );
     assert_eq!(ha["version"], hb["version"], "the same data on both");
-    assert_eq!(ha["initiatives"], 292);
+    assert_eq!(ha["initiatives"], seed_count());
     let audit: Value = client()
         .get(format!("{}/audit?limit=1000", a.base))
         .bearer_auth(TOKEN)

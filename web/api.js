@@ -139,12 +139,34 @@ export const api = {
     return getJson(`/collections/initiatives/items/${encodeURIComponent(id)}`, null, signal);
   },
 
+  /** Initiatives near a point: within `radiusKm`, or without it the `limit` nearest. */
   near(state, lat, lon, radiusKm, limit, signal) {
     const params = filterParams(state);
     params.set('lat', lat.toFixed(5));
     params.set('lon', lon.toFixed(5));
-    params.set('radius_km', String(radiusKm));
+    if (radiusKm != null) params.set('radius_km', String(radiusKm));
     params.set('limit', String(limit));
     return getJson('/near', params, signal);
+  },
+
+  /** Places whose name starts with `q` (the service's gazetteer). */
+  places(q, limit, signal) {
+    return getJson('/places', new URLSearchParams({ q, limit: String(limit) }), signal);
+  },
+
+  /** Initiatives whose text matches `q`, a few for the search box's suggestions. */
+  search(q, limit, signal) {
+    return getJson('/collections/initiatives/items', new URLSearchParams({ q, limit: String(limit) }), signal);
+  },
+
+  labels(z, x, y, signal) {
+    return getJson(`/places/labels/${z}/${x}/${y}.geojson`, null, signal);
+  },
+
+  /** The initiatives of a cluster (with the filters of `state`), for a list. */
+  leaves(clusterId, state, limit, signal) {
+    const params = filterParams(state);
+    params.set('limit', String(limit));
+    return getJson(`/clusters/${encodeURIComponent(clusterId)}/leaves`, params, signal);
   },
 };

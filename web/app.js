@@ -5,13 +5,16 @@ import { api, bboxParam, beginWork, endWork, isAbort } from './api.js';
 import { formatState, hashParams, parseState, writeUrl } from './state.js';
 import { createMap, TileData } from './map.js';
 import { Panel, showMessage } from './panel.js';
-import { labeller, popupContent, loadingContent, errorContent } from './popup.js';
+import { labeller, popupContent, loadingContent, errorContent, colocatedContent } from './popup.js';
+import { PlaceSearch } from './places.js';
+import { PlaceLabels } from './labels.js';
 import { Near } from './near.js';
 import { legendControl } from './legend.js';
 import { setupPropose } from './propose.js';
 import { CoverageView } from './coverage.js';
 
 const LIST_LIMIT = 200;
+const COLOCATED_LIMIT = 100;
 const SIDEBAR_DELAY_MS = 200;
 const EMPTY_VOCABULARIES = { skill_areas: [], target_groups: [], kinds: [], countries: [] };
 
@@ -40,6 +43,7 @@ async function start() {
 
   const map = createMap(document.getElementById('map'), state, config, report);
   legendControl(vocabularies.kinds || []).addTo(map);
+  if (config.labels) new PlaceLabels(map, report);
   setupPropose(map, vocabularies);
 
   const popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'initiative-popup' });
@@ -47,7 +51,12 @@ async function start() {
 
   const tiles = new TileData(map, {
     onSelect: (id, latlng, name) => select(id, { latlng, name, push: true }),
-    onCluster: (latlng, zoom) => {
+    onCluster: (latlng, zoom, cluster) => {
+      // Members the deepest zoom cannot separate (one address, one building) are listed.
+      if (zoom > map.getMaxZoom() || map.getZoom() >= map.getMaxZoom()) {
+        showColocated(latlng, cluster);
+        return;
+      }
       const target = Number.isFinite(zoom) && zoom > map.getZoom() ? zoom : map.getZoom() + 1;
       pushNextMove = true;
       map.setView(latlng, Math.min(target, map.getMaxZoom()));
@@ -134,6 +143,40 @@ async function start() {
     );
   }
 
+  /** A popup listing the initiatives of a cluster that no zoom of this map separates. */
+  function showColocated(latlng, cluster) {
+    closePopup();
+    const count = Number(cluster.point_count) || 0;
+    const controller = new AbortController();
+    popupController = controller;
+    popup.options.autoPan = true;
+    popup.setLatLng(latlng).setContent(loadingContent(`${count} initiatives here`));
+    popup.openOn(map);
+    api.leaves(cluster.cluster_id, state, COLOCATED_LIMIT, controller.signal).then(
+      (fc) => {
+        if (popupController !== controller) return;
+        popupController = null;
+        for (const f of fc.features || []) known.set(String(f.id), f);
+        const content = colocatedContent(fc.features || [], Number(fc.numberMatched ?? count));
+        content.addEventListener('click', (event) => {
+          const button = event.target.closest('.result');
+          if (!button) return;
+          // The list is replaced at once: a click whose target has left the popup would
+          // reach the map as a click beside the popup, and close it.
+          event.stopPropagation();
+          select(button.dataset.id, { latlng, push: true });
+        });
+        popup.setContent(content);
+        popup.update();
+      },
+      (err) => {
+        if (isAbort(err) || popupController !== controller) return;
+        popupController = null;
+        popup.setContent(errorContent(`Could not list these initiatives: ${err.message}`));
+      },
+    );
+  }
+
   function closePopup() {
     if (popupController) popupController.abort();
     popupController = null;
@@ -204,6 +247,7 @@ async function start() {
   const near = new Near(map, label, {
     onPoint: (lat, lon, fit) => {
       state.near = { lat, lon };
+      state.place = null;
       writeUrl(state, true);
       near.update(state);
       if (fit) map.fitBounds(near.bounds(state));
@@ -220,6 +264,7 @@ async function start() {
     },
     onClear: () => {
       state.near = null;
+      state.place = null;
       writeUrl(state, true);
       near.update(state);
     },
@@ -239,6 +284,39 @@ async function start() {
     scheduleSidebar();
     if (state.near) near.update(state);
   }
+
+  // The search box also offers places and initiatives as one types (created before the panel,
+  // so that Enter on a chosen option is the combobox's, not the text search's).
+  const search = document.getElementById('search');
+  new PlaceSearch(search, document.getElementById('search-options'), {
+    onPlace: (feature) => {
+      const [lon, lat] = feature.geometry.coordinates;
+      const p = feature.properties || {};
+      // The place replaces the text: initiatives are then listed by distance from it.
+      search.value = '';
+      state.q = '';
+      state.near = { lat, lon };
+      state.place = String(p.name || '').slice(0, 100) || null;
+      panel.closeDrawerIfNarrow();
+      filtersChanged();
+      const b = feature.bbox;
+      if (Array.isArray(b) && b.length === 4) map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+      else map.fitBounds(near.bounds(state));
+      document.getElementById('near-results').scrollIntoView({ block: 'nearest' });
+    },
+    onInitiative: (feature) => {
+      const c = feature.geometry?.coordinates;
+      known.set(String(feature.id), feature);
+      panel.closeDrawerIfNarrow();
+      if (Array.isArray(c)) {
+        const latlng = L.latLng(c[1], c[0]);
+        pushNextMove = true;
+        map.setView(latlng, Math.max(map.getZoom(), Math.min(10, map.getMaxZoom())));
+        select(String(feature.id), { latlng, name: feature.properties?.name, push: true });
+      } else select(String(feature.id), { push: true });
+    },
+    onError: report,
+  });
 
   panel = new Panel(vocabularies, label, {
     onFilters: (filters) => {

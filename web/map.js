@@ -15,7 +15,9 @@ export function createMap(container, state, config, onError) {
     center: state.center,
     zoom: state.zoom,
     minZoom: MIN_ZOOM,
-    maxZoom: MAX_ZOOM,
+    // The server says how deep: where the base map has nothing more to show, and never past
+    // the deepest clusters, so that every cluster can be opened.
+    maxZoom: Number.isFinite(config?.max_zoom) ? Math.min(MAX_ZOOM, config.max_zoom) : MAX_ZOOM,
     zoomControl: false,
     worldCopyJump: false,
     maxBounds: [[-85, -200], [85, 200]],
@@ -28,11 +30,16 @@ export function createMap(container, state, config, onError) {
   map.attributionControl.addAttribution(
     'Data: skillsmap contributors, <a href="/about.html">CC BY 4.0</a>',
   );
+  map.attributionControl.addAttribution(
+    'Places: <a href="https://www.geonames.org/">GeoNames</a>, <a href="/about.html#places">CC BY 4.0</a>',
+  );
 
   map.createPane('basemap');
   map.getPane('basemap').style.zIndex = '250';
 
-  if (config && config.basemap_url) {
+  if (config && config.basemap_pmtiles) {
+    vectorBasemap(map, config, onError);
+  } else if (config && config.basemap_url) {
     L.tileLayer(config.basemap_url, {
       pane: 'basemap',
       maxZoom: MAX_ZOOM,
@@ -52,6 +59,30 @@ export function createMap(container, state, config, onError) {
     );
   }
   return map;
+}
+
+/**
+ * The operator's PMTiles base map, drawn by protomaps-leaflet (served from npm like Leaflet).
+ * Its script is a classic one that reads the global `L`, so the module's namespace is lent.
+ */
+function vectorBasemap(map, config, onError) {
+  window.L = L;
+  const script = document.createElement('script');
+  script.src = '/vendor/protomaps-leaflet/protomaps-leaflet.js';
+  script.addEventListener('load', () => {
+    const layer = window.protomapsL.leafletLayer({
+      url: config.basemap_pmtiles,
+      flavor: 'light',
+      lang: 'en',
+      pane: 'basemap',
+      maxZoom: map.getMaxZoom(),
+      attribution: escapeHtml(config.basemap_attribution || ''),
+    });
+    layer.addTo(map);
+    map.getContainer().dataset.basemap = 'pmtiles';
+  });
+  script.addEventListener('error', () => onError('The vector base map could not be loaded.'));
+  document.head.append(script);
 }
 
 /**
@@ -247,7 +278,7 @@ export class TileData {
       node.dataset.count = String(count);
       node.dataset.expansionZoom = String(p.expansion_zoom);
     });
-    marker.on('click', () => this.handlers.onCluster(latlng, Number(p.expansion_zoom)));
+    marker.on('click', () => this.handlers.onCluster(latlng, Number(p.expansion_zoom), p));
     return marker;
   }
 

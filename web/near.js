@@ -5,6 +5,8 @@ import { api, isAbort } from './api.js';
 import { entry } from './panel.js';
 
 const LIMIT = 100;
+// When nothing lies within the radius, the nearest few are listed anyway.
+const NEAREST_LIMIT = 10;
 const numberFormat = new Intl.NumberFormat('en');
 
 /** "850 m", "12.3 km" or "212 km". */
@@ -109,12 +111,18 @@ export class Near {
     summary.textContent = 'Searching…';
     const controller = new AbortController();
     this.controller = controller;
-    api.near(state, state.near.lat, state.near.lon, state.radius, LIMIT, controller.signal).then(
-      (fc) => {
+    const { lat, lon } = state.near;
+    api.near(state, lat, lon, state.radius, LIMIT, controller.signal).then(
+      async (fc) => {
         if (this.controller !== controller) return;
+        let nearest = null;
+        if (!(fc.features || []).length) {
+          nearest = await api.near(state, lat, lon, null, NEAREST_LIMIT, controller.signal);
+          if (this.controller !== controller) return;
+        }
         this.controller = null;
-        this.show(fc, state.radius);
-        this.handlers.onResults(fc);
+        this.show(fc, state.radius, state.place, nearest);
+        this.handlers.onResults(nearest || fc);
       },
       (err) => {
         if (isAbort(err)) return;
@@ -124,14 +132,21 @@ export class Near {
     );
   }
 
-  show(fc, radius) {
-    const features = fc.features || [];
+  /** Lists the matches within the radius, or else the `nearest` ones beyond it. */
+  show(fc, radius, place, nearest) {
+    let features = fc.features || [];
     const matched = Number(fc.numberMatched ?? features.length);
     const summary = document.getElementById('near-summary');
-    if (matched === 0) summary.textContent = `Nothing within ${radius} km matches.`;
-    else if (matched > features.length) {
-      summary.textContent = `Nearest ${features.length} of ${numberFormat.format(matched)} within ${radius} km`;
-    } else summary.textContent = `${matched} within ${radius} km, nearest first`;
+    const where = place ? `of ${place}` : '';
+    if (matched === 0) {
+      const beyond = nearest?.features || [];
+      summary.textContent = beyond.length
+        ? `Nothing within ${radius} km ${where}; the ${beyond.length} nearest:`.replace('  ', ' ')
+        : `Nothing within ${radius} km ${where} matches.`.replace('  ', ' ');
+      features = beyond;
+    } else if (matched > features.length) {
+      summary.textContent = `Nearest ${features.length} of ${numberFormat.format(matched)} within ${radius} km ${where}`.trim();
+    } else summary.textContent = `${matched} within ${radius} km ${where}, nearest first`.replace(' ,', ',');
     const items = features.map((f) => entry(f, this.label, formatDistance(f.properties?.distance_m)));
     document.getElementById('near-list').replaceChildren(...items);
   }

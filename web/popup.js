@@ -1,6 +1,6 @@
 // popup.js – builds the DOM of an initiative's popup; every data value goes in as text, never HTML.
 
-import { kindColour } from './legend.js';
+import { kindColour, swatch } from './legend.js';
 
 /** Labels for vocabulary slugs; unknown slugs show as themselves. */
 export function labeller(vocabularies) {
@@ -131,4 +131,29 @@ export function evidenceLine(p) {
     line.append(link);
   }
   return line;
+}
+
+/**
+ * The popup of initiatives that cannot be told apart on the map (one position, or closer than
+ * the deepest zoom separates): each one a button; `total` may exceed the listed ones.
+ */
+export function colocatedContent(features, total) {
+  const root = el('div', 'popup colocated');
+  const shown = features.length;
+  root.append(el('h3', 'popup-title', shown < total ? `${total} initiatives here (first ${shown})` : `${total} initiatives here`));
+  const list = el('ul', 'result-list colocated-list');
+  for (const feature of features) {
+    const p = feature.properties || {};
+    const li = el('li');
+    const button = el('button', 'result');
+    button.type = 'button';
+    button.dataset.id = String(feature.id);
+    const title = el('span', 'result-name');
+    title.append(swatch(p.kind), el('span', null, p.name ?? ''));
+    button.append(title, el('span', 'result-meta', [p.organisation, p.city].filter(Boolean).join(' · ')));
+    li.append(button);
+    list.append(li);
+  }
+  root.append(list);
+  return root;
 }

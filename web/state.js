@@ -1,4 +1,4 @@
-// state.js – the view state (centre, zoom, filters, search, selection, near point) and its URL-hash form.
+// state.js – the view state (centre, zoom, filters, search, selection, near point and place) and its URL-hash form.
 
 import { FILTER_KEYS } from './api.js';
 
@@ -28,6 +28,7 @@ export function defaultState() {
     q: '',
     selected: null,
     near: null, // {lat, lon} or null
+    place: null, // the name of the place chosen in the search box (with `near`), or null
     radius: DEFAULT_RADIUS_KM,
     mode: 'map', // or 'coverage'
     level: DEFAULT_LEVEL,
@@ -89,6 +90,8 @@ export function parseState(hash) {
   state.selected = sel && sel.length <= 200 ? sel : null;
   const near = parsePair(params.get('near'));
   if (near) state.near = { lat: near[0], lon: near[1] };
+  const place = (params.get('place') || '').trim();
+  if (near && place) state.place = place.slice(0, 100);
   const radius = parseNumber(params.get('r'), MIN_RADIUS_KM, MAX_RADIUS_KM);
   if (radius != null) state.radius = Math.round(radius);
   if (params.get('mode') === 'coverage') state.mode = 'coverage';
@@ -118,6 +121,7 @@ export function formatState(state) {
   if (state.selected) params.set('sel', state.selected);
   if (state.near) {
     params.set('near', `${state.near.lat.toFixed(4)},${state.near.lon.toFixed(4)}`);
+    if (state.place) params.set('place', state.place);
   }
   if (state.near || state.radius !== DEFAULT_RADIUS_KM) params.set('r', String(state.radius));
   if (state.mode === 'coverage') params.set('mode', 'coverage');

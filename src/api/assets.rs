@@ -29,7 +29,8 @@ const SITE_TYPES: &[(&str, &str)] = &[
 ];
 
 /// Files of npm packages the pages load: (URL path, path under `web/node_modules`).
-/// Leaflet's ES module and style sheet, and the images the style sheet refers to.
+/// Leaflet's ES module and style sheet, and the images the style sheet refers to;
+/// protomaps-leaflet's browser build, which draws an operator's PMTiles base map.
 const VENDORED: &[(&str, &str)] = &[
     (
         "/vendor/leaflet/leaflet-src.esm.js",
@@ -55,6 +56,10 @@ const VENDORED: &[(&str, &str)] = &[
     (
         "/vendor/leaflet/images/marker-shadow.png",
         "leaflet/dist/images/marker-shadow.png",
+    ),
+    (
+        "/vendor/protomaps-leaflet/protomaps-leaflet.js",
+        "protomaps-leaflet/dist/protomaps-leaflet.js",
     ),
 ];
 

@@ -116,7 +116,7 @@ fn tags(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Tags>, ApiError
     let mut list = Vec::new();
     for value in values {
         let text = value.to_str().map_err(|_| malformed())?;
-        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        for item in list_items(text) {
             if item == "*" {
                 return Ok(Some(Tags::Any));
             }
@@ -125,6 +125,20 @@ fn tags(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Tags>, ApiError
     }
     // An empty list is well formed (RFC 9110 §5.6.1): it matches nothing.
     Ok(Some(Tags::List(list)))
+}
+
+/// The non-empty items of a comma-separated header list; a comma inside an entity tag's
+/// quotes is part of the tag (etagc allows it), not a separator.
+fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    text.split(move |c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == ',' && !quoted
+    })
+    .map(str::trim)
+    .filter(|i| !i.is_empty())
 }
 
 /// `[ "W/" ] DQUOTE *etagc DQUOTE`, where etagc excludes the quote, space and controls.
@@ -211,6 +225,18 @@ mod tests {
     fn empty_lists_match_nothing() {
         assert!(!with(&[(header::IF_MATCH, "")]).allow(current()));
         assert!(with(&[(header::IF_NONE_MATCH, " , ")]).allow(current()));
+    }
+
+    #[test]
+    fn a_comma_inside_a_tag_is_part_of_it() {
+        let tags = with(&[(header::IF_NONE_MATCH, "W/\"~,G\"\t ,  , \"x\"")]);
+        match tags.if_none_match {
+            Some(Tags::List(list)) => {
+                let opaque: Vec<_> = list.iter().map(|t| t.opaque.as_str()).collect();
+                assert_eq!(opaque, ["\"~,G\"", "\"x\""]);
+            }
+            _ => panic!("a list of two tags"),
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod negotiation;
 pub mod ogc;
 pub mod openapi;
 pub mod params;
+pub mod places;
 pub mod problem;
 pub mod proxy;
 pub mod selection;
@@ -26,12 +27,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -55,12 +57,20 @@ pub struct AppState {
     pub store_status: Arc<crate::follow::StoreStatus>,
     /// The pages and the files they load, the only files served.
     pub site: Arc<assets::SiteFiles>,
+    /// The gazetteer: `/places` and the map's labels.
+    pub places: crate::places::SharedPlaces,
 }
 
 impl AppState {
     /// State for a read-only snapshot (no store, no curators), as tests and embedders need.
     pub fn read_only(snapshot: crate::snapshot::Snapshot, config: ServeConfig) -> Self {
+        let places = Arc::new(crate::places::Places::load(
+            &config.web_dir,
+            &snapshot.regions,
+            &snapshot,
+        ));
         AppState {
+            places,
             snapshot: Arc::new(arc_swap::ArcSwap::from_pointee(snapshot)),
             site: Arc::new(assets::SiteFiles::list(&config.web_dir)),
             config: Arc::new(config),
@@ -73,9 +83,10 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    let pmtiles = state.config.basemap_pmtiles.clone();
     let basemap_origin = state.config.basemap_url.as_deref().and_then(origin_of);
     let timeout = state.config.request_timeout;
-    Router::new()
+    let router = Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(openapi::api_document))
@@ -116,6 +127,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(curation::audit))
         .route("/curator", get(curation::whoami))
         .route("/near", get(near::near))
+        .route("/places", get(places::places))
+        .route("/places/labels/{z}/{x}/{y}", get(places::labels))
         .route("/coverage", get(coverage::coverage))
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
@@ -138,7 +151,17 @@ pub fn router(state: AppState) -> Router {
             get(vector_tiles::web_mercator_quad),
         )
         .route("/clusters/{id}/children", get(tiles::children))
-        .route("/clusters/{id}/leaves", get(tiles::leaves))
+        .route("/clusters/{id}/leaves", get(tiles::leaves));
+    // The operator's vector base map: one file, read in ranges by the page (tower-http's
+    // ServeFile answers Range with 206); not compressed, so that ranges stay byte ranges.
+    let router = match pmtiles {
+        Some(path) => router.route_service(
+            site::PMTILES_PATH,
+            tower_http::services::ServeFile::new(path),
+        ),
+        None => router,
+    };
+    router
         .fallback(site_file)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
@@ -156,7 +179,7 @@ pub fn router(state: AppState) -> Router {
             ApiError::Internal.into_response()
         }))
         .layer(from_fn(problem::every_error_is_a_problem))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotPartial)))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -232,6 +255,17 @@ async fn site_file(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     state.site.serve(&method, &uri, &headers).await
+}
+
+/// Compression would turn a byte range (206) into other bytes: ranges are sent as they are.
+#[derive(Clone, Copy)]
+struct NotPartial;
+
+impl Predicate for NotPartial {
+    fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        response.status() != StatusCode::PARTIAL_CONTENT
+            && !response.headers().contains_key(header::CONTENT_RANGE)
+    }
 }
 
 /// Only this origin's scripts, styles, data and frames; images also from the optional

@@ -39,7 +39,7 @@ fn tile_collection(snapshot: &Snapshot, items: &[TileItem]) -> Vec<u8> {
 }
 
 /// A tile's coordinates, and whether it is asked for as MVT (`.mvt`) rather than GeoJSON.
-fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<(TileCoord, bool), ApiError> {
+pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<(TileCoord, bool), ApiError> {
     let (y, mvt) = match (y_file.strip_suffix(".geojson"), y_file.strip_suffix(".mvt")) {
         (Some(y), _) => (y, false),
         (_, Some(y)) => (y, true),

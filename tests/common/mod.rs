@@ -139,6 +139,24 @@ pub fn seed_count() -> usize {
     seed["features"].as_array().unwrap().len()
 }
 
+/// The ids of the built-in seed data's closed initiatives (kept for history, off the map by
+/// default).
+pub fn seed_closed_ids() -> Vec<String> {
+    let seed: Value = serde_json::from_str(skillsmap::server::SEED_DATASET).unwrap();
+    seed["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["status"] == "closed")
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How many of the built-in seed data's initiatives are active (what the map shows by default).
+pub fn seed_active_count() -> usize {
+    seed_count() - seed_closed_ids().len()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }

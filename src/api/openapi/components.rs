@@ -22,6 +22,13 @@ fn slugs<T: Vocabulary>() -> Vec<&'static str> {
     T::all().iter().map(|t| t.slug()).collect()
 }
 
+/// An optional term a proposal may leave out or send as null (the default applies).
+fn optional_term<T: Vocabulary>(description: &str) -> Value {
+    let mut terms: Vec<Value> = slugs::<T>().into_iter().map(Value::from).collect();
+    terms.push(Value::Null);
+    json!({ "type": "string", "enum": terms, "nullable": true, "description": description })
+}
+
 fn country_codes() -> Vec<&'static str> {
     Country::all().map(|c| c.code()).collect()
 }
@@ -140,11 +147,11 @@ pub fn schemas() -> Value {
                     "end": { "type": "string", "format": "date", "nullable": true },
                     "source": { "maxLength": 300, "pattern": format!("^\\s*$|{TEXT}"),
                                 "description": "Where the record comes from, a string; when blank or not a string, the server sets its own" },
-                    "evidence_url": { "type": "string", "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$", "maxLength": 2000,
-                                      "description": "Optional: the page that states the initiative's name, place and activity" },
-                    "verified_at": { "type": "string", "format": "date", "description": "Optional: the day the record was checked against its evidence" },
-                    "status": { "type": "string", "enum": slugs::<Status>(), "description": "Optional, active by default" },
-                    "location_precision": { "type": "string", "enum": slugs::<LocationPrecision>(), "description": "Optional, city by default" },
+                    "evidence_url": { "type": "string", "pattern": "^\\s*$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$", "maxLength": 2000, "nullable": true,
+                                      "description": "Optional (blank or null: none): the page that states the initiative's name, place and activity" },
+                    "verified_at": { "type": "string", "format": "date", "nullable": true, "description": "Optional: the day the record was checked against its evidence" },
+                    "status": optional_term::<Status>("Optional, active by default"),
+                    "location_precision": optional_term::<LocationPrecision>("Optional, city by default"),
                 },
             },
         },
@@ -294,12 +301,76 @@ pub fn schemas() -> Value {
             "changed": { "type": "array", "items": { "type": "string" } },
         }),
     );
+    let place_feature = object(
+        &["type", "id", "geometry", "properties"],
+        json!({
+            "type": { "type": "string", "enum": ["Feature"] },
+            "id": { "type": "string", "description": "geonames:ID, country:CC, nuts:CODE or initiatives:CC:name" },
+            "bbox": {
+                "description": "A region's extent: west, south, east, north",
+                "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" },
+            },
+            "geometry": schema("Point"),
+            "properties": object(&["name", "country", "kind", "population"], json!({
+                "name": { "type": "string", "description": "The place's own name" },
+                "country": { "type": "string" },
+                "kind": { "type": "string", "enum": ["city", "region"] },
+                "population": { "type": "integer", "minimum": 0, "nullable": true },
+                "matched": { "type": "string", "description": "The spelling that matched, when it is not the name" },
+            })),
+        }),
+    );
+    let page_config = object(
+        &[
+            "basemap_url",
+            "basemap_pmtiles",
+            "basemap_attribution",
+            "labels",
+            "max_zoom",
+        ],
+        json!({
+            "basemap_url": { "type": "string", "nullable": true },
+            "basemap_pmtiles": { "type": "string", "nullable": true, "description": "Where the operator's PMTiles base map is served, when there is one" },
+            "basemap_attribution": { "type": "string", "nullable": true },
+            "labels": { "type": "boolean", "description": "Whether the page draws place labels from /places/labels" },
+            "max_zoom": { "type": "integer", "minimum": 1, "maximum": 20, "description": "The map's deepest zoom" },
+        }),
+    );
+    let place_collection = object(
+        &["type", "features", "numberReturned"],
+        json!({
+            "type": { "type": "string", "enum": ["FeatureCollection"] },
+            "features": { "type": "array", "items": schema("PlaceFeature") },
+            "numberReturned": { "type": "integer", "minimum": 0 },
+            "attribution": { "type": "string", "description": "GeoNames' attribution, when its places are loaded" },
+        }),
+    );
+    let label = object(
+        &["type", "id", "geometry", "properties"],
+        json!({
+            "type": { "type": "string", "enum": ["Feature"] },
+            "id": { "type": "string" },
+            "geometry": schema("Point"),
+            "properties": object(&["name", "population", "capital"], json!({
+                "name": { "type": "string" },
+                "population": { "type": "integer", "minimum": 0, "nullable": true },
+                "capital": { "type": "boolean" },
+            })),
+        }),
+    );
+    let label_collection = object(
+        &["type", "features"],
+        json!({
+            "type": { "type": "string", "enum": ["FeatureCollection"] },
+            "features": { "type": "array", "items": label },
+        }),
+    );
     let mut replacement = feature_input.clone();
     replacement["description"] = json!(
         "The whole new GeoJSON Feature of the initiative; its `id` is the URL's (a different string is refused, anything else replaced)"
     );
     replacement["properties"]["id"] = json!({ "description": "The id in the URL" });
-    json!({
+    let mut schemas = json!({
         "Link": link,
         "Point": point,
         "InitiativeProperties": properties,
@@ -377,13 +448,18 @@ pub fn schemas() -> Value {
         "Ready": object(&["ready", "version", "revision", "writable"], json!({
             "ready": { "type": "boolean" }, "version": { "type": "string" },
             "revision": { "type": "integer", "minimum": 0 }, "writable": { "type": "boolean" } })),
-        "PageConfig": object(&["basemap_url", "basemap_attribution"], json!({
-            "basemap_url": { "type": "string", "nullable": true },
-            "basemap_attribution": { "type": "string", "nullable": true } })),
+        "PageConfig": page_config,
         "CountryOutlines": object(&["type", "features"], json!({
             "type": { "type": "string", "enum": ["FeatureCollection"] },
             "features": { "type": "array", "items": { "type": "object" } } })),
-    })
+    });
+    // The gazetteer's answers (one json! more would pass the macro's recursion limit).
+    if let Some(map) = schemas.as_object_mut() {
+        map.insert("PlaceFeature".into(), place_feature);
+        map.insert("PlaceCollection".into(), place_collection);
+        map.insert("LabelCollection".into(), label_collection);
+    }
+    schemas
 }
 
 /// The query and header parameters shared by several operations, by name.

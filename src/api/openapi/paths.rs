@@ -6,7 +6,9 @@ use serde_json::{Map, Value, json};
 use super::MEDIA_TYPE;
 use super::components::{reference, schema};
 use crate::api::params::{FILTER_PARAMS, MAX_OFFSET};
+use crate::api::places::{DEFAULT_PLACES_LIMIT, MAX_PLACE_QUERY_CHARS};
 use crate::geodesy::max_distance_m;
+use crate::places::names::MAX_RESULTS;
 use crate::regions::Level;
 
 /// A shared parameter, by name.
@@ -399,6 +401,20 @@ pub fn paths() -> Value {
                 json_only(),
             ], filters()].concat(),
             responses(vec![("200", geojson_ok("Initiatives nearest first, each with distance_m", "FeatureCollection")), ("304", common("NotModified"))])) },
+        "/places": { "get": operation("getPlaces", "Places (cities, countries, NUTS regions, the initiatives' cities) whose name starts with q, as one types",
+            vec![
+                json!({ "name": "q", "in": "query", "required": true, "description": "The beginning of a place name or of a later word of it, in any case, with or without accents, in its own spelling or script, an exonym or an ASCII form (tart, Munchen, Lodz); at least one letter or digit", "schema": { "type": "string", "minLength": 1, "maxLength": MAX_PLACE_QUERY_CHARS } }),
+                json!({ "name": "limit", "in": "query", "required": false, "description": "At most this many places", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": DEFAULT_PLACES_LIMIT } }),
+                json_only(),
+            ],
+            responses(vec![("200", geojson_ok("Best match first, then by population", "PlaceCollection")), ("304", common("NotModified"))])) },
+        "/places/labels/{z}/{x}/{y}.geojson": { "get": operation("getPlaceLabels", "The place names the base map shows in an XYZ tile at that zoom, placed so that none overlap",
+            vec![
+                path_parameter("z", "Zoom", json!({ "type": "integer", "minimum": 0, "maximum": 20 })),
+                path_parameter("x", "Column from the west, 0 to 2^z - 1", json!({ "type": "integer", "minimum": 0 })),
+                path_parameter("y", "Row from the north, 0 to 2^z - 1", json!({ "type": "integer", "minimum": 0 })),
+            ],
+            responses(vec![("200", geojson_ok("The tile's labels", "LabelCollection")), ("304", common("NotModified"))])) },
         "/tiles/{z}/{x}/{y}.geojson": { "get": operation("getTile", "Clusters and initiatives in an XYZ map tile (Web Mercator)",
             [vec![
                 path_parameter("z", "Zoom", json!({ "type": "integer", "minimum": 0, "maximum": 20 })),
