@@ -124,10 +124,11 @@ export const api = {
     return getJson('/facets', params, signal);
   },
 
-  items(state, bbox, limit, signal) {
+  items(state, bbox, limit, signal, offset = 0) {
     const params = filterParams(state);
     if (bbox) params.set('bbox', bbox);
     params.set('limit', String(limit));
+    if (offset) params.set('offset', String(offset));
     return getJson('/collections/initiatives/items', params, signal);
   },
 

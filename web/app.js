@@ -12,6 +12,8 @@ import { Near } from './near.js';
 import { legendControl } from './legend.js';
 import { setupPropose } from './propose.js';
 import { CoverageView } from './coverage.js';
+import { setupLanguage } from './language.js';
+import { t } from './i18n.js';
 
 const LIST_LIMIT = 200;
 const COLOCATED_LIMIT = 100;
@@ -30,12 +32,13 @@ let pushNextMove = false; // a deliberate zoom (cluster click) gets its own hist
 const known = new Map(); // initiative id -> feature seen in a list (for its position)
 
 async function start() {
+  await setupLanguage(state);
   let config = {};
   let vocabularies = EMPTY_VOCABULARIES;
   const [configResult, vocabResult] = await Promise.allSettled([api.config(), api.vocabularies()]);
   if (configResult.status === 'fulfilled' && configResult.value) config = configResult.value;
   if (vocabResult.status === 'fulfilled' && vocabResult.value) vocabularies = { ...EMPTY_VOCABULARIES, ...vocabResult.value };
-  else showMessage(`The filters could not be loaded (${vocabResult.reason?.message ?? 'unknown error'}).`);
+  else showMessage(t('error.filters', { error: vocabResult.reason?.message ?? '?' }));
 
   const label = labeller(vocabularies);
   let panel = null;
@@ -50,16 +53,18 @@ async function start() {
   let popupController = null;
 
   const tiles = new TileData(map, {
-    onSelect: (id, latlng, name) => select(id, { latlng, name, push: true }),
-    onCluster: (latlng, zoom, cluster) => {
+    onSelect: (id, latlng, name, keyboard) => select(id, { latlng, name, push: true, focus: keyboard }),
+    onCluster: (latlng, zoom, cluster, keyboard) => {
       // Members the deepest zoom cannot separate (one address, one building) are listed.
       if (zoom > map.getMaxZoom() || map.getZoom() >= map.getMaxZoom()) {
-        showColocated(latlng, cluster);
+        showColocated(latlng, cluster, keyboard);
         return;
       }
       const target = Number.isFinite(zoom) && zoom > map.getZoom() ? zoom : map.getZoom() + 1;
       pushNextMove = true;
       map.setView(latlng, Math.min(target, map.getMaxZoom()));
+      // The cluster is gone after the zoom: the keyboard goes on from the map.
+      if (keyboard) map.getContainer().focus();
     },
     onError: report,
   });
@@ -101,8 +106,12 @@ async function start() {
     });
   }
 
-  /** Opens the popup of initiative `id`; `push` records it in the history. */
-  function select(id, { latlng = null, name = null, push = false, pan = true } = {}) {
+  /**
+   * Opens the popup of initiative `id`; `push` records it in the history; `focus` (a keyboard
+   * user's choice) moves the focus into the popup, and Escape brings it back.
+   */
+  function select(id, { latlng = null, name = null, push = false, pan = true, focus = false } = {}) {
+    if (focus) keepOpener();
     state.selected = id;
     if (push && !restoring) writeUrl(state, true);
     tiles.setSelected(id);
@@ -132,25 +141,27 @@ async function start() {
         if (!map.hasLayer(popup)) popup.openOn(map);
         popup.update();
         popup.options.autoPan = true;
+        if (focus) focusPopup();
       },
       (err) => {
         if (isAbort(err) || popupController !== controller) return;
         popupController = null;
         popup.options.autoPan = true;
-        if (latlng) popup.setContent(errorContent(`Could not load this initiative: ${err.message}`));
-        else report(`Could not load the selected initiative: ${err.message}`);
+        if (latlng) popup.setContent(errorContent(t('popup.loadFailed', { error: err.message })));
+        else report(t('error.selected', { error: err.message }));
       },
     );
   }
 
   /** A popup listing the initiatives of a cluster that no zoom of this map separates. */
-  function showColocated(latlng, cluster) {
+  function showColocated(latlng, cluster, focus = false) {
     closePopup();
+    if (focus) keepOpener();
     const count = Number(cluster.point_count) || 0;
     const controller = new AbortController();
     popupController = controller;
     popup.options.autoPan = true;
-    popup.setLatLng(latlng).setContent(loadingContent(`${count} initiatives here`));
+    popup.setLatLng(latlng).setContent(loadingContent(t('popup.here', { count })));
     popup.openOn(map);
     api.leaves(cluster.cluster_id, state, COLOCATED_LIMIT, controller.signal).then(
       (fc) => {
@@ -164,18 +175,51 @@ async function start() {
           // The list is replaced at once: a click whose target has left the popup would
           // reach the map as a click beside the popup, and close it.
           event.stopPropagation();
-          select(button.dataset.id, { latlng, push: true });
+          select(button.dataset.id, { latlng, push: true, focus: event.detail === 0 });
         });
         popup.setContent(content);
         popup.update();
+        if (focus) focusPopup();
       },
       (err) => {
         if (isAbort(err) || popupController !== controller) return;
         popupController = null;
-        popup.setContent(errorContent(`Could not list these initiatives: ${err.message}`));
+        popup.setContent(errorContent(t('popup.listFailed', { error: err.message })));
       },
     );
   }
+
+  // Where the focus was when a popup was opened from the keyboard, to return it on Escape.
+  let opener = null;
+  function keepOpener() {
+    const active = document.activeElement;
+    const inPopup = popup.getElement()?.contains(active);
+    if (!inPopup) opener = active && active !== document.body ? active : null;
+  }
+
+  function focusPopup() {
+    const content = popup.getElement()?.querySelector('.popup');
+    if (!content) return;
+    content.tabIndex = -1;
+    content.focus();
+  }
+
+  /** Escape in the popup or on the map closes the popup; the focus goes back where it was. */
+  document.addEventListener(
+    'keydown',
+    (event) => {
+      if (event.key !== 'Escape' || !map.hasLayer(popup)) return;
+      const active = document.activeElement;
+      const inPopup = popup.getElement()?.contains(active);
+      if (!inPopup && !map.getContainer().contains(active) && active !== opener) return;
+      event.stopPropagation();
+      closePopup();
+      const back = opener && opener.isConnected && opener.getClientRects().length ? opener : map.getContainer();
+      opener = null;
+      back.focus();
+    },
+    true,
+  );
 
   function closePopup() {
     if (popupController) popupController.abort();
@@ -199,6 +243,7 @@ async function start() {
   let sidebarTimer = null;
   let listController = null;
   let facetController = null;
+  let listBbox = null;
   function scheduleSidebar() {
     if (sidebarTimer) clearTimeout(sidebarTimer);
     else beginWork();
@@ -218,6 +263,7 @@ async function start() {
     const fcn = new AbortController();
     listController = lc;
     facetController = fcn;
+    listBbox = bbox;
     api.items(state, bbox, LIST_LIMIT, lc.signal).then(
       (fc) => {
         if (listController !== lc) return;
@@ -227,9 +273,9 @@ async function start() {
       },
       (err) => {
         if (isAbort(err) || listController !== lc) return;
-        document.getElementById('list-summary').textContent = 'The list could not be loaded.';
+        document.getElementById('list-summary').textContent = t('list.failed');
         document.getElementById('list').setAttribute('aria-busy', 'false');
-        report(`Could not load the list: ${err.message}`);
+        report(t('error.list', { error: err.message }));
       },
     );
     api.facets(state, bbox, fcn.signal).then(
@@ -237,7 +283,25 @@ async function start() {
         if (facetController === fcn) panel.setCounts(facets);
       },
       (err) => {
-        if (!isAbort(err) && facetController === fcn) report(`Could not load the counts: ${err.message}`);
+        if (!isAbort(err) && facetController === fcn) report(t('error.counts', { error: err.message }));
+      },
+    );
+  }
+
+  /** The list's next page (the list pages beyond LIST_LIMIT). */
+  function loadMore() {
+    if (listController) listController.abort();
+    const lc = new AbortController();
+    listController = lc;
+    api.items(state, listBbox, LIST_LIMIT, lc.signal, panel.listed()).then(
+      (fc) => {
+        if (listController !== lc) return;
+        for (const f of fc.features || []) known.set(String(f.id), f);
+        panel.setList(fc, true);
+        panel.setSelected(state.selected);
+      },
+      (err) => {
+        if (!isAbort(err) && listController === lc) report(t('error.list', { error: err.message }));
       },
     );
   }
@@ -334,10 +398,11 @@ async function start() {
       filtersChanged();
     },
     onHover: (id) => tiles.setHovered(id),
-    onPick: (id) => {
+    onPick: (id, keyboard) => {
       panel.closeDrawerIfNarrow();
-      select(id, { push: true });
+      select(id, { push: true, focus: keyboard });
     },
+    onMore: () => loadMore(),
   });
   panel.setState(state);
 
@@ -379,7 +444,11 @@ async function start() {
 
   // Back/forward, and a hash edited by hand: show what the URL says (unless it is shown already).
   const restore = () => {
-    if (window.location.hash !== formatState(state)) apply(parseState(window.location.hash));
+    if (window.location.hash === formatState(state)) return;
+    const next = parseState(window.location.hash);
+    // Another language is shown by loading the page again in it.
+    if (next.lang !== state.lang) window.location.reload();
+    else apply(next);
   };
   window.addEventListener('popstate', restore);
   window.addEventListener('hashchange', restore);
@@ -389,5 +458,5 @@ async function start() {
 }
 
 start().catch((err) => {
-  showMessage(`The map could not start: ${err && err.message ? err.message : err}`);
+  showMessage(t('error.start', { error: err && err.message ? err.message : String(err) }));
 });

@@ -1,6 +1,7 @@
 // legend.js – the colour of each kind of initiative and the map legend that explains them.
 
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
+import { t, termLabel } from './i18n.js';
 
 /** One distinct, calm colour per kind (also used in the list and the filters). */
 export const KIND_COLOURS = {
@@ -39,13 +40,13 @@ export function legendControl(kinds) {
       const details = document.createElement('details');
       details.open = window.matchMedia('(min-width: 700px)').matches;
       const summary = document.createElement('summary');
-      summary.textContent = 'Legend';
+      summary.textContent = t('legend.title');
       details.append(summary);
       const list = document.createElement('ul');
       for (const kind of kinds) {
         const item = document.createElement('li');
         const label = document.createElement('span');
-        label.textContent = kind.label;
+        label.textContent = termLabel('kinds', kind.slug, kind.label);
         item.append(swatch(kind.slug), label);
         list.append(item);
       }
@@ -54,7 +55,7 @@ export function legendControl(kinds) {
       bubble.className = 'swatch swatch-cluster';
       bubble.setAttribute('aria-hidden', 'true');
       const clusterLabel = document.createElement('span');
-      clusterLabel.textContent = 'Several initiatives (click to zoom)';
+      clusterLabel.textContent = t('legend.cluster');
       cluster.append(bubble, clusterLabel);
       list.append(cluster);
       details.append(list);

@@ -3,6 +3,7 @@
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { api, filterKey, isAbort } from './api.js';
 import { kindColour } from './legend.js';
+import { t } from './i18n.js';
 import { MIN_ZOOM, MAX_ZOOM } from './state.js';
 
 const MAX_TILE_ZOOM = 20;
@@ -154,6 +155,16 @@ function clusterSize(count) {
  * The data layer: keeps one layer group per visible tile, fetches missing tiles (aborting
  * those the view has left), and caches answers per filter set.
  */
+/** Calls `action` when Enter or Space is pressed on `node` (a marker made a button). */
+function onActivate(node, action) {
+  node.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' && event.key !== ' ') return;
+    event.preventDefault();
+    event.stopPropagation();
+    action();
+  });
+}
+
 export class TileData {
   constructor(map, { onSelect, onCluster, onError }) {
     this.map = map;
@@ -273,10 +284,11 @@ export class TileData {
     marker.on('add', () => {
       const node = marker.getElement();
       node.setAttribute('role', 'button');
-      node.setAttribute('aria-label', `${count} initiatives here, zoom in`);
+      node.setAttribute('aria-label', t('map.cluster', { count }));
       node.dataset.clusterId = String(p.cluster_id);
       node.dataset.count = String(count);
       node.dataset.expansionZoom = String(p.expansion_zoom);
+      onActivate(node, () => this.handlers.onCluster(latlng, Number(p.expansion_zoom), p, true));
     });
     marker.on('click', () => this.handlers.onCluster(latlng, Number(p.expansion_zoom), p));
     return marker;
@@ -302,7 +314,14 @@ export class TileData {
     marker.bindTooltip(tip, { direction: 'top', offset: [0, -6] });
     marker.on('add', () => {
       const node = marker.getElement();
-      if (node && id) node.dataset.id = id;
+      if (node && id) {
+        node.dataset.id = id;
+        // A point is a button for the keyboard too (Tab, then Enter or Space).
+        node.setAttribute('tabindex', '0');
+        node.setAttribute('role', 'button');
+        node.setAttribute('aria-label', String(p.name ?? id));
+        onActivate(node, () => this.handlers.onSelect(id, latlng, p.name, true));
+      }
       if (id === this.selected || id === this.hovered) this.highlight(marker, true);
     });
     marker.on('click', () => {

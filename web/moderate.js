@@ -387,7 +387,8 @@ function submissionItem(s) {
       ['Published as', s.initiative_id && s.status === 'approved' ? mapLink(s.initiative_id, coordinates, String(s.initiative_id)) : null],
     ]),
   );
-  const mapBox = h('div', { class: 'mini-map', 'aria-label': 'Map of the proposed location', role: 'img' });
+  // A group, not an image: the map holds its zoom buttons (axe: nested-interactive).
+  const mapBox = h('div', { class: 'mini-map', 'aria-label': 'Map of the proposed location', role: 'group' });
   body.append(h('div', { class: 'sub-columns' }, info, mapBox));
   let mapped = false;
   details.addEventListener('toggle', () => {

@@ -3,19 +3,19 @@
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { api, isAbort } from './api.js';
 import { entry } from './panel.js';
+import { formatNumber, t } from './i18n.js';
 
 const LIMIT = 100;
 // When nothing lies within the radius, the nearest few are listed anyway.
 const NEAREST_LIMIT = 10;
-const numberFormat = new Intl.NumberFormat('en');
 
 /** "850 m", "12.3 km" or "212 km". */
 export function formatDistance(metres) {
   const m = Number(metres);
   if (!Number.isFinite(m)) return '';
-  if (m < 1000) return `${Math.round(m)} m`;
-  if (m < 100000) return `${(m / 1000).toFixed(1)} km`;
-  return `${numberFormat.format(Math.round(m / 1000))} km`;
+  if (m < 1000) return `${formatNumber(Math.round(m))} m`;
+  if (m < 100000) return `${formatNumber(m / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} km`;
+  return `${formatNumber(Math.round(m / 1000))} km`;
 }
 
 export class Near {
@@ -34,7 +34,7 @@ export class Near {
     document.getElementById('near-locate').addEventListener('click', () => this.locate());
     document.getElementById('near-clear').addEventListener('click', () => this.handlers.onClear());
     this.slider.addEventListener('input', () => {
-      this.output.textContent = `${this.slider.value} km`;
+      this.output.textContent = `${formatNumber(Number(this.slider.value))} km`;
       this.handlers.onRadius(Number(this.slider.value), false);
     });
     this.slider.addEventListener('change', () => this.handlers.onRadius(Number(this.slider.value), true));
@@ -51,19 +51,19 @@ export class Near {
   setPicking(on) {
     this.picking = on;
     this.modeButton.setAttribute('aria-pressed', on ? 'true' : 'false');
-    this.modeButton.textContent = on ? 'Click on the map… (Esc to cancel)' : 'Pick a point on the map';
+    this.modeButton.textContent = on ? t('near.picking') : t('near.pick');
     this.map.getContainer().classList.toggle('near-picking', on);
     if (on) this.handlers.onPicking();
   }
 
   locate() {
     if (!('geolocation' in navigator)) {
-      this.handlers.onError('Your browser cannot tell your location.');
+      this.handlers.onError(t('near.noGeolocation'));
       return;
     }
     navigator.geolocation.getCurrentPosition(
       (pos) => this.handlers.onPoint(pos.coords.latitude, pos.coords.longitude, true),
-      (err) => this.handlers.onError(`Your location is unavailable (${err.message || 'permission denied'}).`),
+      (err) => this.handlers.onError(t('near.unavailable', { error: err.message || err.code })),
       { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 },
     );
   }
@@ -108,7 +108,7 @@ export class Near {
 
     results.hidden = false;
     const summary = document.getElementById('near-summary');
-    summary.textContent = 'Searching…';
+    summary.textContent = t('near.searching');
     const controller = new AbortController();
     this.controller = controller;
     const { lat, lon } = state.near;
@@ -126,8 +126,8 @@ export class Near {
       },
       (err) => {
         if (isAbort(err)) return;
-        summary.textContent = 'The search failed.';
-        this.handlers.onError(`Could not search near this place: ${err.message}`);
+        summary.textContent = t('near.failed');
+        this.handlers.onError(t('near.error', { error: err.message }));
       },
     );
   }
@@ -137,16 +137,15 @@ export class Near {
     let features = fc.features || [];
     const matched = Number(fc.numberMatched ?? features.length);
     const summary = document.getElementById('near-summary');
-    const where = place ? `of ${place}` : '';
+    // Each message has a form with the place's name and one without.
+    const say = (key, vars) => t(place ? `${key}Place` : key, { ...vars, radius, place });
     if (matched === 0) {
       const beyond = nearest?.features || [];
-      summary.textContent = beyond.length
-        ? `Nothing within ${radius} km ${where}; the ${beyond.length} nearest:`.replace('  ', ' ')
-        : `Nothing within ${radius} km ${where} matches.`.replace('  ', ' ');
+      summary.textContent = beyond.length ? say('near.nearest', { count: beyond.length }) : say('near.none');
       features = beyond;
     } else if (matched > features.length) {
-      summary.textContent = `Nearest ${features.length} of ${numberFormat.format(matched)} within ${radius} km ${where}`.trim();
-    } else summary.textContent = `${matched} within ${radius} km ${where}, nearest first`.replace(' ,', ',');
+      summary.textContent = say('near.some', { shown: features.length, count: matched });
+    } else summary.textContent = say('near.all', { count: matched });
     const items = features.map((f) => entry(f, this.label, formatDistance(f.properties?.distance_m)));
     document.getElementById('near-list').replaceChildren(...items);
   }

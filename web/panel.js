@@ -2,25 +2,20 @@
 
 import { FILTER_KEYS } from './api.js';
 import { swatch } from './legend.js';
+import { formatNumber, language, markLanguage, t } from './i18n.js';
 
 const GROUPS = {
-  skill_area: { title: 'Skill area', vocab: 'skill_areas', open: true },
-  target_group: { title: 'Target group', vocab: 'target_groups', open: true },
-  kind: { title: 'Kind', vocab: 'kinds', open: true },
-  country: { title: 'Country', vocab: 'countries', open: false },
+  skill_area: { vocab: 'skill_areas', open: true },
+  target_group: { vocab: 'target_groups', open: true },
+  kind: { vocab: 'kinds', open: true },
+  country: { vocab: 'countries', open: false },
   // Nothing ticked shows the active ones only: closed initiatives are kept for history.
-  status: {
-    title: 'Status',
-    vocab: 'statuses',
-    open: false,
-    note: 'Closed initiatives are shown only when ticked.',
-  },
+  status: { vocab: 'statuses', open: false, note: 'filters.statusNote' },
 };
 
 const SEARCH_DELAY_MS = 300;
 const MESSAGE_MS = 12000;
 const MAX_MESSAGES = 3;
-const numberFormat = new Intl.NumberFormat('en');
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -43,15 +38,44 @@ export function showMessage(text) {
   }, MESSAGE_MS);
 }
 
+const narrowScreen = () => window.matchMedia('(max-width: 699px)').matches;
+
+/** Opens or closes the panel's drawer (on a phone it covers the map, which is then out of reach). */
+export function setDrawer(open) {
+  document.body.classList.toggle('drawer-open', open);
+  document.getElementById('drawer-toggle')?.setAttribute('aria-expanded', open ? 'true' : 'false');
+  const map = document.getElementById('map');
+  if (map) map.inert = open && narrowScreen();
+}
+
+/** Keeps Tab inside `container`: from its last control to its first, and back with Shift. */
+function trapTab(event, container) {
+  const controls = [...container.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex="0"]')].filter(
+    (node) => !node.disabled && node.getClientRects().length > 0,
+  );
+  if (!controls.length) return;
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  const active = document.activeElement;
+  if (event.shiftKey && (active === first || active === container)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (active === last || !container.contains(active))) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 /** Options of one filter group from the vocabularies, as {value, label}. */
-function options(key, vocabularies) {
-  const terms = vocabularies[GROUPS[key].vocab] || [];
+function options(key, vocabularies, label) {
+  const vocab = GROUPS[key].vocab;
+  const terms = vocabularies[vocab] || [];
   if (key === 'country') {
     return terms
-      .map((c) => ({ value: c.code, label: c.name }))
-      .sort((a, b) => a.label.localeCompare(b.label, 'en'));
+      .map((c) => ({ value: c.code, label: label('countries', c.code) }))
+      .sort((a, b) => a.label.localeCompare(b.label, language()));
   }
-  return terms.map((t) => ({ value: t.slug, label: t.label }));
+  return terms.map((term) => ({ value: term.slug, label: label(vocab, term.slug) }));
 }
 
 /** A list entry for one initiative: a button that opens its popup. */
@@ -62,11 +86,11 @@ export function entry(feature, label, extra) {
   button.type = 'button';
   button.dataset.id = String(feature.id);
   const title = el('span', 'result-name');
-  title.append(swatch(p.kind), el('span', null, p.name ?? ''));
+  title.append(swatch(p.kind), markLanguage(el('span', null, p.name ?? ''), p.languages));
   const meta = el(
     'span',
     'result-meta',
-    [p.status === 'closed' ? 'closed' : null, p.organisation, p.city].filter(Boolean).join(' · '),
+    [p.status === 'closed' ? t('list.closed') : null, p.organisation, p.city].filter(Boolean).join(' · '),
   );
   button.append(title, meta);
   if (extra) button.append(el('span', 'result-extra', extra));
@@ -87,7 +111,8 @@ export class Panel {
     for (const id of ['list', 'near-list']) {
       document.getElementById(id).addEventListener('click', (event) => {
         const button = event.target.closest('.result');
-        if (button) this.handlers.onPick(button.dataset.id);
+        // A click with no pointer (detail 0) is Enter or Space: the popup then takes the focus.
+        if (button) this.handlers.onPick(button.dataset.id, event.detail === 0);
       });
       const list = document.getElementById(id);
       const hover = (event) => {
@@ -99,6 +124,7 @@ export class Panel {
       list.addEventListener('mouseleave', () => this.handlers.onHover(null));
       list.addEventListener('focusout', () => this.handlers.onHover(null));
     }
+    document.getElementById('list-more').addEventListener('click', () => this.handlers.onMore());
     document.getElementById('clear-filters').addEventListener('click', () => {
       for (const key of FILTER_KEYS) for (const { input } of this.boxes[key].values()) input.checked = false;
       const search = document.getElementById('search');
@@ -118,15 +144,15 @@ export class Panel {
       details.dataset.filter = key;
       const summary = el('summary');
       const summaryCount = el('span', 'selected-count');
-      summary.append(el('span', null, group.title), summaryCount);
+      summary.append(el('span', null, t(`filter.${key}`)), summaryCount);
       this.summaries[key] = summaryCount;
       details.append(summary);
 
       const fieldset = el('fieldset');
-      fieldset.append(el('legend', 'visually-hidden', `Filter by ${group.title.toLowerCase()}`));
+      fieldset.append(el('legend', 'visually-hidden', t('filters.legend', { group: t(`filter.${key}`) })));
       const list = el('ul', key === 'country' ? 'options options-scroll' : 'options');
       const boxes = new Map();
-      for (const option of options(key, vocabularies)) {
+      for (const option of options(key, vocabularies, this.label)) {
         const item = el('li');
         const input = el('input');
         input.type = 'checkbox';
@@ -149,9 +175,9 @@ export class Panel {
       }
       this.boxes[key] = boxes;
       fieldset.append(list);
-      if (group.note) fieldset.append(el('p', 'option-note', group.note));
+      if (group.note) fieldset.append(el('p', 'option-note', t(group.note)));
       if (key === 'country') {
-        this.noCountries = el('p', 'summary', 'No country in view.');
+        this.noCountries = el('p', 'summary', t('filters.noCountries'));
         this.noCountries.hidden = true;
         fieldset.append(this.noCountries);
       }
@@ -190,18 +216,20 @@ export class Panel {
         this.setDrawer(false);
         toggle.focus();
       }
+      if (event.key === 'Tab' && document.body.classList.contains('drawer-open') && narrowScreen()) {
+        trapTab(event, document.getElementById('panel'));
+      }
     });
   }
 
   setDrawer(open) {
-    document.body.classList.toggle('drawer-open', open);
-    document.getElementById('drawer-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
+    setDrawer(open);
     if (open) document.getElementById('panel').focus();
   }
 
   /** Closes the drawer on narrow screens (e.g. after picking an entry), so the map is visible. */
   closeDrawerIfNarrow() {
-    if (window.matchMedia('(max-width: 699px)').matches) this.setDrawer(false);
+    if (narrowScreen()) this.setDrawer(false);
   }
 
   /** The selected values of every filter group. */
@@ -227,7 +255,7 @@ export class Panel {
   refreshSummaries() {
     for (const key of FILTER_KEYS) {
       const n = [...this.boxes[key].values()].filter((b) => b.input.checked).length;
-      this.summaries[key].textContent = n ? `${n} selected` : '';
+      this.summaries[key].textContent = n ? t('filters.selected', { count: n }) : '';
     }
   }
 
@@ -238,7 +266,7 @@ export class Panel {
       let visible = 0;
       for (const [value, { input, count, item }] of this.boxes[key]) {
         const n = Number(counts[value] || 0);
-        count.textContent = numberFormat.format(n);
+        count.textContent = formatNumber(n);
         item.classList.toggle('zero', n === 0);
         if (key === 'country') {
           item.hidden = n === 0 && !input.checked;
@@ -249,24 +277,36 @@ export class Panel {
     }
   }
 
-  /** Fills the list of initiatives in view from an items FeatureCollection. */
-  setList(fc) {
+  /**
+   * Fills the list of initiatives in view from an items FeatureCollection, or with `append` adds
+   * its next page (sorted within itself) and moves the focus to the first new entry.
+   */
+  setList(fc, append = false) {
     const list = document.getElementById('list');
     const features = [...(fc.features || [])].sort((a, b) =>
-      String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), 'en'),
+      String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), language()),
     );
     const items = features.map((f) => entry(f, this.label));
-    list.replaceChildren(...items);
-    const matched = Number(fc.numberMatched ?? features.length);
+    if (append) list.append(...items);
+    else list.replaceChildren(...items);
+    if (append && items.length) items[0].querySelector('.result').focus();
+    const shown = list.children.length;
+    const matched = Number(fc.numberMatched ?? shown);
     const summary = document.getElementById('list-summary');
     if (matched === 0) {
-      summary.textContent = 'No initiative in view matches. Zoom out or clear the filters.';
-    } else if (matched > features.length) {
-      summary.textContent = `Showing ${numberFormat.format(features.length)} of ${numberFormat.format(matched)} initiatives in view`;
+      summary.textContent = t('list.none');
+    } else if (matched > shown) {
+      summary.textContent = t('list.partial', { shown, count: matched });
     } else {
-      summary.textContent = `${numberFormat.format(matched)} initiative${matched === 1 ? '' : 's'} in view`;
+      summary.textContent = t('list.count', { count: matched });
     }
+    document.getElementById('list-more').hidden = !(matched > shown && features.length > 0);
     list.setAttribute('aria-busy', 'false');
+  }
+
+  /** How many entries the list shows (the offset of its next page). */
+  listed() {
+    return document.getElementById('list').children.length;
   }
 
   setListBusy() {

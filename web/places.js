@@ -2,6 +2,7 @@
 // /places, the service's own gazetteer) and initiatives; picking one moves the map there.
 
 import { api, isAbort } from './api.js';
+import { t } from './i18n.js';
 
 const SUGGEST_DELAY_MS = 120;
 const PLACE_LIMIT = 6;
@@ -79,7 +80,7 @@ export class PlaceSearch {
     Promise.allSettled([places, initiatives]).then(([p, i]) => {
       if (this.controller !== controller) return;
       this.controller = null;
-      if (p.status === 'rejected' && !isAbort(p.reason)) this.handlers.onError(`Places could not be searched: ${p.reason.message}`);
+      if (p.status === 'rejected' && !isAbort(p.reason)) this.handlers.onError(t('search.failed', { error: p.reason.message }));
       const placeFeatures = p.status === 'fulfilled' ? p.value.features || [] : [];
       const initiativeFeatures = i.status === 'fulfilled' ? i.value.features || [] : [];
       this.show(placeFeatures, initiativeFeatures);
@@ -113,8 +114,8 @@ export class PlaceSearch {
         children.push(node);
       }
     };
-    group('Places', places, 'place');
-    group('Initiatives', initiatives, 'initiative');
+    group(t('search.places'), places, 'place');
+    group(t('search.initiatives'), initiatives, 'initiative');
     this.listbox.replaceChildren(...children);
     this.active = -1;
     this.input.removeAttribute('aria-activedescendant');

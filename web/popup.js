@@ -1,15 +1,20 @@
 // popup.js – builds the DOM of an initiative's popup; every data value goes in as text, never HTML.
 
 import { kindColour, swatch } from './legend.js';
+import { countryName, formatDate, languageName, markLanguage, t, termLabel } from './i18n.js';
 
-/** Labels for vocabulary slugs; unknown slugs show as themselves. */
+/**
+ * Labels for vocabulary slugs in the interface's language (the catalogue's, else the API's);
+ * countries by the browser's names for regions; unknown slugs show as themselves.
+ */
 export function labeller(vocabularies) {
   const maps = {};
-  for (const key of ['skill_areas', 'target_groups', 'kinds']) {
-    maps[key] = new Map((vocabularies[key] || []).map((t) => [t.slug, t.label]));
+  for (const key of ['skill_areas', 'target_groups', 'kinds', 'statuses']) {
+    maps[key] = new Map((vocabularies[key] || []).map((term) => [term.slug, term.label]));
   }
   maps.countries = new Map((vocabularies.countries || []).map((c) => [c.code, c.name]));
-  return (key, slug) => maps[key]?.get(slug) ?? String(slug);
+  return (key, slug) =>
+    key === 'countries' ? countryName(slug, maps.countries.get(slug)) : termLabel(key, slug, maps[key]?.get(slug));
 }
 
 /** The URL if it is an absolute http(s) URL, otherwise null. */
@@ -46,7 +51,7 @@ function row(term, values) {
 export function loadingContent(name) {
   const box = el('div', 'popup');
   if (name) box.append(el('h3', 'popup-title', name));
-  box.append(el('p', 'popup-muted', 'Loading…'));
+  box.append(el('p', 'popup-muted', t('popup.loading')));
   return box;
 }
 
@@ -61,36 +66,39 @@ export function errorContent(message) {
 export function popupContent(feature, label) {
   const p = feature.properties || {};
   const box = el('article', 'popup');
-  box.setAttribute('aria-label', String(p.name ?? 'Initiative'));
+  box.setAttribute('aria-label', String(p.name ?? t('popup.initiative')));
 
   const kind = el('p', 'popup-kind');
   const dot = el('span', 'swatch');
   dot.setAttribute('aria-hidden', 'true');
   dot.style.backgroundColor = kindColour(p.kind);
   kind.append(dot, el('span', null, label('kinds', p.kind)));
-  if (p.status === 'closed') kind.append(el('span', 'badge badge-closed', 'Closed'));
+  if (p.status === 'closed') kind.append(el('span', 'badge badge-closed', t('popup.closed')));
   box.append(kind);
 
-  box.append(el('h3', 'popup-title', p.name ?? ''));
+  box.append(markLanguage(el('h3', 'popup-title', p.name ?? ''), p.languages));
   const where = [p.organisation, [p.city, label('countries', p.country)].filter(Boolean).join(', ')]
     .filter(Boolean)
     .join(' · ');
   box.append(el('p', 'popup-org', where));
+  // Descriptions are the curators' own words (in English), not the initiative's: not marked.
   if (p.description) box.append(el('p', 'popup-desc', p.description));
 
   const facts = el('dl', 'popup-facts');
-  facts.append(row('Skill areas', (p.skill_areas || []).map((s) => label('skill_areas', s))));
-  facts.append(row('For', (p.target_groups || []).map((s) => label('target_groups', s))));
-  facts.append(row('Languages', (p.languages || []).map((s) => String(s).toUpperCase())));
+  facts.append(row(t('popup.skillAreas'), (p.skill_areas || []).map((s) => label('skill_areas', s))));
+  facts.append(row(t('popup.for'), (p.target_groups || []).map((s) => label('target_groups', s))));
+  facts.append(row(t('popup.languages'), (p.languages || []).map((s) => languageName(s))));
   if (p.start || p.end) {
-    facts.append(el('dt', null, 'Runs'));
-    facts.append(el('dd', null, `${p.start || '…'} – ${p.end || 'ongoing'}`));
+    facts.append(el('dt', null, t('popup.runs')));
+    const start = isoDate(p.start) ? formatDate(p.start) : p.start;
+    const end = isoDate(p.end) ? formatDate(p.end) : p.end;
+    facts.append(el('dd', null, `${start || '…'} – ${end || t('popup.ongoing')}`));
   }
   box.append(facts);
 
   const href = safeHttpUrl(p.url);
   if (href) {
-    const link = el('a', 'popup-link', 'Visit the website');
+    const link = el('a', 'popup-link', t('popup.visit'));
     link.href = href;
     link.target = '_blank';
     link.rel = 'noopener noreferrer';
@@ -117,14 +125,14 @@ export function evidenceLine(p) {
   const href = safeHttpUrl(p.evidence_url);
   if (!verified && !href) return document.createDocumentFragment();
   if (verified) {
-    line.append('Verified on ');
-    const time = el('time', null, verified);
+    line.append(`${t('popup.verifiedOn')} `);
+    const time = el('time', null, formatDate(verified));
     time.dateTime = verified;
     line.append(time);
   }
   if (href) {
     if (verified) line.append(' · ');
-    const link = el('a', 'popup-evidence-link', verified ? 'evidence' : 'Evidence');
+    const link = el('a', 'popup-evidence-link', verified ? t('popup.evidence') : t('popup.Evidence'));
     link.href = href;
     link.target = '_blank';
     link.rel = 'noopener noreferrer';
@@ -140,7 +148,7 @@ export function evidenceLine(p) {
 export function colocatedContent(features, total) {
   const root = el('div', 'popup colocated');
   const shown = features.length;
-  root.append(el('h3', 'popup-title', shown < total ? `${total} initiatives here (first ${shown})` : `${total} initiatives here`));
+  root.append(el('h3', 'popup-title', shown < total ? t('popup.hereFirst', { count: total, shown }) : t('popup.here', { count: total })));
   const list = el('ul', 'result-list colocated-list');
   for (const feature of features) {
     const p = feature.properties || {};
@@ -149,7 +157,7 @@ export function colocatedContent(features, total) {
     button.type = 'button';
     button.dataset.id = String(feature.id);
     const title = el('span', 'result-name');
-    title.append(swatch(p.kind), el('span', null, p.name ?? ''));
+    title.append(swatch(p.kind), markLanguage(el('span', null, p.name ?? ''), p.languages));
     button.append(title, el('span', 'result-meta', [p.organisation, p.city].filter(Boolean).join(' · ')));
     li.append(button);
     list.append(li);

@@ -5,6 +5,7 @@ import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { api } from './api.js';
 import { InitiativeForm, h } from './initiative-form.js';
 import { send } from './requests.js';
+import { setDrawer } from './panel.js';
 
 // /vocabularies names that the Natural Earth outlines spell differently.
 const OUTLINE_NAMES = {
@@ -146,8 +147,7 @@ class Propose {
       this.heading.focus();
       return;
     }
-    document.body.classList.remove('drawer-open');
-    document.getElementById('drawer-toggle')?.setAttribute('aria-expanded', 'false');
+    setDrawer(false);
     const panel = document.getElementById('panel');
     if (panel) panel.inert = true;
     document.body.classList.add('proposing');

@@ -1,6 +1,7 @@
-// state.js – the view state (centre, zoom, filters, search, selection, near point and place) and its URL-hash form.
+// state.js – the view state (centre, zoom, filters, search, selection, near point and place, language) and its URL-hash form.
 
 import { FILTER_KEYS } from './api.js';
+import { LANGUAGES } from './i18n.js';
 
 export const DEFAULT_CENTER = [51.0, 10.0];
 export const DEFAULT_ZOOM = 4;
@@ -36,6 +37,7 @@ export function defaultState() {
     gap: DEFAULT_GAP_KM,
     sort: DEFAULT_SORT,
     region: null, // the region code whose details are shown
+    lang: null, // the interface's language when chosen (URL or switch) and not the default
   };
 }
 
@@ -103,6 +105,7 @@ export function parseState(hash) {
   if (SORT_KEYS.includes(sort.replace(/^-/, ''))) state.sort = sort;
   const region = params.get('region');
   if (region && REGION_CODE.test(region)) state.region = region;
+  if (LANGUAGES.includes(params.get('lang'))) state.lang = params.get('lang');
   return state;
 }
 
@@ -130,6 +133,7 @@ export function formatState(state) {
   if (state.gap !== DEFAULT_GAP_KM) params.set('gap', String(state.gap));
   if (state.sort !== DEFAULT_SORT) params.set('sort', state.sort);
   if (state.region) params.set('region', state.region);
+  if (state.lang) params.set('lang', state.lang);
   // Commas are safe in a fragment; keeping them readable makes links nicer.
   return `#${params.toString().replace(/%2C/g, ',')}`;
 }

@@ -28,6 +28,11 @@ const SITE_TYPES: &[(&str, &str)] = &[
     ("woff2", "font/woff2"),
 ];
 
+/// The folder of the interface's message catalogues (`web/i18n/{lang}.json`, served at
+/// `/i18n/{lang}.json`): the only JSON files of the site.
+const CATALOGUES: &str = "i18n";
+const JSON: &str = "application/json";
+
 /// Files of npm packages the pages load: (URL path, path under `web/node_modules`).
 /// Leaflet's ES module and style sheet, and the images the style sheet refers to;
 /// protomaps-leaflet's browser build, which draws an operator's PMTiles base map.
@@ -103,6 +108,25 @@ impl SiteFiles {
             };
             if is_file && !name.starts_with('.') {
                 files.insert(format!("/{name}"), SiteFile { path, media_type });
+            }
+        }
+        let catalogues = std::fs::read_dir(web_dir.join(CATALOGUES))
+            .map(|dir| dir.filter_map(Result::ok).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for entry in catalogues {
+            let path = entry.path();
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            let Some(name) = entry.file_name().to_str().map(String::from) else {
+                continue;
+            };
+            if is_file && !name.starts_with('.') && name.ends_with(".json") {
+                files.insert(
+                    format!("/{CATALOGUES}/{name}"),
+                    SiteFile {
+                        path,
+                        media_type: JSON,
+                    },
+                );
             }
         }
         for (url, file) in VENDORED {
@@ -194,6 +218,9 @@ mod tests {
             std::fs::write(web.join(name), "x").unwrap();
         }
         std::fs::create_dir_all(web.join("tests")).unwrap();
+        std::fs::create_dir_all(web.join("i18n")).unwrap();
+        std::fs::write(web.join("i18n/fr.json"), "{}").unwrap();
+        std::fs::write(web.join("i18n/notes.md"), "x").unwrap();
         std::fs::write(web.join("tests/a.test.js"), "x").unwrap();
         let leaflet = web.join("node_modules/leaflet/dist");
         std::fs::create_dir_all(&leaflet).unwrap();
@@ -205,6 +232,7 @@ mod tests {
             site.paths(),
             vec![
                 "/app.js",
+                "/i18n/fr.json",
                 "/index.html",
                 "/style.css",
                 "/vendor/leaflet/leaflet-src.esm.js",

@@ -67,7 +67,7 @@ describe('evidence and closed initiatives in the page', () => {
     await page.locator('#list .result[data-id="pt-verified"]').click();
     const line = page.locator('.leaflet-popup .popup-evidence');
     await line.waitFor();
-    assert.equal(await line.textContent(), 'Verified on 2026-11-30 · evidence');
+    assert.equal(await line.textContent(), 'Verified on Nov 30, 2026 · evidence');
     assert.equal(await line.locator('time').getAttribute('datetime'), '2026-11-30');
     const link = line.locator('a');
     assert.equal(await link.getAttribute('href'), 'https://example.org/programmes/verified');

@@ -1,10 +1,11 @@
 // helpers.mjs – shared test set-up: start the real skillsmap server, launch Chromium, watch a page for bad behaviour.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -92,7 +93,7 @@ export function launchBrowser() {
  * uncaught exceptions and dialogs (a dialog means injected script ran).
  */
 export async function watchedPage(browser, options = {}, csp = CSP) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options });
   const page = await context.newPage();
   // Serve every HTML page under a strict Content-Security-Policy: any inline script, inline
   // style attribute or foreign resource then shows up as a console error.
@@ -302,4 +303,67 @@ export function freeSpot(page, selector = null) {
     }
     return null;
   }, selector);
+}
+
+/**
+ * For a describe block: starts the server (with `args`) and Chromium before its tests and closes
+ * them, and every page it opened, after. `open(path, options)` opens a watched page and settles it.
+ */
+export function serverAndBrowser(args = [], startOptions = {}) {
+  const suite = { server: null, browser: null, opened: [] };
+  before(async () => {
+    suite.server = await startServer(args, startOptions);
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const { context } of suite.opened) await context.close().catch(() => {});
+    if (suite.browser) await suite.browser.close();
+    if (suite.server) await suite.server.stop();
+  });
+  suite.open = async (pathAndQuery = '/', options = {}) => {
+    const watched = await watchedPage(suite.browser, options);
+    suite.opened.push(watched);
+    await watched.page.goto(suite.server.url + pathAndQuery);
+    await settle(watched.page);
+    return watched;
+  };
+  return suite;
+}
+
+const AXE = path.join(WEB_DIR, 'node_modules/axe-core/axe.min.js');
+
+/**
+ * Runs axe-core in the page (the WCAG 2.1 A and AA rules) and fails on any violation, naming
+ * each rule and the first nodes it found. `state` names the page's state in the message.
+ */
+export async function assertAccessible(assert, page, state) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  assert.deepEqual(violations, [], `axe finds no violation: ${state}`);
+}
+
+/** A valid proposal (a GeoJSON Feature in Amsterdam) named `name`, with `overrides` of its properties. */
+export function proposalFeature(name, overrides = {}) {
+  return {
+    type: 'Feature',
+    geometry: { type: 'Point', coordinates: [4.9, 52.37] },
+    properties: {
+      name,
+      description: 'Evening classes in data analysis for adults.',
+      organisation: 'Digitaal Amsterdam',
+      url: 'https://example.org/data-evenings',
+      country: 'NL',
+      city: 'Amsterdam',
+      skill_areas: ['data_ai'],
+      target_groups: ['employees', 'job_seekers'],
+      kind: 'training',
+      languages: ['nl', 'en'],
+      ...overrides,
+    },
+  };
 }

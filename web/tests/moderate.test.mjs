@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { assertClean, ensureOutputDir, launchBrowser, settle, startServer, watchedPage } from './helpers.mjs';
+import { assertClean, ensureOutputDir, launchBrowser, proposalFeature, settle, startServer, watchedPage } from './helpers.mjs';
 
 const TOKEN = 'alice-token-0123456789';
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
@@ -16,25 +16,7 @@ let browser;
 const opened = [];
 const ids = {}; // label -> {id, initiative_id}
 
-function proposal(name, overrides = {}) {
-  return {
-    type: 'Feature',
-    geometry: { type: 'Point', coordinates: [4.9, 52.37] },
-    properties: {
-      name,
-      description: 'Evening classes in data analysis for adults.',
-      organisation: 'Digitaal Amsterdam',
-      url: 'https://example.org/data-evenings',
-      country: 'NL',
-      city: 'Amsterdam',
-      skill_areas: ['data_ai'],
-      target_groups: ['employees', 'job_seekers'],
-      kind: 'training',
-      languages: ['nl', 'en'],
-      ...overrides,
-    },
-  };
-}
+const proposal = proposalFeature;
 
 async function propose(label, feature) {
   const response = await fetch(`${server.url}/submissions`, {

@@ -1,0 +1,78 @@
+// accessibility.test.mjs – axe-core (WCAG 2.1 A and AA) over the map page's states: map, filters, popup, near results, coverage with its table, the propose form with errors, the phone's drawer in another language.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertAccessible, assertClean, proposalFeature, serverAndBrowser, settle } from './helpers.mjs';
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+describe('accessibility (axe-core)', () => {
+  const suite = serverAndBrowser();
+
+  test('the map, with filters ticked (zero counts greyed)', async () => {
+    const { page, problems } = await suite.open('/#c=47.7994,13.0440&z=9');
+    await assertAccessible(assert, page, 'the map');
+    await suite.open('/#c=47.7994,13.0440&z=9&kind=hub').then(({ page: filtered }) => assertAccessible(assert, filtered, 'filters'));
+    assertClean(assert, problems);
+  });
+
+  test('a popup, and near results', async () => {
+    const { page, problems } = await suite.open('/#c=47.7994,13.0440&z=12&sel=at-50plus-center-salzburg');
+    await page.waitForSelector('.initiative-popup .popup-link');
+    await assertAccessible(assert, page, 'a popup');
+    const near = await suite.open('/#c=52.5200,13.4050&z=10&near=52.5200,13.4050&r=20');
+    await near.page.waitForSelector('#near-list .result');
+    await assertAccessible(assert, near.page, 'near results');
+    assertClean(assert, problems);
+  });
+
+  test('coverage with its table', async () => {
+    const { page, problems } = await suite.open('/#z=4&mode=coverage');
+    await page.waitForFunction(() => document.querySelectorAll('#coverage-table tbody tr').length > 0, null, { timeout: 20000 });
+    await settle(page);
+    await assertAccessible(assert, page, 'coverage');
+    assertClean(assert, problems);
+  });
+
+  test('the propose form with its errors', async () => {
+    const { page, problems } = await suite.open('/#c=50.0000,10.0000&z=5');
+    await page.click('#propose-open');
+    await page.locator('#propose').waitFor();
+    await page.click('#propose button[type="submit"]');
+    await page.waitForSelector('#propose .field-error:not([hidden])');
+    await assertAccessible(assert, page, 'propose with errors');
+    assertClean(assert, problems);
+  });
+
+  test('a phone with the drawer open, in Polish', async () => {
+    const { page, problems } = await suite.open('/#lang=pl', PHONE);
+    await page.click('#drawer-toggle');
+    await page.waitForFunction(() => document.body.classList.contains('drawer-open'));
+    await assertAccessible(assert, page, 'the drawer on a phone (pl)');
+    assertClean(assert, problems);
+  });
+});
+
+describe('accessibility of the moderation page (axe-core)', () => {
+  const TOKEN = 'alice-token-0123456789';
+  const suite = serverAndBrowser([], { env: { SKILLSMAP_CURATOR_TOKENS: `alice:${TOKEN}` } });
+
+  test('signed in, with a proposal open', async () => {
+    const response = await fetch(`${suite.server.url}/submissions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/geo+json' },
+      body: JSON.stringify(proposalFeature('Data Evenings Amsterdam')),
+    });
+    assert.equal(response.status, 202);
+    const { page, problems } = await suite.open('/moderate.html');
+    await assertAccessible(assert, page, 'moderation, signed out');
+    await page.fill('#token', TOKEN);
+    await page.click('#signin-form button[type="submit"]');
+    const item = page.locator('#submissions .submission').first();
+    await item.waitFor();
+    await item.locator('summary').click();
+    await settle(page);
+    await assertAccessible(assert, page, 'moderation, signed in, a proposal open');
+    assertClean(assert, problems);
+  });
+});
