@@ -52,8 +52,8 @@ fn level(text: &str) -> Result<Level, ApiError> {
     })
 }
 
-fn query(params: &QueryParams, level_text: Option<&str>) -> Result<CoverageQuery, ApiError> {
-    let level = level(level_text.unwrap_or("country"))?;
+/// `gap_km`, in (0, 1000], [`DEFAULT_GAP_KM`] when absent.
+pub fn gap_km(params: &QueryParams) -> Result<f64, ApiError> {
     let gap_km = params.number("gap_km")?.unwrap_or(DEFAULT_GAP_KM);
     if gap_km <= 0.0 || gap_km > MAX_GAP_KM {
         return Err(ApiError::invalid(
@@ -61,9 +61,14 @@ fn query(params: &QueryParams, level_text: Option<&str>) -> Result<CoverageQuery
             format!("{gap_km} is out of range (0, {MAX_GAP_KM}] kilometres"),
         ));
     }
+    Ok(gap_km)
+}
+
+fn query(params: &QueryParams, level_text: Option<&str>) -> Result<CoverageQuery, ApiError> {
+    let level = level(level_text.unwrap_or("country"))?;
     Ok(CoverageQuery {
         level,
-        gap_km,
+        gap_km: gap_km(params)?,
         filter: params.filter()?,
         filter_pairs: params
             .pairs()
@@ -75,7 +80,7 @@ fn query(params: &QueryParams, level_text: Option<&str>) -> Result<CoverageQuery
 }
 
 /// The layer of `level`, or 503 saying how to install it.
-fn layer(snapshot: &Snapshot, level: Level) -> Result<&RegionLayer, ApiError> {
+pub fn layer(snapshot: &Snapshot, level: Level) -> Result<&RegionLayer, ApiError> {
     snapshot
         .regions
         .layer(level)
@@ -88,13 +93,20 @@ type Render = fn(&Snapshot, &CoverageQuery, &Coverage, &str) -> Vec<u8>;
 /// Runs the figures on a blocking thread: at a million initiatives they take a while.
 async fn figures(
     snapshot: Arc<Snapshot>,
+    places: crate::places::SharedPlaces,
     query: Arc<CoverageQuery>,
     render: Render,
     base: String,
 ) -> Result<Vec<u8>, ApiError> {
     tokio::task::spawn_blocking(move || {
         let layer = layer(&snapshot, query.level)?;
-        let figures = coverage::compute(&snapshot, layer, &query.filter, query.gap_km * 1000.0);
+        let figures = coverage::compute(
+            &snapshot,
+            layer,
+            &query.filter,
+            query.gap_km * 1000.0,
+            &places.demand,
+        );
         Ok(render(&snapshot, &query, &figures, &base))
     })
     .await
@@ -139,7 +151,14 @@ pub async fn coverage(
     } else {
         (json_table, "application/json")
     };
-    let body = figures(snapshot, Arc::new(query), render, base).await?;
+    let body = figures(
+        snapshot,
+        state.places.clone(),
+        Arc::new(query),
+        render,
+        base,
+    )
+    .await?;
     let mut response = caching::fresh(&etag, content_type, body);
     if csv {
         let disposition = format!("attachment; filename=\"coverage-{}.csv\"", level.slug());
@@ -174,7 +193,14 @@ pub async fn regions(
     if caching::client_has(&headers, &etag) {
         return Ok(caching::not_modified(&etag));
     }
-    let body = figures(snapshot, Arc::new(query), choropleth, base).await?;
+    let body = figures(
+        snapshot,
+        state.places.clone(),
+        Arc::new(query),
+        choropleth,
+        base,
+    )
+    .await?;
     Ok(caching::fresh(&etag, GEOJSON, body))
 }
 
@@ -272,6 +298,9 @@ fn csv_table(_: &Snapshot, _: &CoverageQuery, figures: &Coverage, _: &str) -> Ve
         "gap_share",
         "nearest_km",
         "area_km2",
+        "people",
+        "people_far",
+        "people_gap_share",
     ];
     header.extend(SkillArea::ALL.iter().map(|a| a.slug()));
     let _ = writer.write_record(&header);
@@ -287,6 +316,9 @@ fn csv_table(_: &Snapshot, _: &CoverageQuery, figures: &Coverage, _: &str) -> Ve
             row.gap_share.to_string(),
             optional(row.nearest_km.map(|k| k.to_string())),
             row.area_km2.to_string(),
+            row.people.to_string(),
+            row.people_far.to_string(),
+            optional(row.people_gap_share.map(|s| s.to_string())),
         ];
         record.extend(row.by_skill_area.iter().map(|(_, n)| n.to_string()));
         let _ = writer.write_record(&record);

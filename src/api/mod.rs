@@ -20,6 +20,7 @@ pub mod problem;
 pub mod proxy;
 pub mod selection;
 pub mod site;
+pub mod suggest;
 pub mod tiles;
 pub mod vector_tiles;
 
@@ -130,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/places", get(places::places))
         .route("/places/labels/{z}/{x}/{y}", get(places::labels))
         .route("/coverage", get(coverage::coverage))
+        .route("/coverage/suggest", get(suggest::suggestions))
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles.json", get(vector_tiles::tilejson))

@@ -317,6 +317,8 @@ pub struct Places {
     pub has_geonames: bool,
     /// Changes when the fixed places do: part of the ETags of `/places` and the labels.
     pub version: String,
+    /// The populated places as demand points of the coverage by people.
+    pub demand: crate::regions::people::Demand,
     cities: ArcSwap<InitiativeCities>,
     refreshing: AtomicBool,
 }
@@ -362,6 +364,7 @@ impl Places {
         let (labels, names) =
             rayon::join(|| Labels::new(&places), || NameIndex::new(names, weights));
         let fixed = Gazetteer { places, names };
+        let demand = crate::regions::people::Demand::new(fixed.places(), regions);
         let cities = InitiativeCities {
             version: snapshot.version.clone(),
             gazetteer: Gazetteer::new(initiative_cities(snapshot, &fixed)),
@@ -382,6 +385,7 @@ impl Places {
             version: format!("{:016x}", hasher.digest()),
             fixed,
             labels,
+            demand,
             has_geonames,
             cities: ArcSwap::from_pointee(cities),
             refreshing: AtomicBool::new(false),

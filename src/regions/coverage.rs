@@ -1,6 +1,6 @@
 //! The figures of one coverage query: per region, the matching initiatives, their count per
 //! inhabitant and per skill area, and the share of the region's area farther than a gap
-//! distance from any of them.
+//! distance from any of them, and the share of its inhabitants (its towns) that far.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use rstar::RTree;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::RegionLayer;
+use super::people::{Demand, people_gap};
 use crate::filter::Filter;
 use crate::geodesy::{earth_radius_m, unit_vector};
 use crate::model::SkillArea;
@@ -36,6 +37,12 @@ pub struct CoverageRow<'a> {
     /// else from the nearest grid point; `None` when nothing matches anywhere.
     pub nearest_km: Option<f64>,
     pub area_km2: f64,
+    /// Inhabitants of the region's populated places of 1,000 or more (GeoNames).
+    pub people: u64,
+    /// Those of them living farther than the gap distance from every matching initiative.
+    pub people_far: u64,
+    /// `people_far / people` in [0, 1]; `None` for a region without such places.
+    pub people_gap_share: Option<f64>,
 }
 
 /// Counts per skill area, in the vocabulary's order, every area present.
@@ -102,15 +109,29 @@ impl NearbyCache {
     }
 }
 
+/// The tree of the positions of `slots`, the initiatives matching `filter`, from the
+/// snapshot's cache.
+pub fn nearby(index: &Snapshot, filter: &Filter, slots: &[crate::index::Slot]) -> Arc<Nearby> {
+    index.nearby.get_or_build(format!("{filter:?}"), || {
+        Nearby::new(
+            slots
+                .iter()
+                .map(|s| unit_vector(index.location(*s)))
+                .collect(),
+        )
+    })
+}
+
 /// The coverage of `layer` by the initiatives that pass `filter`, with the gap distance
-/// `gap_m` in metres.
+/// `gap_m` in metres; `demand` gives the people of each region.
 pub fn compute<'a>(
     index: &Snapshot,
     layer: &'a RegionLayer,
     filter: &Filter,
     gap_m: f64,
+    demand: &Demand,
 ) -> Coverage<'a> {
-    let (nearby, population) = (&index.nearby, &index.regions.population);
+    let population = &index.regions.population;
     let slots = index.matching(None, filter);
     let regions = layer.regions();
     let mut counts = vec![0u32; regions.len()];
@@ -127,18 +148,19 @@ pub fn compute<'a>(
             None => outside_regions += 1,
         }
     }
-    let nearby = nearby.get_or_build(format!("{filter:?}"), || {
-        Nearby::new(
-            slots
-                .iter()
-                .map(|s| unit_vector(index.location(*s)))
-                .collect(),
-        )
-    });
+    let nearby = nearby(index, filter, &slots);
     let samples = layer.samples();
     let distances: Vec<(f64, Option<f64>)> = (0..regions.len())
         .into_par_iter()
         .map(|id| nearby.gaps(samples.of(id), gap_m, counts[id] == 0))
+        .collect();
+    let reach = chord_squared(gap_m);
+    let people: Vec<_> = (0..regions.len())
+        .into_par_iter()
+        .map(|id| {
+            let towns = demand.in_region(layer.level, id as super::RegionId);
+            people_gap(demand, towns, |t| nearby.reaches(t.unit, reach))
+        })
         .collect();
     let mut per_country: std::collections::HashMap<&str, usize> = Default::default();
     for region in regions {
@@ -167,6 +189,9 @@ pub fn compute<'a>(
                     nearest_m.map(|m| round(m / 1000.0, 1))
                 },
                 area_km2: round(region.area_km2, 1),
+                people: people[id].people,
+                people_far: people[id].far,
+                people_gap_share: people[id].share().map(|s| round(s, 4)),
             }
         })
         .collect();
@@ -194,6 +219,14 @@ impl Nearby {
         Nearby {
             tree: RTree::bulk_load(points),
         }
+    }
+
+    /// Whether a point lies within the squared chord `reach` of a matching initiative.
+    pub fn reaches(&self, point: [f64; 3], reach: f64) -> bool {
+        self.tree
+            .locate_within_distance(point, reach)
+            .next()
+            .is_some()
     }
 
     /// For the grid points of one region: the share farther than `gap_m` from every point,
@@ -235,7 +268,7 @@ fn squared(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 }
 
 /// The squared chord of a great-circle distance on the unit sphere.
-fn chord_squared(metres: f64) -> f64 {
+pub fn chord_squared(metres: f64) -> f64 {
     let half_angle = (metres / earth_radius_m() / 2.0).min(std::f64::consts::FRAC_PI_2);
     (2.0 * half_angle.sin()).powi(2)
 }
@@ -280,7 +313,13 @@ mod tests {
         let d = initiative("d", 30.0, 10.0); // nowhere
         let index = snapshot(vec![a, b, c, d], Regions::from_layers(vec![layer()]));
         let layer = index.regions.layer(Level::Nuts2).unwrap();
-        let coverage = compute(&index, layer, &Filter::default(), 100_000.0);
+        let coverage = compute(
+            &index,
+            layer,
+            &Filter::default(),
+            100_000.0,
+            &Demand::default(),
+        );
         assert_eq!(coverage.matched, 4);
         assert_eq!(coverage.outside_regions, 1);
         let counts: Vec<(&str, u32)> = coverage.rows.iter().map(|r| (r.code, r.count)).collect();
@@ -316,8 +355,17 @@ mod tests {
         )]);
         let index = snapshot(vec![initiative("w", 0.0, 50.5)], regions);
         let layer = index.regions.layer(Level::Nuts2).unwrap();
-        let share =
-            |km: f64| compute(&index, layer, &Filter::default(), km * 1000.0).rows[0].gap_share;
+        let share = |km: f64| {
+            compute(
+                &index,
+                layer,
+                &Filter::default(),
+                km * 1000.0,
+                &Demand::default(),
+            )
+            .rows[0]
+                .gap_share
+        };
         let shape = &layer.regions()[0];
         let grid = crate::regions::sample::grid_points(
             &shape.shape,
@@ -346,7 +394,7 @@ mod tests {
             kinds: Some([crate::model::Kind::Funding].into_iter().collect()),
             ..Filter::default()
         };
-        let none = compute(&index, layer, &nothing, 50_000.0);
+        let none = compute(&index, layer, &nothing, 50_000.0, &Demand::default());
         assert_eq!(
             (
                 none.matched,
@@ -355,6 +403,78 @@ mod tests {
             ),
             (0, 1.0, None)
         );
+    }
+
+    #[test]
+    fn people_gaps_match_brute_force() {
+        use crate::regions::people::tests::city;
+        // Towns on a lattice over the three regions and beyond, initiatives of two skill
+        // areas here and there; every figure checked town by town with great-circle distances.
+        let mut places = Vec::new();
+        for i in 0..12 {
+            for j in 0..6 {
+                let (lon, lat) = (-0.2 + f64::from(i) * 0.97, 49.9 + f64::from(j) * 0.21);
+                places.push(city(
+                    &format!("t{i}_{j}"),
+                    lon,
+                    lat,
+                    Some(1_000 + 137 * (i * 7 + j) as u32),
+                ));
+            }
+        }
+        let mut initiatives = Vec::new();
+        for (n, (lon, lat)) in [(0.3, 50.2), (1.8, 50.9), (10.5, 50.5), (4.0, 50.5)]
+            .iter()
+            .enumerate()
+        {
+            let mut it = initiative(&format!("i{n}"), *lon, *lat);
+            if n % 2 == 0 {
+                it.skill_areas = [SkillArea::Cybersecurity].into_iter().collect();
+            }
+            initiatives.push(it);
+        }
+        let index = snapshot(initiatives.clone(), Regions::from_layers(vec![layer()]));
+        let demand = Demand::new(&places, &index.regions);
+        let layer = index.regions.layer(Level::Nuts2).unwrap();
+        let cyber = Filter {
+            skill_areas: Some([SkillArea::Cybersecurity].into_iter().collect()),
+            ..Filter::default()
+        };
+        for (filter, wanted) in [
+            (Filter::default(), [true; 4]),
+            (cyber, [true, false, true, false]),
+        ] {
+            for km in [10.0, 40.0, 80.0] {
+                let rows = compute(&index, layer, &filter, km * 1000.0, &demand).rows;
+                for (id, row) in rows.iter().enumerate() {
+                    let shape = &layer.regions()[id].shape;
+                    let (mut people, mut far) = (0u64, 0u64);
+                    for place in &places {
+                        let at = geo::Point::new(place.location.lon, place.location.lat);
+                        if !geo::Intersects::intersects(shape, &at) {
+                            continue;
+                        }
+                        let n = u64::from(place.population.unwrap());
+                        people += n;
+                        let near = initiatives.iter().zip(wanted).any(|(i, w)| {
+                            w && crate::geodesy::distance_m(i.location, place.location)
+                                <= km * 1000.0
+                        });
+                        if !near {
+                            far += n;
+                        }
+                    }
+                    assert_eq!(
+                        (row.people, row.people_far),
+                        (people, far),
+                        "{} {km} km",
+                        row.code
+                    );
+                    let share = (people > 0).then(|| round(far as f64 / people as f64, 4));
+                    assert_eq!(row.people_gap_share, share);
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,9 +11,11 @@
 pub mod assign;
 pub mod code;
 pub mod coverage;
+pub mod people;
 pub mod population;
 pub mod sample;
 pub mod source;
+pub mod suggest;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

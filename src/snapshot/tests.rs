@@ -346,7 +346,13 @@ fn answers(snapshot: &Snapshot) -> Vec<String> {
             crate::facets::count(snapshot, Some(&area), filter)
         ));
         let layer = snapshot.regions.layer(Level::Nuts2).unwrap();
-        let coverage = crate::regions::coverage::compute(snapshot, layer, filter, 20_000.0);
+        let coverage = crate::regions::coverage::compute(
+            snapshot,
+            layer,
+            filter,
+            20_000.0,
+            &Default::default(),
+        );
         let rows: Vec<(u32, f64)> = coverage
             .rows
             .iter()

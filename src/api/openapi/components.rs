@@ -246,7 +246,7 @@ pub fn schemas() -> Value {
         .collect();
     let coverage_row = json!({
         "type": "object",
-        "required": ["code", "name", "country", "count", "by_skill_area", "gap_share", "area_km2"],
+        "required": ["code", "name", "country", "count", "by_skill_area", "gap_share", "area_km2", "people", "people_far"],
         "properties": {
             "code": { "type": "string" },
             "name": { "type": "string" },
@@ -258,6 +258,9 @@ pub fn schemas() -> Value {
             "gap_share": { "type": "number", "minimum": 0, "maximum": 1 },
             "nearest_km": { "type": "number", "minimum": 0, "nullable": true },
             "area_km2": { "type": "number", "minimum": 0 },
+            "people": { "type": "integer", "minimum": 0, "description": "Inhabitants of the region's populated places of 1,000 or more (GeoNames)" },
+            "people_far": { "type": "integer", "minimum": 0, "description": "Those of them farther than gap_km from every matching initiative" },
+            "people_gap_share": { "type": "number", "minimum": 0, "maximum": 1, "nullable": true },
         },
     });
     let coverage_summary = |extra: (&str, Value)| {
@@ -272,6 +275,28 @@ pub fn schemas() -> Value {
         properties
     };
     let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
+    let suggestions = object(
+        &[
+            "region",
+            "gap_km",
+            "k",
+            "matched",
+            "people",
+            "people_far",
+            "picks",
+            "attribution",
+        ],
+        json!({
+            "region": { "type": "string", "nullable": true }, "gap_km": { "type": "number" },
+            "k": { "type": "integer", "minimum": 1, "maximum": 20 }, "matched": { "type": "integer", "minimum": 0 },
+            "people": { "type": "integer", "minimum": 0 }, "people_far": { "type": "integer", "minimum": 0 },
+            "attribution": { "type": "string" },
+            "picks": { "type": "array", "maxItems": 20, "items": object(&["id", "name", "country", "lon", "lat", "population", "added", "total"], json!({
+                "id": { "type": "string" }, "name": { "type": "string" }, "country": { "type": "string" },
+                "lon": { "type": "number" }, "lat": { "type": "number" },
+                "population": { "type": "integer", "minimum": 0 },
+                "added": { "type": "integer", "minimum": 0 }, "total": { "type": "integer", "minimum": 0 } })) } }),
+    );
     let submission = object(
         &["id", "status", "submitted_at", "client", "feature"],
         json!({
@@ -409,6 +434,7 @@ pub fn schemas() -> Value {
                 "code": { "type": "string" }, "name": { "type": "string" },
                 "group": { "type": "string", "enum": ["eu", "efta", "candidate", "other_europe"] } })) } })),
         "CoverageRow": coverage_row,
+        "Suggestions": suggestions,
         "CoverageTable": object(&["level", "gap_km", "matched", "outside_regions", "attribution", "regions", "links"],
             coverage_summary(("regions", json!({ "type": "array", "items": schema("CoverageRow") })))
                 .as_object().map(|m| { let mut m = m.clone(); m.insert("links".into(), links.clone()); Value::Object(m) })

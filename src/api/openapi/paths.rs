@@ -274,6 +274,15 @@ pub fn paths() -> Value {
     .chain(filters())
     .collect();
 
+    let suggest = json!({ "get": operation("getCoverageSuggestions", "Where the next matching initiative would reach the most uncovered people: the greedy maximum-coverage picks among a region's towns (all of Europe without region; k at most 20)",
+            [vec![
+                json!({ "name": "region", "in": "query", "required": false, "description": "A country (ISO) or NUTS code; all of Europe when absent",
+                        "schema": { "type": "string", "minLength": 1 } }),
+                json!({ "name": "k", "in": "query", "required": false, "description": "How many towns to pick",
+                        "schema": { "type": "integer", "minimum": 1, "maximum": 20, "default": 5 } }),
+                shared("gap_km"),
+            ], filters()].concat(),
+            responses(vec![("200", json_ok("The picks with their added and running total of people", "Suggestions")), ("304", common("NotModified"))])) });
     let mut paths = json!({
         "/": { "get": operation("getLandingPage", "The landing page: JSON for API clients, the map for browsers",
             vec![format(&["json", "html"], "The representation: json or html; without it, Accept decides (browsers get the map)")],
@@ -451,6 +460,7 @@ pub fn paths() -> Value {
                 ("304", common("NotModified")),
                 ("406", common("NotAcceptable")),
             ])) },
+        "/coverage/suggest": suggest,
         "/regions/{level}.geojson": { "get": operation("getRegions", "A level's regions with the coverage figures, for a choropleth",
             regions_parameters,
             responses(vec![("200", geojson_ok("The regions", "RegionCollection")), ("304", common("NotModified"))])) },
