@@ -184,6 +184,10 @@ describe('moderation page', () => {
     assert.equal(stored.reason, 'Advertising, not a digital-skills initiative.');
     assert.equal(stored.decided_by, 'alice');
     await page.locator('#tab-rejected').click();
+    // The pending list still shows the entry until the rejected list replaces it: wait for that.
+    await page
+      .locator(`#submissions .submission[data-id="${ids.spam.id}"] .facts`, { hasText: 'Advertising' })
+      .waitFor({ state: 'attached' });
     const rejected = await entry(page, 'spam');
     assert.match(await rejected.locator('.facts').textContent(), /ReasonAdvertising, not a digital-skills initiative\./);
     assertClean(assert, problems);
