@@ -194,6 +194,8 @@ fn sample(name: &str) -> &'static str {
         "sortby" => "-updated_at,name",
         "properties" => "name,url",
         "skipGeometry" => "true",
+        "region" => "DE",
+        "k" => "3",
         other => panic!("no sample for documented parameter {other}"),
     }
 }
