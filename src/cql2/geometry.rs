@@ -6,10 +6,6 @@ use geo::{BoundingRect, Contains, Coord, CoordsIter, Geometry, Intersects, Point
 use super::ast::SpatialOp;
 use crate::geodesy::LonLatBox;
 
-/// Most coordinates a filter's geometries may hold in all: testing a point against a
-/// polygon takes time in proportion to its vertices, for every candidate record.
-pub const MAX_COORDINATES: usize = 5_000;
-
 /// `BBOX(west, south, east, north)` (or the six-number 3D form) as a geometry; west > east
 /// crosses the antimeridian and gives two boxes.
 pub fn bbox(numbers: &[f64]) -> Result<Geometry, String> {
@@ -38,11 +34,6 @@ pub fn bbox(numbers: &[f64]) -> Result<Geometry, String> {
 
 /// Refuses coordinates outside WGS 84's range (the only CRS accepted) and empty parts.
 pub fn check(geometry: &Geometry) -> Result<(), String> {
-    if geometry.coords_count() > MAX_COORDINATES {
-        return Err(format!(
-            "geometries of more than {MAX_COORDINATES} coordinates are not accepted"
-        ));
-    }
     for c in geometry.coords_iter() {
         if !(c.x.is_finite() && (-180.0..=180.0).contains(&c.x)) {
             return Err(format!("longitude {} is out of range [-180, 180]", c.x));

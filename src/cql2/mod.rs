@@ -29,8 +29,12 @@ use crate::geodesy::LonLatBox;
 
 /// Deepest nesting of parentheses, operators and functions accepted.
 pub const MAX_DEPTH: usize = 48;
-/// Longest filter accepted, in bytes.
-pub const MAX_FILTER_BYTES: usize = 64 * 1024;
+/// Longest filter accepted, in characters (the `maxLength` of the OpenAPI document's
+/// `filter`). A filter travels in the URI, which the HTTP server refuses (414) beyond 65,534
+/// bytes; percent-encoded, a character takes at most 12 bytes, so 4,096 of them fit with room
+/// for the other parameters. It also bounds a filter's geometries (about 1,000 coordinates),
+/// and with them the cost of testing every candidate record against a polygon.
+pub const MAX_FILTER_CHARS: usize = 4096;
 
 /// Why a filter was refused; every variant says where.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -41,7 +45,7 @@ pub enum CqlError {
     UnknownProperty { at: At, name: String, known: String },
     #[error("{at}: {message}")]
     Type { at: At, message: String },
-    #[error("longer than {MAX_FILTER_BYTES} bytes")]
+    #[error("longer than {MAX_FILTER_CHARS} characters")]
     TooLong,
 }
 
@@ -82,7 +86,7 @@ pub struct Expression {
 
 impl Expression {
     pub fn parse(text: &str, lang: Lang) -> Result<Expression, CqlError> {
-        if text.len() > MAX_FILTER_BYTES {
+        if text.chars().count() > MAX_FILTER_CHARS {
             return Err(CqlError::TooLong);
         }
         let expr = match lang {

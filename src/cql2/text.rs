@@ -26,7 +26,6 @@ pub fn parse(text: &str) -> Result<Expr, CqlError> {
         tokens: tokens(text)?,
         next: 0,
         depth: 0,
-        coordinates: 0,
     };
     let expr = parser.expression()?;
     match parser.peek() {
@@ -43,8 +42,6 @@ struct Parser {
     next: usize,
     /// Nesting of parentheses and functions, bounded so hostile input cannot overflow the stack.
     depth: usize,
-    /// Coordinates read so far, bounded so a huge geometry cannot make every record slow.
-    coordinates: usize,
 }
 
 fn describe(token: &Token) -> String {
@@ -456,13 +453,6 @@ impl Parser {
         let y = self.number()?;
         if matches!(self.peek(), Token::Number(_)) {
             self.advance();
-        }
-        self.coordinates += 1;
-        if self.coordinates > geometry::MAX_COORDINATES {
-            return Err(self.error(format!(
-                "geometries of more than {} coordinates are not accepted",
-                geometry::MAX_COORDINATES
-            )));
         }
         Ok(Coord { x, y })
     }

@@ -113,8 +113,15 @@ fn private_ok(description: &str, schema_name: &str) -> Value {
     body(description, &[("application/json", schema(schema_name))])
 }
 
-/// An operation; `curator` ones declare the bearer token.
-fn operation(id: &str, summary: &str, parameters: Vec<Value>, responses: Value) -> Value {
+/// An operation; `curator` ones declare the bearer token. One taking a filter can be sent a
+/// URI too long for the HTTP library.
+fn operation(id: &str, summary: &str, parameters: Vec<Value>, mut responses: Value) -> Value {
+    if let (true, Some(map)) = (
+        parameters.contains(&shared("filter")),
+        responses.as_object_mut(),
+    ) {
+        map.insert("414".into(), common("UriTooLong"));
+    }
     json!({ "operationId": id, "summary": summary, "parameters": parameters, "responses": responses })
 }
 
@@ -185,7 +192,7 @@ pub fn paths() -> Value {
         body(
             "A page of initiatives (GeoJSON), or every match as CSV or GeoJSON Lines",
             &[
-                ("application/geo+json", schema("FeatureCollection")),
+                ("application/geo+json", schema("SelectedFeatureCollection")),
                 ("text/csv", json!({ "type": "string" })),
                 ("application/geo+json-seq", json!({ "type": "string" })),
             ],
