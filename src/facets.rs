@@ -33,6 +33,7 @@ pub fn count(index: &Snapshot, area: Option<&LonLatBox>, filter: &Filter) -> Fac
         words: filter.words.clone(),
         updated: filter.updated,
         nuts: filter.nuts.clone(),
+        expression: filter.expression.clone(),
         statuses: Filter::all_statuses(),
         ..Filter::default()
     };

@@ -2,6 +2,7 @@
 //! every query.
 
 use crate::country::CountrySet;
+use crate::cql2::Expression;
 use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, TermSet, Vocabulary};
 use crate::records::Attributes;
 use crate::regions::code::NutsFilter;
@@ -26,6 +27,9 @@ pub struct Filter {
     /// The statuses shown. Unlike the other attributes it is always set: by default only
     /// active initiatives, since closed ones are kept for history, not to be found.
     pub statuses: TermSet<Status>,
+    /// A CQL2 filter (`filter=`), all of whose conditions must hold as well; the snapshot
+    /// evaluates it per record beside the conditions above.
+    pub expression: Option<Expression>,
 }
 
 impl Default for Filter {
@@ -41,6 +45,7 @@ impl Default for Filter {
             updated: None,
             nuts: None,
             statuses: Filter::default_statuses(),
+            expression: None,
         }
     }
 }
@@ -85,6 +90,7 @@ impl Filter {
             && self.words.is_empty()
             && self.updated.is_none()
             && self.nuts.is_none()
+            && self.expression.is_none()
             && present.is_subset(self.statuses)
     }
 

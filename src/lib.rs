@@ -5,11 +5,13 @@
 //! - [`country`]: the European countries known to the service.
 //! - [`dataset`]: reading and validating GeoJSON datasets (`skillsmap check`).
 //! - [`geodesy`]: great-circle distances and longitude/latitude boxes.
-//! - [`filter`]: attribute and free-text filters.
+//! - [`filter`]: attribute and free-text filters, and the CQL2 expression beside them.
+//! - [`cql2`]: CQL2 filters (text and JSON): parser, queryables, plan and evaluation.
 //! - [`records`]: initiatives held column-wise (attributes in arrays, texts in an arena).
 //! - [`index`]: `SpatialIndex`, the R-tree over one part's positions.
 //! - [`bitmap`]: fixed-length bit sets (filters over cluster leaves, hidden records).
 //! - [`feature`]: initiatives as GeoJSON Features.
+//! - [`mvt`]: Mapbox Vector Tiles: the protocol-buffer encoding of a tile's points.
 //! - [`regions`]: countries and NUTS regions, point-in-region assignment, coverage figures.
 //! - [`places`]: the gazetteer: place names found by prefix (`/places`), the map's labels.
 //! - [`snapshot`]: the immutable read model (a shared base and a delta of recent changes),
@@ -35,6 +37,7 @@ pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod country;
+pub mod cql2;
 pub mod curation;
 pub mod dataset;
 pub mod facets;
@@ -47,6 +50,7 @@ pub mod harvest;
 pub mod index;
 pub mod model;
 pub mod pages;
+pub mod mvt;
 pub mod places;
 pub mod records;
 pub mod regions;

@@ -577,6 +577,7 @@ async fn unknown_query_parameters_are_refused_on_every_endpoint() {
         let concrete = path
             .replace("{id}", "x")
             .replace("{z}/{x}/{y}", "0/0/0")
+            .replace("{tileMatrix}/{tileRow}/{tileCol}", "0/0/0")
             .replace("{cluster_id}", "x")
             .replace("{level}", "country");
         for method in item.as_object().unwrap().keys() {

@@ -172,7 +172,7 @@ async fn exports_and_queryables_carry_the_new_fields() {
     .await;
     assert_eq!(
         queryables["properties"]["status"]["enum"],
-        json!(["active", "closed", "all"])
+        json!(["active", "closed"])
     );
     assert_eq!(
         queryables["properties"]["location_precision"]["enum"],

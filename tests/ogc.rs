@@ -188,6 +188,12 @@ fn sample(name: &str) -> &'static str {
         "gap_km" => "50",
         "status" => "all",
         "location_precision" => "city",
+        "filter" => "kind = 'hub' AND S_INTERSECTS(geometry, BBOX(-10, 30, 30, 60))",
+        "filter-lang" => "cql2-text",
+        "filter-crs" => "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "sortby" => "-updated_at,name",
+        "properties" => "name,url",
+        "skipGeometry" => "true",
         "region" => "DE",
         "k" => "3",
         "lang" => "pl",
@@ -270,6 +276,7 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
         let concrete = path
             .replace("{id}", "t-00001")
             .replace("{z}/{x}/{y}", "0/0/0")
+            .replace("{tileMatrix}/{tileRow}/{tileCol}", "0/0/0")
             .replace("{cluster_id}", &cluster_id)
             .replace("{level}", "nuts1");
         let query: Vec<String> = parameters

@@ -16,12 +16,13 @@ pub struct Link {
     pub title: &'static str,
 }
 
+/// A page of features: `Feature`s, or features shaped by a property selection.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FeatureCollection<'a> {
+pub struct FeatureCollection<F: Serialize = Feature<'static>> {
     #[serde(rename = "type")]
     kind: &'static str,
-    features: Vec<Feature<'a>>,
+    features: Vec<F>,
     #[serde(skip_serializing_if = "Option::is_none")]
     number_matched: Option<usize>,
     number_returned: usize,
@@ -29,12 +30,8 @@ pub struct FeatureCollection<'a> {
     links: Vec<Link>,
 }
 
-impl<'a> FeatureCollection<'a> {
-    pub fn new(
-        features: Vec<Feature<'a>>,
-        number_matched: Option<usize>,
-        links: Vec<Link>,
-    ) -> Self {
+impl<F: Serialize> FeatureCollection<F> {
+    pub fn new(features: Vec<F>, number_matched: Option<usize>, links: Vec<Link>) -> Self {
         FeatureCollection {
             kind: "FeatureCollection",
             number_returned: features.len(),

@@ -12,7 +12,7 @@ use crate::api::caching;
 use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
-use crate::feature::Feature;
+use crate::api::selection::Selection;
 use crate::index::Slot;
 use crate::records::InitiativeRef;
 use crate::snapshot::Snapshot;
@@ -87,6 +87,7 @@ pub fn streamed(
     snapshot: Arc<Snapshot>,
     slots: Vec<Slot>,
     format: Format,
+    selection: Selection,
 ) -> Response {
     let etag = caching::etag(&[etag_base.as_bytes(), format.name().as_bytes()]);
     if caching::client_has(headers, &etag) {
@@ -96,8 +97,13 @@ pub fn streamed(
         let batch =
             &slots[(chunk * CHUNK).min(slots.len())..((chunk + 1) * CHUNK).min(slots.len())];
         let bytes = match format {
-            Format::Csv => csv_rows(batch.iter().map(|s| snapshot.get(*s)), chunk == 0),
-            _ => json_lines(batch.iter().map(|s| snapshot.feature(*s))),
+            Format::Csv => csv_rows(
+                batch.iter().map(|s| snapshot.get(*s)),
+                chunk == 0,
+                &selection,
+            ),
+            _ if selection.is_whole() => json_lines(batch.iter().map(|s| snapshot.feature(*s))),
+            _ => json_lines(batch.iter().map(|s| selection.shape(&snapshot.feature(*s)))),
         };
         Ok::<Bytes, std::io::Error>(Bytes::from(bytes))
     }));
@@ -111,7 +117,7 @@ pub fn streamed(
     response
 }
 
-fn json_lines<'a>(features: impl Iterator<Item = Feature<'a>>) -> Vec<u8> {
+fn json_lines<F: serde::Serialize>(features: impl Iterator<Item = F>) -> Vec<u8> {
     let mut out = Vec::new();
     for feature in features {
         // Serialising our own types cannot fail; a line is skipped rather than the stream cut.
@@ -149,10 +155,23 @@ const CSV_HEADER: [&str; 21] = [
 fn csv_rows<'a>(
     initiatives: impl Iterator<Item = InitiativeRef<'a>>,
     with_header: bool,
+    selection: &Selection,
 ) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
+    let kept: Vec<bool> = CSV_HEADER
+        .iter()
+        .map(|c| selection.keeps_column(c))
+        .collect();
+    let select = |row: &[String]| -> Vec<String> {
+        row.iter()
+            .zip(&kept)
+            .filter(|(_, k)| **k)
+            .map(|(v, _)| v.clone())
+            .collect()
+    };
     if with_header {
-        let _ = writer.write_record(CSV_HEADER);
+        let header: Vec<String> = CSV_HEADER.iter().map(|c| c.to_string()).collect();
+        let _ = writer.write_record(select(&header));
     }
     for i in initiatives {
         let joined = |items: Vec<&str>| items.join(";");
@@ -179,7 +198,7 @@ fn csv_rows<'a>(
             i.status.slug().to_string(),
             i.location_precision.slug().to_string(),
         ];
-        let _ = writer.write_record(&row);
+        let _ = writer.write_record(select(&row));
     }
     writer.into_inner().unwrap_or_default()
 }
@@ -197,6 +216,7 @@ pub(crate) fn inert(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feature::Feature;
     use crate::index::tests::initiative;
 
     #[test]
@@ -204,7 +224,7 @@ mod tests {
         let mut a = initiative("a", 13.4, 52.5);
         a.name = "=HYPERLINK(\"http://evil\")".into();
         a.description = "Line one, \"quoted\"\nline two".into();
-        let bytes = csv_rows([a.as_ref()].into_iter(), true);
+        let bytes = csv_rows([a.as_ref()].into_iter(), true, &Selection::default());
         let mut reader = csv::Reader::from_reader(&bytes[..]);
         let headers = reader.headers().unwrap().clone();
         assert_eq!(headers.get(7), Some("lon"));

@@ -10,6 +10,7 @@ use crate::api::export::{self, Format};
 use crate::api::feed;
 use crate::api::params::{FILTER_PARAMS, MAX_LIMIT, PathParams, QueryParams};
 use crate::api::problem::ApiError;
+use crate::api::selection::{SELECTION_PARAMS, Selection};
 use crate::api::{AppState, base_url, check_format};
 use crate::feature::Feature;
 
@@ -21,10 +22,11 @@ pub async fn list(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = QueryParams::accepting(&uri, &[ITEMS_PARAMS, FILTER_PARAMS])?;
+    let params = QueryParams::accepting(&uri, &[ITEMS_PARAMS, FILTER_PARAMS, SELECTION_PARAMS])?;
     let format = export::negotiate(&params, &headers)?;
     let bbox = params.bbox()?;
     let filter = params.filter()?;
+    let selection = Selection::from_params(&params)?;
     // Exports are not paged unless asked to be: a partner can take everything at once.
     let limit = match format {
         Format::GeoJson => params.limit()?,
@@ -41,13 +43,12 @@ pub async fn list(
     let base = base_url(&state, &headers);
     let etag = caching::query_etag(&snapshot.version, &base, &uri);
     if format != Format::GeoJson {
-        let slots: Vec<_> = snapshot
-            .matching(bbox.as_ref(), &filter)
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .collect();
-        return Ok(export::streamed(&headers, &etag, snapshot, slots, format));
+        let mut slots = snapshot.matching(bbox.as_ref(), &filter);
+        selection.sort(&snapshot, &mut slots);
+        let slots: Vec<_> = slots.into_iter().skip(offset).take(limit).collect();
+        return Ok(export::streamed(
+            &headers, &etag, snapshot, slots, format, selection,
+        ));
     }
     let last_modified = snapshot.last_modified;
     Ok(caching::respond_dated(
@@ -56,13 +57,9 @@ pub async fn list(
         last_modified,
         GEOJSON,
         || {
-            let slots = snapshot.matching(bbox.as_ref(), &filter);
-            let features = slots
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|slot| snapshot.feature(*slot))
-                .collect();
+            let mut slots = snapshot.matching(bbox.as_ref(), &filter);
+            selection.sort(&snapshot, &mut slots);
+            let page = slots.iter().skip(offset).take(limit);
             let mut links = vec![Link {
                 href: format!("{base}{uri}"),
                 rel: "self",
@@ -75,7 +72,16 @@ pub async fn list(
                 params.pairs(),
                 (offset, limit, slots.len()),
             ));
-            FeatureCollection::new(features, Some(slots.len()), links).to_bytes()
+            let matched = Some(slots.len());
+            if selection.is_whole() {
+                let features = page.map(|slot| snapshot.feature(*slot)).collect();
+                FeatureCollection::new(features, matched, links).to_bytes()
+            } else {
+                let features = page
+                    .map(|slot| selection.shape(&snapshot.feature(*slot)))
+                    .collect();
+                FeatureCollection::new(features, matched, links).to_bytes()
+            }
         },
     ))
 }

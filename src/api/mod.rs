@@ -20,9 +20,11 @@ pub mod places;
 pub mod problem;
 pub mod proxy;
 pub mod shedding;
+pub mod selection;
 pub mod site;
 pub mod suggest;
 pub mod tiles;
+pub mod vector_tiles;
 
 use std::sync::Arc;
 
@@ -144,6 +146,24 @@ pub fn router(state: AppState) -> Router {
         .route("/coverage/suggest", get(suggest::suggestions))
         .route("/regions/{level}", get(coverage::regions))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles.json", get(vector_tiles::tilejson))
+        .route(
+            "/collections/initiatives/tiles",
+            get(vector_tiles::tilesets),
+        )
+        .route(
+            "/collections/initiatives/tiles/WebMercatorQuad",
+            get(vector_tiles::tileset),
+        )
+        .route(
+            "/collections/initiatives/tiles/WebMercatorQuad/{tile_matrix}/{tile_row}/{tile_col}",
+            get(vector_tiles::ogc_tile),
+        )
+        .route("/tileMatrixSets", get(vector_tiles::tile_matrix_sets))
+        .route(
+            "/tileMatrixSets/WebMercatorQuad",
+            get(vector_tiles::web_mercator_quad),
+        )
         .route("/clusters/{id}/children", get(tiles::children))
         .route("/clusters/{id}/leaves", get(tiles::leaves))
         .route(pages::list::LIST_PATH, get(pages::list::page))

@@ -7,15 +7,13 @@ use serde_json::{Value, json};
 
 use crate::api::collection::GEOJSON;
 use crate::api::negotiation::{self, MediaTypes};
-use crate::api::params::QueryParams;
+use crate::api::params::{CRS84, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, caching, check_format};
-use crate::country::Country;
-use crate::model::{Kind, LocationPrecision, SkillArea, Status, TargetGroup, Vocabulary};
+
 use crate::snapshot::Snapshot;
 
 const JSON: &str = "application/json";
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 pub const COLLECTION_ID: &str = "initiatives";
 
 /// The classes of OGC API – Features Part 1 this service implements.
@@ -23,6 +21,27 @@ const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/accent-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/properties-selection",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ];
 
 /// The two representations of the landing page.
@@ -82,6 +101,8 @@ pub async fn landing(
             link(&format!("{base}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The API definition (OpenAPI 3.0)"),
             link(&format!("{base}/conformance"), "conformance", JSON, "Conformance classes"),
             link(&format!("{base}/collections"), "data", JSON, "Collections"),
+            link(&format!("{base}/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON, "Tile matrix sets"),
+            link(&format!("{base}/tiles.json"), "describedby", JSON, "TileJSON 3.0 of the vector tiles"),
         ],
     });
     Ok(json_response(&headers, body))
@@ -132,27 +153,13 @@ pub async fn queryables(
 ) -> Result<Response, ApiError> {
     check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
     let base = base_url(&state, &headers);
-    let slugs = |all: Vec<&'static str>| json!({ "type": "string", "enum": all });
     let body = json!({
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": format!("{base}/collections/{COLLECTION_ID}/queryables"),
         "type": "object",
         "title": "Digital-skills initiatives",
-        "properties": {
-            "country": slugs(Country::all().map(|c| c.code()).collect()),
-            "skill_area": slugs(SkillArea::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
-            "target_group": slugs(TargetGroup::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
-            "kind": slugs(Kind::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
-            "status": {
-                "type": "string",
-                "enum": Status::ALL.iter().map(|t| Vocabulary::slug(*t)).chain(["all"]).collect::<Vec<_>>(),
-                "default": "active",
-                "description": "Closed initiatives are kept for history and shown only when asked for (`closed` or `all`)",
-            },
-            "location_precision": slugs(LocationPrecision::ALL.iter().map(|t| Vocabulary::slug(*t)).collect()),
-            "q": { "type": "string", "description": "Free text over name, organisation, city and description" },
-            "updated_at": { "type": "string", "format": "date-time" },
-        },
+        "description": "The properties a CQL2 filter (filter=) may name: the features' own",
+        "properties": crate::cql2::queryable_schemas(),
         "additionalProperties": false,
     });
     Ok(typed_json_response(
@@ -189,6 +196,7 @@ fn collection_document(base: &str, snapshot: &Snapshot) -> Value {
             link(&format!("{here}/items"), "items", GEOJSON, "The initiatives"),
             link(&format!("{here}/items?f=atom"), "items", crate::api::feed::ATOM, "The newest changes, as an Atom feed (any items query takes f=atom)"),
             link(&format!("{here}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryable properties"),
+            link(&format!("{here}/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "Vector tiles (Mapbox Vector Tiles, WebMercatorQuad)"),
             link(&format!("{here}/deletions"), "related", JSON, "Deleted initiatives (id and time), for pulling changes since a date"),
         ],
     })

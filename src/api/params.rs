@@ -2,6 +2,7 @@
 
 use crate::api::problem::ApiError;
 use crate::country::{Country, CountrySet};
+use crate::cql2::{Expression, Lang};
 use jiff::Timestamp;
 
 use crate::filter::{Filter, TimeInterval};
@@ -20,7 +21,13 @@ pub const FILTER_PARAMS: &[&str] = &[
     "nuts",
     "status",
     "location_precision",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
+
+/// The one CRS a CQL2 filter's geometries may be given in (WGS 84, longitude first).
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 /// Default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -236,7 +243,17 @@ impl QueryParams {
                 .transpose()
                 .map_err(|e| ApiError::invalid("nuts", e))?,
             statuses: self.statuses()?,
+            expression: self.expression()?,
         };
+        // A CQL2 filter that tests the status decides it alone, unless `status` is given.
+        if self.get("status")?.is_none()
+            && filter
+                .expression
+                .as_ref()
+                .is_some_and(|e| e.mentions(crate::cql2::Field::Status))
+        {
+            filter.statuses = Filter::all_statuses();
+        }
         if let Some(q) = self.get("q")? {
             if q.chars().count() > MAX_QUERY_CHARS {
                 return Err(ApiError::invalid(
@@ -247,6 +264,32 @@ impl QueryParams {
             filter = filter.with_text(q);
         }
         Ok(filter)
+    }
+
+    /// `filter` in the encoding `filter-lang` names (CQL2 text by default), its geometries
+    /// in the CRS `filter-crs` names (only CRS84 is served).
+    fn expression(&self) -> Result<Option<Expression>, ApiError> {
+        let lang = match self.get("filter-lang")? {
+            None => Lang::Text,
+            Some(name) => Lang::named(name).ok_or_else(|| {
+                ApiError::invalid(
+                    "filter-lang",
+                    format!("unsupported \"{name}\" (expected cql2-text or cql2-json)"),
+                )
+            })?,
+        };
+        if let Some(crs) = self.get("filter-crs")?
+            && crs != CRS84
+        {
+            return Err(ApiError::invalid(
+                "filter-crs",
+                format!("unsupported \"{crs}\" (only {CRS84} is served)"),
+            ));
+        }
+        self.get("filter")?
+            .map(|text| Expression::parse(text, lang))
+            .transpose()
+            .map_err(|e| ApiError::invalid("filter", e.to_string()))
     }
 
     /// `status`: terms, or `all`; only active initiatives when absent.

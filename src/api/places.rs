@@ -168,7 +168,13 @@ pub async fn labels(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
-    let tile = tile_coord(&z, &x, &y)?;
+    let (tile, mvt) = tile_coord(&z, &x, &y)?;
+    if mvt {
+        return Err(ApiError::invalid(
+            "y",
+            format!("\"{y}\": label tiles are served as .geojson only"),
+        ));
+    }
     let places = state.places.clone();
     let etag = caching::etag(&[places.version.as_bytes(), uri.path().as_bytes()]);
     Ok(caching::respond(&headers, &etag, GEOJSON, || {

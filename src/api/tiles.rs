@@ -1,4 +1,4 @@
-//! `/tiles/{z}/{x}/{y}.geojson` and `/clusters/{id}/...`: clustered map tiles and cluster contents.
+//! `/tiles/{z}/{x}/{y}.geojson` (and `.mvt`, see [`vector_tiles`]) and `/clusters/{id}/...`: clustered map tiles and cluster contents.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -9,7 +9,7 @@ use crate::api::caching;
 use crate::api::collection::{FeatureCollection, GEOJSON, paging_links};
 use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
-use crate::api::{AppState, base_url};
+use crate::api::{AppState, base_url, vector_tiles};
 use crate::cluster::{ClusterError, TileItem};
 use crate::feature::TileFeature;
 use crate::filter::Filter;
@@ -38,13 +38,18 @@ fn tile_collection(snapshot: &Snapshot, items: &[TileItem]) -> Vec<u8> {
     .expect("tiles always serialise")
 }
 
-pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
-    let y = y_file.strip_suffix(".geojson").ok_or_else(|| {
-        ApiError::invalid(
-            "y",
-            format!("\"{y_file}\" must be a row number followed by .geojson"),
-        )
-    })?;
+/// A tile's coordinates, and whether it is asked for as MVT (`.mvt`) rather than GeoJSON.
+pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<(TileCoord, bool), ApiError> {
+    let (y, mvt) = match (y_file.strip_suffix(".geojson"), y_file.strip_suffix(".mvt")) {
+        (Some(y), _) => (y, false),
+        (_, Some(y)) => (y, true),
+        _ => {
+            return Err(ApiError::invalid(
+                "y",
+                format!("\"{y_file}\" must be a row number followed by .geojson or .mvt"),
+            ));
+        }
+    };
     let number = |name: &str, text: &str| {
         text.parse::<u64>()
             .map_err(|_| ApiError::invalid(name, format!("\"{text}\" is not a whole number")))
@@ -52,8 +57,9 @@ pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, Ap
     let z = number("z", z)?;
     let z = u32::try_from(z)
         .map_err(|_| ApiError::invalid("z", format!("zoom {z} is out of range")))?;
-    TileCoord::new(z, number("x", x)?, number("y", y)?)
-        .map_err(|(name, reason)| ApiError::invalid(name, reason))
+    let coord = TileCoord::new(z, number("x", x)?, number("y", y)?)
+        .map_err(|(name, reason)| ApiError::invalid(name, reason))?;
+    Ok((coord, mvt))
 }
 
 pub async fn tile(
@@ -62,8 +68,11 @@ pub async fn tile(
     uri: Uri,
     PathParams((z, x, y)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let coord = tile_coord(&z, &x, &y)?;
+    let (coord, mvt) = tile_coord(&z, &x, &y)?;
     let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
+    if mvt {
+        return vector_tiles::respond(&state, &headers, &uri, coord, &params);
+    }
     let filter = params.filter()?;
     let snapshot = state.snapshot.load_full();
     let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);

@@ -368,7 +368,13 @@ impl Snapshot {
     ) -> Vec<Slot> {
         let visible = |slot: Slot| !(is_base && self.hidden.get(slot));
         let keep = |slot: Slot| visible(slot) && part_matches(part, slot as usize, filter);
-        match area.filter(|a| !part.index.covered_by(a)) {
+        // A CQL2 spatial predicate confines the matches to a box the R-tree can search
+        // when the query gives none.
+        let bound = filter.expression.as_ref().and_then(|e| e.bound());
+        match area
+            .or(bound.as_ref())
+            .filter(|a| !part.index.covered_by(a))
+        {
             None => (0..part.len() as Slot).filter(|s| keep(*s)).collect(),
             Some(area) => {
                 let mut slots = Vec::new();
@@ -612,6 +618,13 @@ fn part_matches(part: &Part, at: usize, filter: &Filter) -> bool {
             .as_ref()
             .is_none_or(|nuts| nuts.matches(part.nuts[at]))
         && part.records.contains_words(at, &filter.words)
+        && filter.expression.as_ref().is_none_or(|e| {
+            e.matches(crate::cql2::Row {
+                records: &part.records,
+                at,
+                nuts: part.nuts[at],
+            })
+        })
 }
 
 /// First radius tried by a nearest-k search, in metres; it quadruples until enough are found.

@@ -156,6 +156,25 @@ pub fn schemas() -> Value {
             },
         },
     });
+    // `properties` and `skipGeometry` pick what the items' features carry, so those
+    // features promise only what a selection cannot remove.
+    let mut selected_properties = properties.clone();
+    if let Some(object) = selected_properties.as_object_mut() {
+        object.remove("required");
+        object.insert(
+            "description".into(),
+            json!("The properties `properties` selects (all when absent)"),
+        );
+    }
+    let mut selected_point = point.clone();
+    selected_point["nullable"] = json!(true);
+    selected_point["description"] = json!("null with skipGeometry=true");
+    let mut selected_feature = feature.clone();
+    selected_feature["description"] = json!(
+        "An initiative as a GeoJSON Feature, with the properties and geometry the query selects"
+    );
+    selected_feature["properties"]["geometry"] = selected_point;
+    selected_feature["properties"]["properties"] = selected_properties;
     let collection = json!({
         "description": "A page of initiatives (GeoJSON FeatureCollection, OGC API - Features)",
         "type": "object",
@@ -169,6 +188,11 @@ pub fn schemas() -> Value {
             "links": links,
         },
     });
+    let mut selected_collection = collection.clone();
+    selected_collection["description"] = json!(
+        "A page of initiatives (GeoJSON FeatureCollection, OGC API - Features), each with the properties and geometry the query selects"
+    );
+    selected_collection["properties"]["features"]["items"] = schema("SelectedInitiative");
     let tile_feature = json!({
         "description": "A cluster (with counts) or an initiative (with what a map needs)",
         "type": "object",
@@ -481,8 +505,11 @@ pub fn schemas() -> Value {
             "revision": { "type": "integer", "minimum": 0 }, "writable": { "type": "boolean" } })),
         "PageConfig": page_config,
     });
-    // The gazetteer's answers (one json! more would pass the macro's recursion limit).
+    // The gazetteer's answers and the selected features (one json! more would pass the
+    // macro's recursion limit).
     if let Some(map) = schemas.as_object_mut() {
+        map.insert("SelectedInitiative".into(), selected_feature);
+        map.insert("SelectedFeatureCollection".into(), selected_collection);
         map.insert("PlaceFeature".into(), place_feature);
         map.insert("PlaceCollection".into(), place_collection);
         map.insert("LabelCollection".into(), label_collection);
@@ -492,6 +519,7 @@ pub fn schemas() -> Value {
 
 /// The query and header parameters shared by several operations, by name.
 pub fn parameters() -> Value {
+    use crate::api::params::CRS84;
     let query = |name: &str, description: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema });
     let list = |terms: Vec<&str>| json!({ "type": "string", "pattern": term_list(&terms) });
     // `"*" / #entity-tag` as the server reads it: list elements may be empty, a tag is
@@ -521,6 +549,24 @@ pub fn parameters() -> Value {
             json!({ "type": "string", "pattern": format!("^({INSTANT}|({INSTANT}|\\.\\.)?/({INSTANT}|\\.\\.)?)$") })),
         "nuts": query("nuts", "NUTS 2021 codes at any level, comma-separated; a code matches the regions under it (DE2 takes in DE21 and DE212)",
             json!({ "type": "string", "pattern": "^\\s*([A-Za-z]{2}[A-Za-z0-9]{0,3})?\\s*(,\\s*([A-Za-z]{2}[A-Za-z0-9]{0,3})?\\s*)*$" })),
+        "filter": query("filter", "A CQL2 filter (OGC API - Features Part 3) over the queryables (/collections/initiatives/queryables), combined with every other filter: comparisons, LIKE, BETWEEN, IN, IS NULL, CASEI, ACCENTI, S_INTERSECTS and the other spatial functions, T_ functions, A_ functions. Errors name the position.",
+            json!({ "type": "string", "maxLength": crate::cql2::MAX_FILTER_CHARS })),
+        "filter-lang": query("filter-lang", "The encoding of filter",
+            json!({ "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" })),
+        "filter-crs": query("filter-crs", "The CRS of the filter's geometries: only WGS 84 longitude/latitude",
+            json!({ "type": "string", "enum": [CRS84], "default": CRS84 })),
+        "sortby": {
+            "name": "sortby", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "Sort keys, comma-separated, each a property with - for descending (e.g. -updated_at,name); ties in id order",
+            "schema": { "type": "array", "items": { "type": "string", "enum": sort_keys() } },
+        },
+        "properties": {
+            "name": "properties", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "The properties each feature carries (id always), comma-separated; for CSV the columns",
+            "schema": { "type": "array", "items": { "type": "string", "enum": crate::api::selection::PROPERTIES } },
+        },
+        "skipGeometry": query("skipGeometry", "true: features without geometry (null), CSV without lon and lat",
+            json!({ "type": "boolean", "default": false })),
         "gap_km": query("gap_km", "Distance in km beyond which a place counts as far from any initiative",
             json!({ "type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 1000, "default": DEFAULT_GAP_KM })),
         "If-Match": {
@@ -562,6 +608,14 @@ pub fn parameters() -> Value {
     parameters
 }
 
+/// Every `sortby` key: each sortable property, ascending or (with -) descending.
+fn sort_keys() -> Vec<String> {
+    crate::api::selection::SORTABLE
+        .iter()
+        .flat_map(|p| [p.to_string(), format!("-{p}")])
+        .collect()
+}
+
 /// A response whose body is a problem.
 pub fn problem_response(description: &str) -> Value {
     json!({
@@ -584,7 +638,10 @@ pub fn responses() -> Value {
         "The service is loading its data, overloaded, or its store is busy or unreachable, or the request took too long (Retry-After says when to try again); or a resource it needs is not installed",
     );
     unavailable["headers"] = json!({ "Retry-After": { "description": "Seconds to wait before trying again (absent when a resource is not installed)", "schema": { "type": "integer", "minimum": 1 } } });
+    // The HTTP library answers this itself, before the server sees the request.
+    let uri_too_long = json!({ "description": "The URI is longer than 65,534 bytes (no body); a filter within its maxLength always fits" });
     json!({
+        "UriTooLong": uri_too_long,
         "BadRequest": problem_response("A parameter, header or the body is invalid, or a query parameter is unknown; `parameter` names it"),
         "Unauthorized": unauthorized,
         "NotFound": problem_response("No such resource"),

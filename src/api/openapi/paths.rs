@@ -131,8 +131,15 @@ fn private_ok(description: &str, schema_name: &str) -> Value {
     body(description, &[("application/json", schema(schema_name))])
 }
 
-/// An operation; `curator` ones declare the bearer token.
-fn operation(id: &str, summary: &str, parameters: Vec<Value>, responses: Value) -> Value {
+/// An operation; `curator` ones declare the bearer token. One taking a filter can be sent a
+/// URI too long for the HTTP library.
+fn operation(id: &str, summary: &str, parameters: Vec<Value>, mut responses: Value) -> Value {
+    if let (true, Some(map)) = (
+        parameters.contains(&shared("filter")),
+        responses.as_object_mut(),
+    ) {
+        map.insert("414".into(), common("UriTooLong"));
+    }
     json!({ "operationId": id, "summary": summary, "parameters": parameters, "responses": responses })
 }
 
@@ -193,6 +200,9 @@ pub fn paths() -> Value {
             &["json", "geojson", "csv", "geojsonl", "geojsonseq", "jsonl", "ndjson", "atom"],
             "The representation: GeoJSON (json, geojson; the default), CSV (csv), GeoJSON Lines (geojsonl and its aliases) or an Atom feed of the newest changes, deletions included (atom; 50 entries unless limit says otherwise); without it, Accept decides",
         ),
+        shared("sortby"),
+        shared("properties"),
+        shared("skipGeometry"),
     ]
     .into_iter()
     .chain(filters())
@@ -201,7 +211,7 @@ pub fn paths() -> Value {
         body(
             "A page of initiatives (GeoJSON), every match as CSV or GeoJSON Lines, or an Atom feed (RFC 4287) of the newest changes",
             &[
-                ("application/geo+json", schema("FeatureCollection")),
+                ("application/geo+json", schema("SelectedFeatureCollection")),
                 ("text/csv", json!({ "type": "string" })),
                 ("application/geo+json-seq", json!({ "type": "string" })),
                 ("application/atom+xml", json!({ "type": "string" })),
@@ -300,7 +310,7 @@ pub fn paths() -> Value {
                 shared("gap_km"),
             ], filters()].concat(),
             responses(vec![("200", json_ok("The picks with their added and running total of people", "Suggestions")), ("304", common("NotModified"))])) });
-    json!({
+    let mut paths = json!({
         "/": { "get": operation("getLandingPage", "The landing page: JSON for API clients, the map for browsers",
             vec![format(&["json", "html"], "The representation: json or html; without it, Accept decides (browsers get the map)")],
             responses(vec![
@@ -490,5 +500,84 @@ pub fn paths() -> Value {
             responses(vec![("200", private_ok("Ready", "Ready"))])) },
         "/config.json": { "get": operation("getPageConfig", "The map page's settings", vec![],
             responses(vec![("200", private_ok("The page's settings", "PageConfig"))])) },
+    });
+    if let (Some(map), Value::Object(more)) = (paths.as_object_mut(), vector_tile_paths()) {
+        map.extend(more);
+    }
+    paths
+}
+
+/// The vector tiles: MVT by XYZ and by OGC API – Tiles, TileJSON, the tile matrix set.
+fn vector_tile_paths() -> Value {
+    let mvt_ok = with_headers(
+        body(
+            "The tile (Mapbox Vector Tile 2.1, layer initiatives, extent 4096)",
+            &[(
+                "application/vnd.mapbox-vector-tile",
+                json!({ "type": "string", "format": "binary" }),
+            )],
+        ),
+        cache_headers(),
+    );
+    let any_json = |description: &str| {
+        with_headers(
+            body(
+                description,
+                &[("application/json", json!({ "type": "object" }))],
+            ),
+            cache_headers(),
+        )
+    };
+    let zxy = vec![
+        path_parameter(
+            "z",
+            "Zoom",
+            json!({ "type": "integer", "minimum": 0, "maximum": 20 }),
+        ),
+        path_parameter(
+            "x",
+            "Column from the west, 0 to 2^z - 1",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+        path_parameter(
+            "y",
+            "Row from the north, 0 to 2^z - 1",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+    ];
+    let ogc = vec![
+        path_parameter(
+            "tileMatrix",
+            "Zoom",
+            json!({ "type": "integer", "minimum": 0, "maximum": 20 }),
+        ),
+        path_parameter(
+            "tileRow",
+            "Row from the north",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+        path_parameter(
+            "tileCol",
+            "Column from the west",
+            json!({ "type": "integer", "minimum": 0 }),
+        ),
+    ];
+    json!({
+        "/tiles/{z}/{x}/{y}.mvt": { "get": operation("getVectorTile", "Clusters and initiatives in an XYZ map tile as a Mapbox Vector Tile (the same items as the GeoJSON tile)",
+            [zxy, filters()].concat(),
+            responses(vec![("200", mvt_ok.clone()), ("304", common("NotModified"))])) },
+        "/tiles.json": { "get": operation("getTileJson", "TileJSON 3.0 of the vector tiles; the filters given are carried into the tile URL",
+            filters(), responses(vec![("200", any_json("TileJSON")), ("304", common("NotModified"))])) },
+        "/collections/initiatives/tiles": { "get": operation("getTilesets", "The vector tilesets of the initiatives (OGC API - Tiles)",
+            vec![json_only()], responses(vec![("200", any_json("Tilesets")), ("304", common("NotModified"))])) },
+        "/collections/initiatives/tiles/WebMercatorQuad": { "get": operation("getTileset", "The tileset's metadata",
+            vec![json_only()], responses(vec![("200", any_json("Tileset")), ("304", common("NotModified"))])) },
+        "/collections/initiatives/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}": { "get": operation("getCollectionTile", "A vector tile (OGC API - Tiles)",
+            [ogc, filters()].concat(),
+            responses(vec![("200", mvt_ok), ("304", common("NotModified"))])) },
+        "/tileMatrixSets": { "get": operation("getTileMatrixSets", "The tile matrix sets served",
+            vec![json_only()], responses(vec![("200", any_json("Tile matrix sets")), ("304", common("NotModified"))])) },
+        "/tileMatrixSets/WebMercatorQuad": { "get": operation("getWebMercatorQuad", "The WebMercatorQuad tile matrix set",
+            vec![json_only()], responses(vec![("200", any_json("WebMercatorQuad")), ("304", common("NotModified"))])) },
     })
 }
