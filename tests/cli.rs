@@ -239,7 +239,15 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
                 .to_string();
         }
     };
-    let body = reqwest::blocking_get(&format!("http://{addr}/healthz"));
+    // The port is taken before the data loads: wait for the health check to say ok.
+    let body = loop {
+        let body = reqwest::blocking_get(&format!("http://{addr}/healthz"));
+        if body.contains("\"ok\"") || Instant::now() > deadline {
+            break body;
+        }
+        assert!(body.contains("\"loading\""), "{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(body.contains("\"ok\""), "{body}");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

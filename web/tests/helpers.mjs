@@ -35,6 +35,7 @@ export function startServer(extraArgs = [], { env = {} } = {}) {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
+    let started = false;
     // Never leave a server behind, even when a test run is interrupted.
     process.once('exit', () => child.kill('SIGKILL'));
     const timer = setTimeout(() => {
@@ -45,7 +46,8 @@ export function startServer(extraArgs = [], { env = {} } = {}) {
     child.stderr.on('data', (chunk) => {
       log += chunk;
       const match = /addr=(127\.0\.0\.1:\d+)/.exec(log);
-      if (match && timer) {
+      if (match && !started) {
+        started = true;
         clearTimeout(timer);
         const stop = () =>
           new Promise((done) => {
@@ -54,7 +56,9 @@ export function startServer(extraArgs = [], { env = {} } = {}) {
             child.kill('SIGTERM');
             setTimeout(() => child.kill('SIGKILL'), 3000).unref();
           });
-        resolve({ url: `http://${match[1]}`, stop, log: () => log });
+        // The port is taken before the data loads: the server is ready when /healthz says so.
+        const url = `http://${match[1]}`;
+        resolve(whenHealthy(url).then(() => ({ url, stop, log: () => log })));
       }
     });
     child.on('error', (err) => {
@@ -68,6 +72,20 @@ export function startServer(extraArgs = [], { env = {} } = {}) {
       }
     });
   });
+}
+
+/** Waits until the server at `url` answers /healthz with 200 (it answers 503 while loading). */
+async function whenHealthy(url, limitMs = 60000) {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const ok = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} did not become healthy in ${limitMs} ms`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
 }
 
 /** Launches the system Chromium headless. */
