@@ -34,6 +34,9 @@ pub struct Curation {
     merging: AtomicBool,
     /// Where the base is saved, and what it is valid for.
     saved: Option<SavedModel>,
+    /// Why the last write failed, while writes cannot succeed (disk full, read-only); cleared
+    /// by the next write or probe that succeeds. `/healthz` reports it.
+    write_trouble: Mutex<Option<String>>,
 }
 
 /// Where a store's read model is saved and the fingerprint of the settings that shaped it.
@@ -76,6 +79,7 @@ impl Curation {
             merge_wanted: tokio::sync::Notify::new(),
             merging: AtomicBool::new(false),
             saved,
+            write_trouble: Mutex::new(None),
         }
     }
 
@@ -110,9 +114,52 @@ impl Curation {
         &self,
         task: impl FnOnce(&mut Store) -> Result<(T, u64), StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (value, revision) = self.read(task).await?;
+        let done = self.read(task).await;
+        self.note_write(&done);
+        let (value, revision) = done?;
         self.publish(revision).await?;
         Ok(value)
+    }
+
+    /// Remembers whether writes can succeed, from a write's outcome: only a full or read-only
+    /// store says they cannot (a busy one passes by itself; a bad request says nothing).
+    fn note_write<T>(&self, outcome: &Result<T, StoreError>) {
+        let mut trouble = self.write_trouble.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(_) => {
+                if let Some(was) = trouble.take() {
+                    tracing::info!(after = %was, "the store takes writes again");
+                }
+            }
+            Err(e @ (StoreError::Full(_) | StoreError::ReadOnly(_))) => {
+                if trouble.is_none() {
+                    tracing::warn!(error = %e, "the store takes no writes");
+                }
+                *trouble = Some(e.to_string());
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Why writes cannot succeed now, if the last write or probe found they cannot.
+    pub fn write_trouble(&self) -> Option<String> {
+        self.write_trouble
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// While writes fail, tries a write that changes nothing every `every`, so that the
+    /// service says it is healthy again as soon as the store is (space freed, made writable)
+    /// rather than at the next client's write.
+    pub async fn probe_forever(self: Arc<Self>, every: std::time::Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if self.write_trouble().is_some() {
+                let outcome = self.read(|store| store.probe_write()).await;
+                self.note_write(&outcome);
+            }
+        }
     }
 
     /// Makes sure the published snapshot is at least as new as `revision`.

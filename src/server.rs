@@ -371,6 +371,9 @@ fn warm_up_regions(state: &AppState) {
     std::thread::spawn(move || regions.warm_up());
 }
 
+/// How often a store that refused writes (full, read-only) is tried again.
+const WRITE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Starts following the store, merging the read model and the harvests, and puts the
 /// router in place of the loading answer.
 fn start(app: &App, state: AppState, feeds: Vec<ScheduledFeed>) {
@@ -381,6 +384,7 @@ fn start(app: &App, state: AppState, feeds: Vec<ScheduledFeed>) {
             state.store_status.clone(),
         ));
         tokio::spawn(curation.clone().merge_forever());
+        tokio::spawn(curation.clone().probe_forever(WRITE_PROBE_EVERY));
         let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         let regions = state.snapshot.load().regions.clone();
         for feed in feeds {

@@ -225,12 +225,22 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// `/healthz`: `ok`, or `degraded` with the reason while the store cannot be reached (reads
-/// go on from the last snapshot; writes answer 503).
+/// Why the store cannot take writes now: unreachable, or refusing them (full, read-only).
+fn store_problem(state: &AppState) -> Option<String> {
+    state.store_status.problem().or_else(|| {
+        state
+            .curation
+            .as_ref()
+            .and_then(|curation| curation.write_trouble())
+    })
+}
+
+/// `/healthz`: `ok`, or `degraded` with the reason while the store cannot be reached or
+/// takes no writes (reads go on from the last snapshot; writes answer 503 or 507).
 async fn health(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     let snapshot = state.snapshot.load();
-    let problem = state.store_status.problem();
+    let problem = store_problem(&state);
     let mut body = serde_json::json!({
         "status": if problem.is_some() { "degraded" } else { "ok" },
         "initiatives": snapshot.len(),
@@ -271,7 +281,7 @@ async fn ready(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiE
             "ready": true,
             "version": snapshot.version,
             "revision": snapshot.revision,
-            "writable": state.curation.is_some() && state.store_status.problem().is_none(),
+            "writable": state.curation.is_some() && store_problem(&state).is_none(),
         }))
         .into_response(),
     ))

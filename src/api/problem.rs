@@ -288,7 +288,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "the store is out of space");
                 ApiError::InsufficientStorage
             }
-            e @ (StoreError::Corrupt(..) | StoreError::TooNew { .. } | StoreError::Backend(_)) => {
+            e @ (StoreError::Corrupt(..)
+            | StoreError::TooNew { .. }
+            | StoreError::Unusable { .. }
+            | StoreError::Backend(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %e, "store failure");
                 ApiError::Internal

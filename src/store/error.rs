@@ -27,6 +27,10 @@ pub enum StoreError {
         found: i64,
         known: usize,
     },
+    /// A store file that must not be used or re-seeded: empty, another program's database,
+    /// or one this process cannot write. Found at start; the operator has to look.
+    #[error("the store at {location} is not usable: {reason}")]
+    Unusable { location: String, reason: String },
     /// Busy, locked, unreachable, restarting or failing over: worth retrying shortly.
     #[error("the store is unavailable for now: {0}")]
     Unavailable(String),

@@ -220,6 +220,12 @@ impl Store {
             .collect()
     }
 
+    /// Commits a write that changes nothing, to learn whether writes succeed (after a disk
+    /// was full or the store read-only).
+    pub fn probe_write(&mut self) -> Result<(), StoreError> {
+        each!(self, s => s.probe_write())
+    }
+
     /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
     pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
         each!(self, s => s.create(initiative, actor))

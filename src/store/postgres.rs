@@ -263,6 +263,18 @@ impl PostgresStore {
         super::tombstones(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    pub fn probe_write(&mut self) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        wait(async {
+            let tx = client.transaction().await?;
+            // A new row version and its log record, like any write; a standby refuses it.
+            tx.execute("UPDATE store_state SET revision = revision", &[])
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
     /// `(id, feature)` of the deleted rows among `ids`.
     pub fn deleted_rows(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
         let client = self.client()?;

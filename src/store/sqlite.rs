@@ -31,7 +31,49 @@ impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     /// The path `:memory:` gives a private in-memory store (for tests).
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let mut conn = Connection::open(path)?;
+        let unusable = |reason: &str| StoreError::Unusable {
+            location: path.display().to_string(),
+            reason: reason.to_string(),
+        };
+        // An empty file where a store was is a store lost (truncated, or replaced by a failed
+        // copy): seeding it would hide the loss behind fresh seed data. One created moments
+        // ago is another process starting on the same new store: it writes the schema at once.
+        let lost = std::fs::metadata(path).is_ok_and(|m| {
+            m.is_file()
+                && m.len() == 0
+                && m.modified()
+                    .ok()
+                    .and_then(|at| at.elapsed().ok())
+                    .is_none_or(|age| age > JUST_CREATED)
+        });
+        if lost {
+            return Err(unusable(
+                "the file is empty (0 bytes); restore it from a backup, or delete it to start afresh with the seed data",
+            ));
+        }
+        let mut conn = Connection::open(path).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                unusable("the file is not an SQLite database")
+            }
+            _ => e.into(),
+        })?;
+        // SQLite opens a file it cannot write read-only without a word; every write would
+        // then fail while the service looked healthy.
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(unusable(
+                "the file (or its folder) cannot be written by this process; check its permissions and attributes",
+            ));
+        }
+        if is_foreign(&conn).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                unusable("the file is not an SQLite database")
+            }
+            _ => e.into(),
+        })? {
+            return Err(unusable(
+                "the file is another program's SQLite database (tables, but no skillsmap schema)",
+            ));
+        }
         // WAL lets readers run beside the writer; FULL syncs the log at every commit.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -122,6 +164,14 @@ impl SqliteStore {
             statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let rows: Vec<(String, String)> = rows.collect::<Result<_, _>>()?;
         super::tombstones(rows)
+    }
+
+    pub fn probe_write(&mut self) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        // Rewriting a row with its own value still appends a page to the log at commit.
+        tx.execute("UPDATE meta SET value = value WHERE key = 'instance'", [])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// `(id, feature)` of the deleted rows among `ids`.
@@ -641,6 +691,20 @@ impl Harvest<'_> {
         Ok(retired)
     }
 }
+
+/// True for a database with tables but no skillsmap schema version: not ours to migrate.
+fn is_foreign(conn: &Connection) -> Result<bool, rusqlite::Error> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(version == 0 && tables > 0)
+}
+
+/// How recently an empty store file may have been created by a process starting beside this one.
+const JUST_CREATED: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

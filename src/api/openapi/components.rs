@@ -499,7 +499,7 @@ pub fn schemas() -> Value {
         "Health": object(&["status", "initiatives", "version", "revision"], json!({
             "status": { "type": "string", "enum": ["ok", "degraded"] }, "initiatives": { "type": "integer", "minimum": 0 },
             "version": { "type": "string" }, "revision": { "type": "integer", "minimum": 0 },
-            "store": { "type": "string", "description": "Why the store cannot be reached (when degraded)" } })),
+            "store": { "type": "string", "description": "Why the store cannot be reached or takes no writes, e.g. its disk is full (when degraded)" } })),
         "Ready": object(&["ready", "version", "revision", "writable"], json!({
             "ready": { "type": "boolean" }, "version": { "type": "string" },
             "revision": { "type": "integer", "minimum": 0 }, "writable": { "type": "boolean" } })),

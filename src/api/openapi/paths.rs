@@ -494,7 +494,7 @@ pub fn paths() -> Value {
         "/regions/{level}.geojson": { "get": operation("getRegions", "A level's regions with the coverage figures, for a choropleth",
             regions_parameters,
             responses(vec![("200", geojson_ok("The regions", "RegionCollection")), ("304", common("NotModified"))])) },
-        "/healthz": { "get": operation("getHealth", "Status (ok, or degraded while the store cannot be reached), number of initiatives, data version, store revision", vec![],
+        "/healthz": { "get": operation("getHealth", "Status (ok, or degraded while the store cannot be reached or takes no writes), number of initiatives, data version, store revision", vec![],
             responses(vec![("200", private_ok("Healthy or degraded", "Health"))])) },
         "/readyz": { "get": operation("getReadiness", "For load balancers: ready whenever this replica can answer reads, also while the store is down", vec![],
             responses(vec![("200", private_ok("Ready", "Ready"))])) },
