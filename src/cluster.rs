@@ -7,9 +7,7 @@
 //! and a cluster's filtered count is a popcount over its range: exact, and independent of how
 //! many initiatives match.
 
-use std::collections::VecDeque;
-
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -92,7 +90,7 @@ pub enum ClusterError {
 }
 
 /// Filters whose bitmaps are kept, most recent first.
-const FILTER_CACHE_SIZE: usize = 32;
+const FILTER_CACHE_SIZE: u64 = 32;
 
 pub struct ClusterTree {
     pub(crate) options: ClusterOptions,
@@ -107,7 +105,9 @@ pub struct ClusterTree {
     skill_ranks: Vec<Ranks>,
     /// Distinguishes cluster ids of different data versions.
     pub(crate) tag: String,
-    filter_cache: Mutex<VecDeque<(String, Arc<Bitmap>)>>,
+    /// Recent filters' bitmaps of matching leaf positions (a filter always gives the same
+    /// bitmap over the same tree).
+    filter_cache: moka::sync::Cache<String, Arc<Bitmap>>,
 }
 
 /// A clustering input: a node of the finer level with its Mercator position.
@@ -192,7 +192,7 @@ impl ClusterTree {
             skill_bits,
             skill_ranks,
             tag: tag.chars().take(8).collect(),
-            filter_cache: Mutex::new(VecDeque::new()),
+            filter_cache: moka::sync::Cache::new(FILTER_CACHE_SIZE),
         }
     }
 
@@ -433,16 +433,12 @@ impl ClusterTree {
     /// The bitmap of leaf positions whose slot passes `test`, kept under `key` (a filter
     /// always gives the same bitmap over the same tree).
     pub fn leaves_where(&self, key: &str, test: impl Fn(Slot) -> bool + Sync) -> Arc<Bitmap> {
-        if let Some(bits) = self.cached(key) {
-            return bits;
-        }
-        let bits = Arc::new(Bitmap::from_fn(self.leaf_slots.len(), |pos| {
-            test(self.leaf_slots[pos])
-        }));
-        let mut cache = self.filter_cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.push_front((key.to_string(), bits.clone()));
-        cache.truncate(FILTER_CACHE_SIZE);
-        bits
+        // `get_with` builds a missing entry once, however many requests ask for it at once.
+        self.filter_cache.get_with_by_ref(key, || {
+            Arc::new(Bitmap::from_fn(self.leaf_slots.len(), |pos| {
+                test(self.leaf_slots[pos])
+            }))
+        })
     }
 
     /// The leaf positions of the slots `hidden` holds.
@@ -450,15 +446,6 @@ impl ClusterTree {
         Bitmap::from_fn(self.leaf_slots.len(), |pos| {
             hidden.get(self.leaf_slots[pos])
         })
-    }
-
-    fn cached(&self, key: &str) -> Option<Arc<Bitmap>> {
-        let mut cache = self.filter_cache.lock().unwrap_or_else(|e| e.into_inner());
-        let at = cache.iter().position(|(k, _)| k == key)?;
-        let entry = cache.remove(at)?;
-        let bits = entry.1.clone();
-        cache.push_front(entry);
-        Some(bits)
     }
 }
 

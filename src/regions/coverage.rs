@@ -2,8 +2,7 @@
 //! inhabitant and per skill area, and the share of the region's area farther than a gap
 //! distance from any of them, and the share of its inhabitants (its towns) that far.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rstar::RTree;
@@ -83,29 +82,22 @@ pub struct Coverage<'a> {
 
 /// How many filters keep their tree of matching positions (up to 24 bytes an initiative plus
 /// the tree's nodes each).
-const NEARBY_CACHE_SIZE: usize = 4;
+const NEARBY_CACHE_SIZE: u64 = 4;
 
 /// The trees of matching positions of recent filters, kept with one snapshot: another level
 /// or gap distance with the same filter reuses its tree.
-#[derive(Default)]
-pub struct NearbyCache(Mutex<VecDeque<(String, Arc<Nearby>)>>);
+pub struct NearbyCache(moka::sync::Cache<String, Arc<Nearby>>);
+
+impl Default for NearbyCache {
+    fn default() -> Self {
+        NearbyCache(moka::sync::Cache::new(NEARBY_CACHE_SIZE))
+    }
+}
 
 impl NearbyCache {
     fn get_or_build(&self, key: String, build: impl FnOnce() -> Nearby) -> Arc<Nearby> {
-        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
-            let entry = cache
-                .remove(at)
-                .unwrap_or_else(|| unreachable!("found above"));
-            let nearby = entry.1.clone();
-            cache.push_front(entry);
-            return nearby;
-        }
-        // Built under the lock: two requests for the same new filter build it once.
-        let nearby = Arc::new(build());
-        cache.push_front((key, nearby.clone()));
-        cache.truncate(NEARBY_CACHE_SIZE);
-        nearby
+        // Two requests for the same new filter build its tree once.
+        self.0.get_with(key, || Arc::new(build()))
     }
 }
 
