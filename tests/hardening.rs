@@ -41,6 +41,7 @@ async fn slow_clients(port: u16, n: usize, every: Duration) -> Arc<AtomicUsize> 
                         if written.is_err() {
                             break;
                         }
+                        // The pace of a slow client: one header byte every `every`.
                         tokio::time::sleep(every).await;
                     }
                 }
@@ -89,6 +90,7 @@ async fn a_flood_of_slow_clients_under_a_low_file_limit_does_not_lock_out_health
             open_files(pid) < files as usize,
             "the server stays below its file limit"
         );
+        // Samples health ten times a second for the flood's whole length.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!("slowest /healthz during a flood of {flood} slow clients: {slowest:?}");
@@ -195,6 +197,7 @@ async fn the_port_is_taken_before_loading_and_health_says_loading_meanwhile() {
         if done {
             break true;
         }
+        // Polls until the condition above holds (bounded by the loop's own deadline).
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(answered && seen_loading, "loading seen: {seen_loading}");
@@ -324,6 +327,7 @@ async fn a_burst_on_coverage_is_shed_with_retry_after_and_the_process_is_idle_so
     let mut quiet = false;
     while !quiet && left_at.elapsed() < Duration::from_secs(10) {
         let before = cpu_ticks(pid);
+        // The sampling interval of the CPU counter: quiet means at most two ticks in it.
         tokio::time::sleep(Duration::from_millis(500)).await;
         quiet = cpu_ticks(pid) - before <= 2;
     }
