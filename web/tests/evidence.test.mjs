@@ -1,10 +1,9 @@
 // evidence.test.mjs – the popup says when a record was verified and links its evidence; closed
 // initiatives stay off the map until the Status filter asks for them, and then carry a badge.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { assertClean, launchBrowser, settle, startServer, watchedPage, writeDataset } from './helpers.mjs';
+import { assertClean, serverAndBrowser, settle, watchedPage } from './helpers.mjs';
 
 function record(id, lon, lat, extra) {
   return {
@@ -29,40 +28,31 @@ function record(id, lon, lat, extra) {
   };
 }
 
-let server;
-let browser;
-let dataFile;
-
 describe('evidence and closed initiatives in the page', () => {
-  before(async () => {
-    dataFile = writeDataset('evidence', [
-      record('pt-verified', -8.61, 41.15, {
-        evidence_url: 'https://example.org/programmes/verified',
-        verified_at: '2026-11-30',
-        status: 'active',
-        location_precision: 'address',
-      }),
-      record('pt-unverified', -8.5, 41.2, {}),
-      record('pt-closed', -8.7, 41.1, {
-        evidence_url: 'https://example.org/news/closed-in-2025',
-        verified_at: '2026-11-30',
-        status: 'closed',
-        location_precision: 'city',
-      }),
-    ]);
-    server = await startServer(['--data', dataFile]);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (server) await server.stop();
-    if (dataFile) rmSync(dataFile, { force: true });
+  const suite = serverAndBrowser([], {
+    dataset: {
+      name: 'evidence',
+      features: () => [
+        record('pt-verified', -8.61, 41.15, {
+          evidence_url: 'https://example.org/programmes/verified',
+          verified_at: '2026-11-30',
+          status: 'active',
+          location_precision: 'address',
+        }),
+        record('pt-unverified', -8.5, 41.2, {}),
+        record('pt-closed', -8.7, 41.1, {
+          evidence_url: 'https://example.org/news/closed-in-2025',
+          verified_at: '2026-11-30',
+          status: 'closed',
+          location_precision: 'city',
+        }),
+      ],
+    },
   });
 
   test('the popup says when the record was verified and links the evidence', async () => {
-    const { context, page, problems } = await watchedPage(browser);
-    await page.goto(`${server.url}/#c=41.1500,-8.6100&z=10`);
+    const { context, page, problems } = await watchedPage(suite.browser);
+    await page.goto(`${suite.server.url}/#c=41.1500,-8.6100&z=10`);
     await settle(page);
     await page.locator('#list .result[data-id="pt-verified"]').click();
     const line = page.locator('.leaflet-popup .popup-evidence');
@@ -86,8 +76,8 @@ describe('evidence and closed initiatives in the page', () => {
   });
 
   test('closed initiatives appear only when the Status filter asks, with a badge', async () => {
-    const { context, page, problems } = await watchedPage(browser);
-    await page.goto(`${server.url}/#c=41.1500,-8.6100&z=10`);
+    const { context, page, problems } = await watchedPage(suite.browser);
+    await page.goto(`${suite.server.url}/#c=41.1500,-8.6100&z=10`);
     await settle(page);
     const ids = async () => page.locator('#list .result').evaluateAll((nodes) => nodes.map((n) => n.dataset.id).sort());
     assert.deepEqual(await ids(), ['pt-unverified', 'pt-verified']);

@@ -1,7 +1,7 @@
 // helpers.mjs – shared test set-up: start the real skillsmap server, launch Chromium, watch a page for bad behaviour.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -337,19 +337,27 @@ export async function pickFreeSpot(assert, page) {
 }
 
 /**
- * For a describe block: starts the server (with `args`) and Chromium before its tests and closes
- * them, and every page it opened, after. `open(path, options)` opens a watched page and settles it.
+ * For a describe block: starts the server (with `args`, and `startOptions.dataset` if given) and
+ * Chromium before its tests and closes them, and every page it opened, after. `open(path, options)` opens a watched page and settles it.
  */
 export function serverAndBrowser(args = [], startOptions = {}) {
-  const suite = { server: null, browser: null, opened: [] };
+  const { dataset, ...serverOptions } = startOptions;
+  const suite = { server: null, browser: null, opened: [], dataFile: null };
   before(async () => {
-    suite.server = await startServer(args, startOptions);
+    // `dataset: { name, features }` serves those features instead of the seed data; they are
+    // built here, not when the suite is declared, so a failure is reported by the hook.
+    if (dataset) {
+      suite.dataFile = writeDataset(dataset.name, dataset.features());
+      args = [...args, '--data', suite.dataFile];
+    }
+    suite.server = await startServer(args, serverOptions);
     suite.browser = await launchBrowser();
   });
   after(async () => {
     for (const { context } of suite.opened) await context.close().catch(() => {});
     if (suite.browser) await suite.browser.close();
     if (suite.server) await suite.server.stop();
+    if (suite.dataFile) rmSync(suite.dataFile, { force: true });
   });
   suite.open = async (pathAndQuery = '/', options = {}) => {
     const watched = await watchedPage(suite.browser, options);

@@ -1,54 +1,44 @@
 // hostile.test.mjs – data that looks like HTML is shown as text in the list, tooltip and popup, and never runs.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { assertClean, launchBrowser, settle, startServer, watchedPage, writeDataset, randomFeatures } from './helpers.mjs';
+import { assertClean, randomFeatures, serverAndBrowser, settle, watchedPage } from './helpers.mjs';
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 const HOSTILE_ORG = '<b onmouseover=alert(2)>Org</b>';
 const HOSTILE_DESC = '<script>alert(3)</script> & "quotes"';
 
-let server;
-let browser;
-let dataFile;
+/** Thirty ordinary records and one whose every text field is markup. */
+function hostileFeatures() {
+  const features = randomFeatures(30, 3);
+  features.push({
+    type: 'Feature',
+    id: 'pt-hostile',
+    geometry: { type: 'Point', coordinates: [-8.61, 41.15] },
+    properties: {
+      name: HOSTILE_NAME,
+      description: HOSTILE_DESC,
+      organisation: HOSTILE_ORG,
+      url: 'https://example.org/"><img src=y onerror=alert(4)>',
+      country: 'PT',
+      city: 'Porto<svg onload=alert(5)>',
+      skill_areas: ['cybersecurity'],
+      target_groups: ['smes'],
+      kind: 'hub',
+      languages: ['pt'],
+      updated_at: '2026-11-25T00:00:00Z',
+      source: 'seed:public-sources',
+    },
+  });
+  return features;
+}
 
 describe('hostile text in the data', () => {
-  before(async () => {
-    const features = randomFeatures(30, 3);
-    features.push({
-      type: 'Feature',
-      id: 'pt-hostile',
-      geometry: { type: 'Point', coordinates: [-8.61, 41.15] },
-      properties: {
-        name: HOSTILE_NAME,
-        description: HOSTILE_DESC,
-        organisation: HOSTILE_ORG,
-        url: 'https://example.org/"><img src=y onerror=alert(4)>',
-        country: 'PT',
-        city: 'Porto<svg onload=alert(5)>',
-        skill_areas: ['cybersecurity'],
-        target_groups: ['smes'],
-        kind: 'hub',
-        languages: ['pt'],
-        updated_at: '2026-11-25T00:00:00Z',
-        source: 'seed:public-sources',
-      },
-    });
-    dataFile = writeDataset('hostile', features);
-    server = await startServer(['--data', dataFile]);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (server) await server.stop();
-    if (dataFile) rmSync(dataFile, { force: true });
-  });
+  const suite = serverAndBrowser([], { dataset: { name: 'hostile', features: hostileFeatures } });
 
   test('shows the hostile name literally and runs nothing', async () => {
-    const { context, page, problems } = await watchedPage(browser);
-    await page.goto(`${server.url}/#c=41.1500,-8.6100&z=9`);
+    const { context, page, problems } = await watchedPage(suite.browser);
+    await page.goto(`${suite.server.url}/#c=41.1500,-8.6100&z=9`);
     await settle(page);
     const entry = page.locator('#list .result[data-id="pt-hostile"]');
     assert.equal(await entry.locator('.result-name').textContent(), HOSTILE_NAME);

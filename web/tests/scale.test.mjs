@@ -1,36 +1,21 @@
 // scale.test.mjs – thousands of generated initiatives: the server clusters them, the page stays quick, panning aborts stale tiles.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { assertClean, launchBrowser, settle, startServer, viewOf, watchedPage, writeDataset, randomFeatures, freeSpot } from './helpers.mjs';
+import { assertClean, freeSpot, randomFeatures, serverAndBrowser, settle, viewOf, watchedPage } from './helpers.mjs';
 
 const COUNT = 4000;
-let server;
-let browser;
-let dataFile;
-
 describe('map page on a large generated dataset', () => {
-  before(async () => {
-    dataFile = writeDataset('scale', randomFeatures(COUNT, 42));
-    server = await startServer(['--data', dataFile]);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (server) await server.stop();
-    if (dataFile) rmSync(dataFile, { force: true });
-  });
+  const suite = serverAndBrowser([], { dataset: { name: 'scale', features: () => randomFeatures(COUNT, 42) } });
 
   test('draws few clusters for thousands of points and zooms into them', async () => {
-    const { context, page, problems } = await watchedPage(browser);
+    const { context, page, problems } = await watchedPage(suite.browser);
     const tileRequests = [];
     page.on('request', (r) => {
       if (r.url().includes('/tiles/')) tileRequests.push(r.url());
     });
     const started = Date.now();
-    await page.goto(`${server.url}/`);
+    await page.goto(`${suite.server.url}/`);
     await settle(page);
     const loadMs = Date.now() - started;
     assert.ok(loadMs < 10000, `settled in ${loadMs} ms`);
@@ -69,8 +54,8 @@ describe('map page on a large generated dataset', () => {
   });
 
   test('moving on aborts tile fetches that are no longer needed', async () => {
-    const { context, page, problems } = await watchedPage(browser);
-    await page.goto(`${server.url}/#c=50.0000,10.0000&z=5`);
+    const { context, page, problems } = await watchedPage(suite.browser);
+    await page.goto(`${suite.server.url}/#c=50.0000,10.0000&z=5`);
     await settle(page);
     const failed = [];
     page.on('requestfailed', (r) => {
