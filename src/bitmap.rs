@@ -1,4 +1,5 @@
-//! Bitmap: a fixed-length set of positions, one bit each, with range counts for cluster sizes.
+//! Bitmap: a fixed-length set of positions, one bit each, with range counts for cluster sizes
+//! and the set algebra a filter plan combines term bitmaps with.
 
 use rayon::prelude::*;
 
@@ -134,6 +135,46 @@ impl Bitmap {
     }
 }
 
+impl Bitmap {
+    /// A bitmap of `len` positions, all set.
+    pub fn full(len: usize) -> Bitmap {
+        Bitmap::minus(None, &Bitmap::empty(len), len)
+    }
+
+    /// Keeps the positions also set in `other` (of the same length).
+    pub fn and_with(&mut self, other: &Bitmap) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= b;
+        }
+    }
+
+    /// Adds the positions set in `other` (of the same length).
+    pub fn or_with(&mut self, other: &Bitmap) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
+    }
+
+    /// The positions of `len` not set here.
+    pub fn complement(&self, len: usize) -> Bitmap {
+        Bitmap::minus(None, self, len)
+    }
+
+    /// The set positions, in increasing order.
+    pub fn ones(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros();
+                    rest &= rest - 1;
+                    (i * 64) as u32 + bit
+                })
+            })
+        })
+    }
+}
+
 /// Words a rank block covers: a count in a block reads at most this many words.
 const RANK_BLOCK_WORDS: usize = 8;
 
@@ -251,5 +292,23 @@ mod tests {
         let all_but = Bitmap::minus(None, &hidden, 130);
         assert_eq!(all_but.count_all(), 128);
         assert!(!all_but.get(3) && all_but.get(4));
+    }
+
+    #[test]
+    fn set_algebra_matches_the_positions() {
+        let len = 200;
+        let threes = Bitmap::from_fn(len, |i| i % 3 == 0);
+        let fives = Bitmap::from_fn(len, |i| i % 5 == 0);
+        let mut both = threes.clone();
+        both.and_with(&fives);
+        let mut either = threes.clone();
+        either.or_with(&fives);
+        let ones = |b: &Bitmap| b.ones().collect::<Vec<_>>();
+        let want = |f: &dyn Fn(u32) -> bool| (0..len as u32).filter(|i| f(*i)).collect::<Vec<_>>();
+        assert_eq!(ones(&both), want(&|i| i % 15 == 0));
+        assert_eq!(ones(&either), want(&|i| i % 3 == 0 || i % 5 == 0));
+        assert_eq!(ones(&threes.complement(len)), want(&|i| i % 3 != 0));
+        assert_eq!(Bitmap::full(len).count_all(), len);
+        assert_eq!(Bitmap::full(130).ones().last(), Some(129));
     }
 }

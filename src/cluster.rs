@@ -430,11 +430,17 @@ impl ClusterTree {
         Ok((level, node))
     }
 
-    /// The bitmap of leaf positions whose slot passes `test`, kept under `key` (a filter
-    /// always gives the same bitmap over the same tree).
-    pub fn leaves_where(&self, key: &str, test: impl Fn(Slot) -> bool + Sync) -> Arc<Bitmap> {
+    /// The bitmap of leaf positions whose slot passes the test `make_test` makes, kept under
+    /// `key` (a filter always gives the same bitmap over the same tree); the test is made
+    /// only when the bitmap is not kept already.
+    pub fn leaves_where<T: Fn(Slot) -> bool + Sync>(
+        &self,
+        key: &str,
+        make_test: impl FnOnce() -> T,
+    ) -> Arc<Bitmap> {
         // `get_with` builds a missing entry once, however many requests ask for it at once.
         self.filter_cache.get_with_by_ref(key, || {
+            let test = make_test();
             Arc::new(Bitmap::from_fn(self.leaf_slots.len(), |pos| {
                 test(self.leaf_slots[pos])
             }))

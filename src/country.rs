@@ -177,6 +177,11 @@ impl CountrySet {
     pub fn contains(&self, country: Country) -> bool {
         self.0 & (1 << country.0) != 0
     }
+
+    /// The set as bits, one per country's index.
+    pub fn bits(&self) -> u64 {
+        self.0
+    }
 }
 
 impl FromIterator<Country> for CountrySet {

@@ -245,3 +245,15 @@ mod tests {
         assert!(client_has(&headers, &tag));
     }
 }
+
+/// A JSON document whose entity tag is the hash of its own bytes, serialised once (the
+/// metadata resources: landing page, conformance, collections, TileJSON, tile matrix sets).
+pub fn json_document(
+    headers: &HeaderMap,
+    body: &serde_json::Value,
+    media_type: &'static str,
+) -> Response {
+    let bytes = body.to_string().into_bytes();
+    let etag = etag(&[&bytes]);
+    respond(headers, &etag, media_type, || bytes)
+}

@@ -158,10 +158,7 @@ fn csv_rows<'a>(
     selection: &Selection,
 ) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let kept: Vec<bool> = CSV_HEADER
-        .iter()
-        .map(|c| selection.keeps_column(c))
-        .collect();
+    let kept: Vec<bool> = CSV_HEADER.iter().map(|c| selection.keeps(c)).collect();
     let select = |row: &[String]| -> Vec<String> {
         row.iter()
             .zip(&kept)

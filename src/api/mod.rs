@@ -365,6 +365,17 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{}://{host}", proto.as_deref().unwrap_or("http"))
 }
 
+/// The preamble of a JSON metadata resource: no parameter but `f`, which may only ask for
+/// JSON; gives the base URL its links start with.
+pub fn metadata_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<String, ApiError> {
+    check_format(&QueryParams::accepting(uri, &[&["f"]])?)?;
+    Ok(base_url(state, headers))
+}
+
 /// Only GeoJSON is offered here; `f` may ask for it by name.
 pub fn check_format(params: &QueryParams) -> Result<(), ApiError> {
     match params.get("f")? {

@@ -9,7 +9,7 @@ use crate::api::collection::GEOJSON;
 use crate::api::negotiation::{self, MediaTypes};
 use crate::api::params::{CRS84, QueryParams};
 use crate::api::problem::ApiError;
-use crate::api::{AppState, base_url, caching, check_format};
+use crate::api::{AppState, base_url, caching, check_format, metadata_request};
 
 use crate::snapshot::Snapshot;
 
@@ -68,15 +68,8 @@ fn landing_format(params: &QueryParams, headers: &HeaderMap) -> Result<Landing, 
     }
 }
 
-/// A JSON document whose entity tag is the hash of its own bytes, serialised once.
 fn json_response(headers: &HeaderMap, body: Value) -> Response {
-    typed_json_response(headers, body, JSON)
-}
-
-fn typed_json_response(headers: &HeaderMap, body: Value, media_type: &'static str) -> Response {
-    let bytes = body.to_string().into_bytes();
-    let etag = caching::etag(&[&bytes]);
-    caching::respond(headers, &etag, media_type, || bytes)
+    caching::json_document(headers, &body, JSON)
 }
 
 /// `/`: the landing page as JSON for API clients, the map for browsers.
@@ -121,8 +114,7 @@ pub async fn collections(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
-    let base = base_url(&state, &headers);
+    let base = metadata_request(&state, &headers, &uri)?;
     let snapshot = state.snapshot.load();
     let body = json!({
         "links": [link(&format!("{base}/collections"), "self", JSON, "Collections")],
@@ -136,8 +128,7 @@ pub async fn collection(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
-    let base = base_url(&state, &headers);
+    let base = metadata_request(&state, &headers, &uri)?;
     let snapshot = state.snapshot.load();
     Ok(json_response(
         &headers,
@@ -151,8 +142,7 @@ pub async fn queryables(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
-    let base = base_url(&state, &headers);
+    let base = metadata_request(&state, &headers, &uri)?;
     let body = json!({
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": format!("{base}/collections/{COLLECTION_ID}/queryables"),
@@ -162,9 +152,9 @@ pub async fn queryables(
         "properties": crate::cql2::queryable_schemas(),
         "additionalProperties": false,
     });
-    Ok(typed_json_response(
+    Ok(caching::json_document(
         &headers,
-        body,
+        &body,
         "application/schema+json",
     ))
 }

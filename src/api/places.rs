@@ -10,7 +10,7 @@ use crate::api::caching;
 use crate::api::collection::GEOJSON;
 use crate::api::params::QueryParams;
 use crate::api::problem::ApiError;
-use crate::api::tiles::tile_coord;
+use crate::api::tiles::{Format, tile_coord};
 use crate::api::{AppState, check_format};
 use crate::places::geonames::GEONAMES_ATTRIBUTION;
 use crate::places::names::{MAX_RESULTS, search_key};
@@ -168,8 +168,8 @@ pub async fn labels(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
-    let (tile, mvt) = tile_coord(&z, &x, &y)?;
-    if mvt {
+    let (tile, format) = tile_coord(&z, &x, &y)?;
+    if format == Format::Mvt {
         return Err(ApiError::invalid(
             "y",
             format!("\"{y}\": label tiles are served as .geojson only"),

@@ -168,31 +168,31 @@ impl Selection {
         self.properties.is_none() && !self.skip_geometry
     }
 
-    /// A feature with only the selected members (`geometry` null when skipped).
-    pub fn shape(&self, feature: &Feature<'_>) -> Value {
-        let mut value = serde_json::to_value(feature).unwrap_or(Value::Null);
-        if self.skip_geometry {
-            value["geometry"] = Value::Null;
-        }
-        if let (Some(keep), Some(properties)) =
-            (&self.properties, value["properties"].as_object_mut())
-        {
-            // `distance_m` is the answer of a distance query, not a property: kept.
-            properties.retain(|name, _| keep.contains(&name.as_str()) || name == "distance_m");
-        }
-        value
-    }
-
-    /// Whether the CSV column `name` is written.
-    pub fn keeps_column(&self, name: &str) -> bool {
+    /// True when the member `name` of a feature (a property, `geometry`, or a CSV column:
+    /// `lon` and `lat` stand for the geometry) is written. The one rule of selection, for
+    /// GeoJSON and CSV alike: the id always, the geometry unless skipped, `distance_m` (the
+    /// answer of a distance query, not a property) always, and the properties selected.
+    pub fn keeps(&self, name: &str) -> bool {
         match name {
-            "id" => true,
-            "lon" | "lat" => !self.skip_geometry,
+            "id" | "distance_m" => true,
+            "geometry" | "lon" | "lat" => !self.skip_geometry,
             _ => self
                 .properties
                 .as_ref()
                 .is_none_or(|keep| keep.contains(&name)),
         }
+    }
+
+    /// A feature with only the selected members (`geometry` null when skipped).
+    pub fn shape(&self, feature: &Feature<'_>) -> Value {
+        let mut value = serde_json::to_value(feature).unwrap_or(Value::Null);
+        if !self.keeps("geometry") {
+            value["geometry"] = Value::Null;
+        }
+        if let Some(properties) = value["properties"].as_object_mut() {
+            properties.retain(|name, _| self.keeps(name));
+        }
+        value
     }
 }
 

@@ -38,11 +38,18 @@ fn tile_collection(snapshot: &Snapshot, items: &[TileItem]) -> Vec<u8> {
     .expect("tiles always serialise")
 }
 
-/// A tile's coordinates, and whether it is asked for as MVT (`.mvt`) rather than GeoJSON.
-pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<(TileCoord, bool), ApiError> {
-    let (y, mvt) = match (y_file.strip_suffix(".geojson"), y_file.strip_suffix(".mvt")) {
-        (Some(y), _) => (y, false),
-        (_, Some(y)) => (y, true),
+/// The encodings of a tile.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    GeoJson,
+    Mvt,
+}
+
+/// A tile's coordinates, and its encoding by the row's suffix (`.geojson` or `.mvt`).
+pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<(TileCoord, Format), ApiError> {
+    let (y, format) = match (y_file.strip_suffix(".geojson"), y_file.strip_suffix(".mvt")) {
+        (Some(y), _) => (y, Format::GeoJson),
+        (_, Some(y)) => (y, Format::Mvt),
         _ => {
             return Err(ApiError::invalid(
                 "y",
@@ -50,16 +57,32 @@ pub(crate) fn tile_coord(z: &str, x: &str, y_file: &str) -> Result<(TileCoord, b
             ));
         }
     };
+    let coord = parse_coord(("z", z), ("x", x), ("y", y))?;
+    Ok((coord, format))
+}
+
+/// Tile coordinates from the texts of the parameters that name them (`z`, `x`, `y` here,
+/// `tileMatrix`, `tileCol`, `tileRow` in OGC API – Tiles), each error naming its parameter.
+pub(crate) fn parse_coord(
+    (z_name, z): (&str, &str),
+    (x_name, x): (&str, &str),
+    (y_name, y): (&str, &str),
+) -> Result<TileCoord, ApiError> {
     let number = |name: &str, text: &str| {
         text.parse::<u64>()
             .map_err(|_| ApiError::invalid(name, format!("\"{text}\" is not a whole number")))
     };
-    let z = number("z", z)?;
-    let z = u32::try_from(z)
-        .map_err(|_| ApiError::invalid("z", format!("zoom {z} is out of range")))?;
-    let coord = TileCoord::new(z, number("x", x)?, number("y", y)?)
-        .map_err(|(name, reason)| ApiError::invalid(name, reason))?;
-    Ok((coord, mvt))
+    let zoom = number(z_name, z)?;
+    let zoom = u32::try_from(zoom)
+        .map_err(|_| ApiError::invalid(z_name, format!("zoom {zoom} is out of range")))?;
+    TileCoord::new(zoom, number(x_name, x)?, number(y_name, y)?).map_err(|(name, reason)| {
+        let name = match name {
+            "z" => z_name,
+            "x" => x_name,
+            _ => y_name,
+        };
+        ApiError::invalid(name, reason)
+    })
 }
 
 pub async fn tile(
@@ -68,17 +91,29 @@ pub async fn tile(
     uri: Uri,
     PathParams((z, x, y)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let (coord, mvt) = tile_coord(&z, &x, &y)?;
-    let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
-    if mvt {
-        return vector_tiles::respond(&state, &headers, &uri, coord, &params);
-    }
-    let filter = params.filter()?;
+    let (coord, format) = tile_coord(&z, &x, &y)?;
+    respond(&state, &headers, &uri, coord, format)
+}
+
+/// A tile in either encoding: the filters checked, and the same ETag, 304 and compression.
+pub(crate) fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    coord: TileCoord,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let filter = QueryParams::accepting(uri, &[FILTER_PARAMS])?.filter()?;
     let snapshot = state.snapshot.load_full();
     let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
-    Ok(caching::respond(&headers, &etag, GEOJSON, || {
-        tile_geojson(&snapshot, coord, &filter)
-    }))
+    Ok(match format {
+        Format::GeoJson => caching::respond(headers, &etag, GEOJSON, || {
+            tile_geojson(&snapshot, coord, &filter)
+        }),
+        Format::Mvt => caching::respond(headers, &etag, vector_tiles::MVT, || {
+            vector_tiles::tile_mvt(&snapshot, coord, &filter)
+        }),
+    })
 }
 
 /// The body of a tile: what the handler does besides parsing and caching (benchmarks time it).

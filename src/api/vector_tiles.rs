@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::api::caching;
 use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
-use crate::api::{AppState, base_url, check_format};
+use crate::api::{AppState, base_url, check_format, metadata_request, tiles};
 use crate::cluster::TileItem;
 use crate::filter::Filter;
 use crate::mvt::{EXTENT, PointFeature, Property, encode_tile};
@@ -105,22 +105,6 @@ fn skill_area_key(area: crate::model::SkillArea) -> &'static str {
     }
 }
 
-/// A tile as MVT, with the headers and caching of the GeoJSON tiles.
-pub fn respond(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    coord: TileCoord,
-    params: &QueryParams,
-) -> Result<Response, ApiError> {
-    let filter = params.filter()?;
-    let snapshot = state.snapshot.load_full();
-    let etag = caching::etag(&[snapshot.version.as_bytes(), uri.to_string().as_bytes()]);
-    Ok(caching::respond(headers, &etag, MVT, || {
-        tile_mvt(&snapshot, coord, &filter)
-    }))
-}
-
 /// The query string of the filters, to carry into tile URLs.
 fn filter_query(params: &QueryParams) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
@@ -140,9 +124,7 @@ fn filter_query(params: &QueryParams) -> String {
 }
 
 fn json_response(headers: &HeaderMap, body: &Value) -> Response {
-    let bytes = body.to_string().into_bytes();
-    let etag = caching::etag(&[&bytes]);
-    caching::respond(headers, &etag, "application/json", || bytes)
+    caching::json_document(headers, body, "application/json")
 }
 
 /// The fields of the layer's features, for TileJSON's `vector_layers`.
@@ -196,8 +178,7 @@ pub async fn tilesets(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
-    let base = base_url(&state, &headers);
+    let base = metadata_request(&state, &headers, &uri)?;
     let here = format!("{base}/collections/initiatives/tiles");
     let body = json!({
         "links": [{ "href": here, "rel": "self", "type": "application/json", "title": "Tilesets of the initiatives" }],
@@ -221,8 +202,7 @@ pub async fn tileset(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
-    let base = base_url(&state, &headers);
+    let base = metadata_request(&state, &headers, &uri)?;
     let here = format!("{base}/collections/initiatives/tiles/WebMercatorQuad");
     let body = json!({
         "title": "Initiatives (vector tiles, WebMercatorQuad)",
@@ -251,24 +231,12 @@ pub async fn ogc_tile(
     uri: Uri,
     PathParams((matrix, row, col)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let number = |name: &str, text: &str| {
-        text.parse::<u64>()
-            .map_err(|_| ApiError::invalid(name, format!("\"{text}\" is not a whole number")))
-    };
-    let z = u32::try_from(number("tileMatrix", &matrix)?)
-        .map_err(|_| ApiError::invalid("tileMatrix", "out of range"))?;
-    let coord = TileCoord::new(z, number("tileCol", &col)?, number("tileRow", &row)?).map_err(
-        |(name, reason)| {
-            let name = match name {
-                "z" => "tileMatrix",
-                "x" => "tileCol",
-                _ => "tileRow",
-            };
-            ApiError::invalid(name, reason)
-        },
+    let coord = tiles::parse_coord(
+        ("tileMatrix", &matrix),
+        ("tileCol", &col),
+        ("tileRow", &row),
     )?;
-    let params = QueryParams::accepting(&uri, &[FILTER_PARAMS])?;
-    respond(&state, &headers, &uri, coord, &params)
+    tiles::respond(&state, &headers, &uri, coord, tiles::Format::Mvt)
 }
 
 /// `GET /tileMatrixSets` and `/tileMatrixSets/WebMercatorQuad`.
@@ -277,8 +245,7 @@ pub async fn tile_matrix_sets(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    check_format(&QueryParams::accepting(&uri, &[&["f"]])?)?;
-    let base = base_url(&state, &headers);
+    let base = metadata_request(&state, &headers, &uri)?;
     let body = json!({
         "tileMatrixSets": [{
             "id": "WebMercatorQuad",

@@ -10,7 +10,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::ast::{ArrayOp, Comparison, TemporalOp};
 use super::fields::Field;
 use super::plan::{Bound, Literal, Predicate, Span, Term, day_bound};
-use crate::records::Records;
+use crate::records::{Attributes, Records};
 use crate::regions::code::NutsCode;
 
 /// One record as a filter sees it.
@@ -79,22 +79,10 @@ impl Predicate {
             Predicate::Not(inner) => inner.eval(row).map(|b| !b),
             Predicate::Const(b) => Some(*b),
             Predicate::OneOf(field, bits) => {
-                let a = row.records.attributes(row.at);
-                let index = match field {
-                    Field::Country => u32::from(a.country.index()),
-                    Field::Kind => a.kind.index() as u32,
-                    Field::Status => a.status.index() as u32,
-                    _ => a.location_precision.index() as u32,
-                };
-                Some(bits & (1 << index) != 0)
+                Some(term_bits(*field, row.records.attributes(row.at)) & bits != 0)
             }
             Predicate::Terms(field, op, bits) => {
-                let a = row.records.attributes(row.at);
-                let have = if *field == Field::SkillAreas {
-                    a.skill_areas.bits()
-                } else {
-                    a.target_groups.bits()
-                };
+                let have = term_bits(*field, row.records.attributes(row.at)) as u32;
                 Some(match op {
                     ArrayOp::Equals => have == *bits,
                     ArrayOp::Contains => have & bits == *bits,
@@ -156,6 +144,21 @@ impl Predicate {
                 })
             }
         }
+    }
+}
+
+/// The terms a record has of a vocabulary property, one bit per term's index (a
+/// single-valued property has one): what `OneOf` and `Terms` test, and what the term bitmaps
+/// of the read model index. Other properties have none.
+pub fn term_bits(field: Field, a: &Attributes) -> u64 {
+    match field {
+        Field::Country => 1 << a.country.index(),
+        Field::Kind => 1 << a.kind.index(),
+        Field::Status => 1 << a.status.index(),
+        Field::LocationPrecision => 1 << a.location_precision.index(),
+        Field::SkillAreas => u64::from(a.skill_areas.bits()),
+        Field::TargetGroups => u64::from(a.target_groups.bits()),
+        _ => 0,
     }
 }
 

@@ -45,6 +45,22 @@ pub enum Type {
     Geometry,
 }
 
+impl Field {
+    /// How many terms a vocabulary property's vocabulary has (0 for other properties): the
+    /// bits [`super::eval::term_bits`] may set.
+    pub fn term_count(self) -> usize {
+        match self {
+            Field::Country => Country::all().count(),
+            Field::Kind => Kind::ALL.len(),
+            Field::Status => Status::ALL.len(),
+            Field::LocationPrecision => LocationPrecision::ALL.len(),
+            Field::SkillAreas => SkillArea::ALL.len(),
+            Field::TargetGroups => TargetGroup::ALL.len(),
+            _ => 0,
+        }
+    }
+}
+
 impl Type {
     pub fn name(self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! CQL2 filters (OGC API – Features Part 3, OGC 21-065r2): the text and JSON encodings
 //! parsed into one syntax tree, checked against the queryables and planned into a
-//! [`Predicate`] that the snapshot evaluates per record beside the simple filters.
+//! [`Predicate`], split into the conjuncts the read model's term bitmaps answer and a
+//! residual the snapshot evaluates per record on their candidates only.
 //!
 //! Written here rather than taken from the `cql2` crate: that crate pulls a SQL parser, a
 //! JSON Schema validator, a second major version of `geojson` and `jiff`, and turns on
@@ -20,8 +21,8 @@ mod text;
 use std::fmt;
 use std::sync::Arc;
 
-pub use ast::At;
-pub use eval::Row;
+pub use ast::{ArrayOp, At};
+pub use eval::{Row, term_bits};
 pub use fields::{Field, schemas as queryable_schemas};
 pub use plan::Predicate;
 
@@ -81,6 +82,9 @@ impl Lang {
 #[derive(Clone)]
 pub struct Expression {
     plan: Arc<Predicate>,
+    /// The conjuncts of `plan` the term bitmaps answer, and the rest.
+    indexed: Arc<[Predicate]>,
+    residual: Option<Arc<Predicate>>,
     key: String,
 }
 
@@ -94,16 +98,30 @@ impl Expression {
             Lang::Json => json::parse(text)?,
         };
         let plan = plan::plan(expr)?;
+        let (indexed, residual) = plan.clone().split();
         let tag = if lang == Lang::Text { "text" } else { "json" };
         let key = crate::snapshot::content_version(format!("{tag}:{text}").as_bytes());
         Ok(Expression {
             plan: Arc::new(plan),
+            indexed: indexed.into(),
+            residual: residual.map(Arc::new),
             key,
         })
     }
 
+    /// True when the record passes the whole filter.
     pub fn matches(&self, row: Row<'_>) -> bool {
         self.plan.matches(row)
+    }
+
+    /// The conjuncts the term bitmaps answer (see [`Predicate::is_indexed`]).
+    pub fn indexed(&self) -> &[Predicate] {
+        &self.indexed
+    }
+
+    /// What the indexed conjuncts leave to test per record (`None`: nothing).
+    pub fn residual(&self) -> Option<&Predicate> {
+        self.residual.as_deref()
     }
 
     /// True when the filter names `field` (a filter on `status` lifts the default of

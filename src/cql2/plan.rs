@@ -87,6 +87,43 @@ impl Predicate {
 }
 
 impl Predicate {
+    /// True when the term bitmaps answer the predicate alone: vocabulary terms, constants,
+    /// and AND, OR and NOT of them. Such a predicate is never unknown (every record has its
+    /// vocabulary terms), so its NOT is the complement of its matches.
+    pub fn is_indexed(&self) -> bool {
+        match self {
+            Predicate::OneOf(..) | Predicate::Terms(..) | Predicate::Const(_) => true,
+            Predicate::All(parts) | Predicate::Any(parts) => parts.iter().all(Self::is_indexed),
+            Predicate::Not(inner) => inner.is_indexed(),
+            _ => false,
+        }
+    }
+
+    /// The predicate as conjuncts, nested ANDs flattened: a record matches when every one is
+    /// true.
+    fn conjuncts(self) -> Vec<Predicate> {
+        match self {
+            Predicate::All(parts) => parts.into_iter().flat_map(Self::conjuncts).collect(),
+            other => vec![other],
+        }
+    }
+
+    /// The conjuncts the term bitmaps answer, and the rest (`None` when nothing is left),
+    /// which is evaluated per record on the candidates only. Exact in three-valued logic: the
+    /// whole is true exactly when every conjunct is.
+    pub fn split(self) -> (Vec<Predicate>, Option<Predicate>) {
+        let (indexed, rest): (Vec<_>, Vec<_>) =
+            self.conjuncts().into_iter().partition(Self::is_indexed);
+        let residual = match rest.len() {
+            0 => None,
+            1 => rest.into_iter().next(),
+            _ => Some(Predicate::All(rest)),
+        };
+        (indexed, residual)
+    }
+}
+
+impl Predicate {
     /// True when the filter names `field` anywhere.
     pub fn mentions(&self, field: Field) -> bool {
         let in_term = |t: &Term| t.mentions(field);

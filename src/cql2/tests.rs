@@ -450,3 +450,152 @@ fn a_spatial_predicate_bounds_the_search() {
     );
     assert!(e.mentions(Field::Kind) && !e.mentions(Field::Status));
 }
+
+/// The shape of a filter's plan: how many conjuncts the term bitmaps answer, whether a
+/// residual is left to test per record, and whether the R-tree searches a box.
+fn shape(text: &str) -> (usize, bool, bool) {
+    let e = Expression::parse(text, Lang::Text).unwrap();
+    (
+        e.indexed().len(),
+        e.residual().is_some(),
+        e.bound().is_some(),
+    )
+}
+
+#[test]
+fn every_plan_shape_answers_like_a_record_by_record_evaluation() {
+    let cases = [
+        // Term bitmaps only.
+        (
+            "A_OVERLAPS(skill_areas, ('cybersecurity', 'data_ai')) AND country IN ('DE', 'FR', 'IT', 'ES')",
+            (2, false, false),
+        ),
+        (
+            "A_CONTAINS(target_groups, ('smes')) AND kind <> 'hub'",
+            (2, false, false),
+        ),
+        (
+            "A_EQUALS(skill_areas, ('cybersecurity'))",
+            (1, false, false),
+        ),
+        (
+            "A_CONTAINEDBY(skill_areas, ('cybersecurity', 'data_ai', 'cloud'))",
+            (1, false, false),
+        ),
+        ("TRUE AND status = 'closed'", (2, false, false)),
+        // The R-tree only.
+        (
+            "S_INTERSECTS(geometry, BBOX(5, 45, 15, 55))",
+            (0, true, true),
+        ),
+        (
+            "S_WITHIN(geometry, POLYGON((-10 35, 20 35, 5 60, -10 35)))",
+            (0, true, true),
+        ),
+        // Both.
+        (
+            "S_INTERSECTS(geometry, BBOX(-10, 35, 25, 60)) AND A_OVERLAPS(target_groups, ('smes', 'women_in_tech')) AND country <> 'DE'",
+            (2, true, true),
+        ),
+        // A residual beside the bitmaps.
+        (
+            "name LIKE '%i%' AND kind IN ('hub', 'training')",
+            (1, true, false),
+        ),
+        (
+            "updated_at > TIMESTAMP('2025-09-01T00:00:00Z') AND location_precision = 'city'",
+            (1, true, false),
+        ),
+        // OR of terms is a union of bitmaps; OR with anything else is left to the records.
+        (
+            "country = 'DE' OR A_OVERLAPS(skill_areas, ('cloud'))",
+            (1, false, false),
+        ),
+        ("country = 'DE' OR name LIKE 'A%'", (0, true, false)),
+        // NOT of terms is a complement; NOT of a residual stays three-valued per record.
+        (
+            "NOT (kind = 'hub' OR A_CONTAINEDBY(target_groups, ('smes')))",
+            (1, false, false),
+        ),
+        ("NOT (start < end) AND NOT country = 'FR'", (1, true, false)),
+        (
+            "S_DISJOINT(geometry, BBOX(0, 40, 20, 60)) AND NOT A_CONTAINS(skill_areas, ('data_ai'))",
+            (1, true, false),
+        ),
+    ];
+    let snapshot = Snapshot::of(records());
+    let everything = snapshot.all();
+    let area = crate::geodesy::LonLatBox {
+        west: -5.0,
+        south: 40.0,
+        east: 20.0,
+        north: 58.0,
+    };
+    for (text, want) in cases {
+        assert_eq!(shape(text), want, "{text}");
+        let expression = Expression::parse(text, Lang::Text).unwrap();
+        // Beside simple filters too: they are planned into the same bitmaps.
+        let simple = Filter {
+            skill_areas: Some(
+                [
+                    SkillArea::Cybersecurity,
+                    SkillArea::DataAi,
+                    SkillArea::Cloud,
+                ]
+                .into_iter()
+                .collect(),
+            ),
+            ..Filter::default()
+        };
+        for (first, filter) in [true, false].into_iter().zip([
+            Filter {
+                statuses: Filter::all_statuses(),
+                expression: Some(expression.clone()),
+                ..Filter::default()
+            },
+            Filter {
+                expression: Some(expression.clone()),
+                ..simple
+            },
+        ]) {
+            // The reference: every record tested on its own, unplanned.
+            let brute: Vec<_> = everything
+                .iter()
+                .copied()
+                .filter(|s| snapshot.matches(*s, &filter))
+                .collect();
+            assert!(
+                (!first || !brute.is_empty()) && brute.len() < everything.len(),
+                "{text}: {}",
+                brute.len()
+            );
+            assert_eq!(snapshot.matching(None, &filter), brute, "{text}");
+            let in_area: Vec<_> = brute
+                .iter()
+                .copied()
+                .filter(|s| area.contains(snapshot.location(*s)))
+                .collect();
+            assert_eq!(
+                snapshot.matching(Some(&area), &filter),
+                in_area,
+                "{text} in the area"
+            );
+            let center = crate::model::Location {
+                lon: 10.0,
+                lat: 50.0,
+            };
+            let mut near: Vec<_> = snapshot
+                .within(center, 800_000.0, &filter)
+                .iter()
+                .map(|h| h.slot)
+                .collect();
+            near.sort_unstable();
+            let near_brute: Vec<_> = brute
+                .iter()
+                .copied()
+                .filter(|s| crate::geodesy::distance_m(center, snapshot.location(*s)) <= 800_000.0)
+                .collect();
+            assert_eq!(near, near_brute, "{text} near");
+        }
+    }
+}

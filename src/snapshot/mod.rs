@@ -10,6 +10,8 @@
 mod change;
 mod part;
 pub mod persist;
+mod plan;
+mod terms;
 
 use std::sync::{Arc, OnceLock};
 
@@ -31,6 +33,7 @@ use crate::tile::TileCoord;
 
 pub use change::{Pending, merge_base};
 pub use part::Part;
+use plan::PartPlan;
 
 /// One consistent version of everything the read endpoints serve.
 pub struct Snapshot {
@@ -75,17 +78,13 @@ impl Snapshot {
     /// Builds a snapshot of `initiatives` from scratch; `version` must differ for different
     /// data (e.g. a hash of the file).
     pub fn build(
-        mut initiatives: Vec<Initiative>,
+        initiatives: Vec<Initiative>,
         version: String,
         clustering: ClusterOptions,
         regions: SharedRegions,
     ) -> Self {
         let started = std::time::Instant::now();
-        // Id order: the order listings use, and what lets a slot be found by binary search.
-        initiatives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        initiatives.dedup_by(|a, b| a.id == b.id);
-        let records = Records::from_initiatives(&initiatives);
-        drop(initiatives);
+        let records = records_in_id_order(initiatives);
         let base = Part::build(records, clustering, &regions, &tag_of(&version, "base"));
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -122,11 +121,24 @@ impl Snapshot {
     }
 
     /// A snapshot of other initiatives (e.g. deleted ones, as they last were) with this one's
-    /// clustering and regions, so that the same queries can be asked of them.
+    /// regions, so that the same filters can be asked of them: it answers [`matching`] (and
+    /// the radius queries), but holds no clusters, which only tiles need and which cost most
+    /// of a build.
+    ///
+    /// [`matching`]: Snapshot::matching
     pub fn of_others(&self, initiatives: Vec<Initiative>) -> Snapshot {
-        Snapshot::build(
-            initiatives,
+        let started = std::time::Instant::now();
+        let records = records_in_id_order(initiatives);
+        let part = Part::for_matching(records, self.clustering, &self.regions);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            initiatives = part.len(),
+            "read model of other initiatives built for matching"
+        );
+        Snapshot::from_base(
+            Arc::new(part),
             format!("others:{}", self.version),
+            0,
             self.clustering,
             self.regions.clone(),
         )
@@ -366,28 +378,8 @@ impl Snapshot {
         filter: &Filter,
         is_base: bool,
     ) -> Vec<Slot> {
-        let visible = |slot: Slot| !(is_base && self.hidden.get(slot));
-        let keep = |slot: Slot| visible(slot) && part_matches(part, slot as usize, filter);
-        // A CQL2 spatial predicate confines the matches to a box the R-tree can search
-        // when the query gives none.
-        let bound = filter.expression.as_ref().and_then(|e| e.bound());
-        match area
-            .or(bound.as_ref())
-            .filter(|a| !part.index.covered_by(a))
-        {
-            None => (0..part.len() as Slot).filter(|s| keep(*s)).collect(),
-            Some(area) => {
-                let mut slots = Vec::new();
-                part.index.for_each_in(area, |slot| {
-                    if keep(slot) {
-                        slots.push(slot);
-                    }
-                });
-                slots.sort_unstable();
-                slots.dedup();
-                slots
-            }
-        }
+        let hidden = is_base.then_some(&*self.hidden);
+        PartPlan::new(part, filter, hidden).matching(area)
     }
 
     /// Calls `found` with every visible match within `radius_m` of `center`, any order.
@@ -398,19 +390,16 @@ impl Snapshot {
         filter: &Filter,
         mut found: impl FnMut(Slot, f64),
     ) {
-        let base = &self.base;
-        base.index.for_each_within(
-            center,
-            radius_m,
-            |slot| !self.hidden.get(slot) && part_matches(base, slot as usize, filter),
-            &mut found,
-        );
+        let base = PartPlan::new(&self.base, filter, Some(&self.hidden));
+        self.base
+            .index
+            .for_each_within(center, radius_m, |slot| base.keeps(slot), &mut found);
         let offset = self.base_len();
-        let delta = &self.delta;
-        delta.index.for_each_within(
+        let delta = PartPlan::new(&self.delta, filter, None);
+        self.delta.index.for_each_within(
             center,
             radius_m,
-            |slot| part_matches(delta, slot as usize, filter),
+            |slot| delta.keeps(slot),
             |slot, distance| found(slot + offset, distance),
         );
     }
@@ -500,8 +489,9 @@ impl Snapshot {
     fn base_leaves(&self, filter: &Filter) -> Option<Arc<Bitmap>> {
         let base = &self.base;
         let filtered = (!base.passes_all(filter)).then(|| {
-            base.clusters.leaves_where(&format!("{filter:?}"), |slot| {
-                part_matches(base, slot as usize, filter)
+            base.clusters.leaves_where(&format!("{filter:?}"), || {
+                let plan = PartPlan::new(base, filter, None);
+                move |slot| plan.keeps(slot)
             })
         });
         if self.hidden_count == 0 {
@@ -525,8 +515,9 @@ impl Snapshot {
     fn delta_leaves(&self, filter: &Filter) -> Option<Arc<Bitmap>> {
         let delta = &self.delta;
         (!delta.passes_all(filter)).then(|| {
-            delta.clusters.leaves_where(&format!("{filter:?}"), |slot| {
-                part_matches(delta, slot as usize, filter)
+            delta.clusters.leaves_where(&format!("{filter:?}"), || {
+                let plan = PartPlan::new(delta, filter, None);
+                move |slot| plan.keeps(slot)
             })
         })
     }
@@ -610,7 +601,16 @@ impl Snapshot {
     }
 }
 
-/// True when record `at` of `part` passes `filter` (visibility is the caller's concern).
+/// `initiatives` as records in id order (the order listings use, and what lets a slot be found
+/// by binary search), one record an id.
+fn records_in_id_order(mut initiatives: Vec<Initiative>) -> Records {
+    initiatives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    initiatives.dedup_by(|a, b| a.id == b.id);
+    Records::from_initiatives(&initiatives)
+}
+
+/// True when record `at` of `part` passes `filter` (visibility is the caller's concern),
+/// evaluated on the record alone: for one record, planning would cost more than it saves.
 fn part_matches(part: &Part, at: usize, filter: &Filter) -> bool {
     filter.matches_attributes(part.records.attributes(at))
         && filter

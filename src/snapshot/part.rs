@@ -12,6 +12,8 @@ use crate::records::Records;
 use crate::regions::code::NutsCode;
 use crate::regions::{RegionIds, Regions};
 
+use super::terms::TermBitmaps;
+
 pub struct Part {
     /// In id order, so that a slot's order is its id's order and lookups by id need no map.
     pub records: Records,
@@ -25,6 +27,8 @@ pub struct Part {
     pub newest: Option<u32>,
     /// The statuses some record has: a filter hiding none of them passes every record.
     pub statuses: TermSet<Status>,
+    /// The slots of each vocabulary term, for planning filters.
+    pub terms: TermBitmaps,
 }
 
 impl Part {
@@ -37,6 +41,15 @@ impl Part {
     ) -> Part {
         let (placement, nuts) = regions.assign(records.locations());
         Part::with_placement(records, placement, nuts, clustering, tag)
+    }
+
+    /// Builds a part that answers listings and radius queries only: records, R-tree and
+    /// regions, and an empty cluster hierarchy (tiles of it show nothing).
+    pub fn for_matching(records: Records, clustering: ClusterOptions, regions: &Regions) -> Part {
+        let (placement, nuts) = regions.assign(records.locations());
+        let index = SpatialIndex::build(records.locations());
+        let clusters = ClusterTree::build(&Records::default(), clustering, "matching");
+        Part::from_parts(records, index, clusters, placement, nuts)
     }
 
     /// Builds a part whose regions are already known (copied from the parts it merges).
@@ -74,6 +87,7 @@ impl Part {
             .map(|i| records.attributes(i).status)
             .collect();
         Part {
+            terms: TermBitmaps::new(records.len()),
             records,
             index,
             clusters,
@@ -117,6 +131,7 @@ impl Part {
         self.records.heap_bytes()
             + self.index.heap_bytes()
             + self.clusters.heap_bytes()
+            + self.terms.heap_bytes()
             + self.placement.capacity() * std::mem::size_of::<RegionIds>()
             + self.nuts.capacity() * std::mem::size_of::<NutsCode>()
     }

@@ -302,6 +302,19 @@ fn answers(snapshot: &Snapshot) -> Vec<String> {
             nuts: Some(crate::regions::code::NutsFilter::parse(["AA12"]).unwrap()),
             ..Filter::default()
         },
+        // Planned against the term bitmaps (kind), the R-tree (the box) and per record
+        // (the name), over a base with hidden records and a delta.
+        Filter {
+            expression: Some(
+                crate::cql2::Expression::parse(
+                    "NOT kind = 'hub' AND S_INTERSECTS(geometry, BBOX(0.2, 50, 1.5, 51)) \
+                     AND name LIKE '%rev%'",
+                    crate::cql2::Lang::Text,
+                )
+                .unwrap(),
+            ),
+            ..Filter::default()
+        },
     ];
     let area = LonLatBox {
         west: 0.3,

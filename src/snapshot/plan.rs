@@ -1,0 +1,144 @@
+//! How a part finds a filter's matches: every condition the term bitmaps answer (the simple
+//! filters' vocabularies and a CQL2 filter's indexed conjuncts) intersected into one candidate
+//! bitmap, the R-tree over a box (the query's `bbox`, or the box a CQL2 spatial predicate
+//! confines matches to), and the rest tested per record on the candidates only.
+//!
+//! The simple filters and CQL2 go through the same plan, so a CQL2 filter of vocabulary terms
+//! and a box costs what the same simple filters cost. `updated_at` has no index: its interval
+//! is tested on the dense attribute array beside the residual.
+
+use crate::bitmap::Bitmap;
+use crate::cql2::{ArrayOp, Field, Predicate, Row};
+use crate::filter::Filter;
+use crate::geodesy::LonLatBox;
+use crate::index::Slot;
+
+use super::part::Part;
+
+/// One filter planned against one part.
+pub(super) struct PartPlan<'a> {
+    part: &'a Part,
+    filter: &'a Filter,
+    /// Slots to leave out whatever the filter says (base records superseded or deleted).
+    hidden: Option<&'a Bitmap>,
+    /// Slots passing every indexed condition; `None` when there is none (every slot).
+    candidates: Option<Bitmap>,
+}
+
+impl<'a> PartPlan<'a> {
+    pub(super) fn new(part: &'a Part, filter: &'a Filter, hidden: Option<&'a Bitmap>) -> Self {
+        let indexed = indexed_conditions(part, filter);
+        let candidates =
+            (!indexed.is_empty()).then(|| part.terms.intersection(&part.records, &indexed));
+        PartPlan {
+            part,
+            filter,
+            hidden,
+            candidates,
+        }
+    }
+
+    /// True when `slot` is visible and passes the filter.
+    pub(super) fn keeps(&self, slot: Slot) -> bool {
+        self.hidden.is_none_or(|h| !h.get(slot))
+            && self.candidates.as_ref().is_none_or(|c| c.get(slot))
+            && self.residual(slot as usize)
+    }
+
+    /// What the bitmaps do not answer: the update interval, the regions, the free text and
+    /// the CQL2 residual.
+    fn residual(&self, at: usize) -> bool {
+        let (part, filter) = (self.part, self.filter);
+        filter
+            .updated
+            .is_none_or(|i| i.contains(part.records.attributes(at).updated_at))
+            && filter
+                .nuts
+                .as_ref()
+                .is_none_or(|nuts| nuts.matches(part.nuts[at]))
+            && part.records.contains_words(at, &filter.words)
+            && filter
+                .expression
+                .as_ref()
+                .and_then(|e| e.residual())
+                .is_none_or(|p| {
+                    p.matches(Row {
+                        records: &part.records,
+                        at,
+                        nuts: part.nuts[at],
+                    })
+                })
+    }
+
+    /// The matching slots inside `area` (everywhere when `None`), in slot (= id) order.
+    pub(super) fn matching(&self, area: Option<&LonLatBox>) -> Vec<Slot> {
+        let part = self.part;
+        // A CQL2 spatial predicate confines the matches to a box the R-tree can search when
+        // the query gives none; the predicate itself stays in the residual.
+        let bound = self.filter.expression.as_ref().and_then(|e| e.bound());
+        let area = area
+            .or(bound.as_ref())
+            .filter(|a| !part.index.covered_by(a));
+        match (area, &self.candidates) {
+            (Some(area), _) => {
+                let mut slots = Vec::new();
+                part.index.for_each_in(area, |slot| {
+                    if self.keeps(slot) {
+                        slots.push(slot);
+                    }
+                });
+                slots.sort_unstable();
+                slots.dedup();
+                slots
+            }
+            (None, Some(candidates)) => candidates
+                .ones()
+                .filter(|s| self.hidden.is_none_or(|h| !h.get(*s)) && self.residual(*s as usize))
+                .collect(),
+            (None, None) => (0..part.len() as Slot).filter(|s| self.keeps(*s)).collect(),
+        }
+    }
+}
+
+/// The filter's conditions the term bitmaps answer: the simple vocabulary filters as CQL2
+/// predicates of the same meaning, and the CQL2 filter's indexed conjuncts. A status filter
+/// hiding no status the part holds is left out (it passes every record).
+fn indexed_conditions(part: &Part, filter: &Filter) -> Vec<Predicate> {
+    let mut conditions = Vec::new();
+    if let Some(set) = filter.countries {
+        conditions.push(Predicate::OneOf(Field::Country, set.bits()));
+    }
+    if let Some(set) = filter.skill_areas {
+        conditions.push(Predicate::Terms(
+            Field::SkillAreas,
+            ArrayOp::Overlaps,
+            set.bits(),
+        ));
+    }
+    if let Some(set) = filter.target_groups {
+        conditions.push(Predicate::Terms(
+            Field::TargetGroups,
+            ArrayOp::Overlaps,
+            set.bits(),
+        ));
+    }
+    if let Some(set) = filter.kinds {
+        conditions.push(Predicate::OneOf(Field::Kind, set.bits().into()));
+    }
+    if let Some(set) = filter.precisions {
+        conditions.push(Predicate::OneOf(
+            Field::LocationPrecision,
+            set.bits().into(),
+        ));
+    }
+    if !part.statuses.is_subset(filter.statuses) {
+        conditions.push(Predicate::OneOf(
+            Field::Status,
+            filter.statuses.bits().into(),
+        ));
+    }
+    if let Some(e) = &filter.expression {
+        conditions.extend(e.indexed().iter().cloned());
+    }
+    conditions
+}
