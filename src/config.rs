@@ -115,6 +115,16 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_QUEUE_WAIT", default_value = "2s", value_parser = duration)]
     pub queue_wait: Duration,
 
+    /// How long an `Idempotency-Key` and the response recorded under it are kept: a retry
+    /// with the key within this time gets the recorded response.
+    #[arg(long, env = "SKILLSMAP_IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = duration)]
+    pub idempotency_retention: Duration,
+
+    /// How long submitters' addresses are kept (with their submissions, in the audit log and
+    /// for the rate limit) before they are erased (GDPR storage limitation); 720h is 30 days.
+    #[arg(long, env = "SKILLSMAP_ADDRESS_RETENTION", default_value = "720h", value_parser = duration)]
+    pub address_retention: Duration,
+
     /// How long SIGTERM waits for requests in flight before the process exits anyway.
     #[arg(long, env = "SKILLSMAP_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
@@ -166,6 +176,8 @@ impl ServeConfig {
             idle_timeout: Duration::from_secs(75),
             max_connections: None,
             shutdown_grace: Duration::from_secs(10),
+            idempotency_retention: Duration::from_secs(24 * 3600),
+            address_retention: Duration::from_secs(30 * 24 * 3600),
             cheap_budget: 256,
             heavy_budget: None,
             write_budget: 16,

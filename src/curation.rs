@@ -117,7 +117,12 @@ impl Curation {
         let done = self.read(task).await;
         self.note_write(&done);
         let (value, revision) = done?;
-        self.publish(revision).await?;
+        // Committed: the writer is told so even if publishing fails now (the store went
+        // away just after), since answering "unavailable" would misreport a write that was
+        // made; following the store publishes it once it can.
+        if let Err(e) = self.publish(revision).await {
+            tracing::warn!(error = %e, revision, "a committed write is not published yet");
+        }
         Ok(value)
     }
 

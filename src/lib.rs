@@ -54,6 +54,7 @@ pub mod pages;
 pub mod places;
 pub mod records;
 pub mod regions;
+pub mod retention;
 pub mod server;
 pub mod snapshot;
 pub mod store;

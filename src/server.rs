@@ -219,6 +219,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         places,
         translations: Arc::new(crate::translations::Translations::load()),
         heavy: Default::default(),
+        in_flight: Default::default(),
     };
     Ok(state)
 }
@@ -385,6 +386,13 @@ fn start(app: &App, state: AppState, feeds: Vec<ScheduledFeed>) {
         ));
         tokio::spawn(curation.clone().merge_forever());
         tokio::spawn(curation.clone().probe_forever(WRITE_PROBE_EVERY));
+        tokio::spawn(crate::retention::erase_forever(
+            curation.clone(),
+            crate::retention::Retention {
+                addresses: state.config.address_retention,
+                idempotency_keys: state.config.idempotency_retention,
+            },
+        ));
         let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         let regions = state.snapshot.load().regions.clone();
         for feed in feeds {

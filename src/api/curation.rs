@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
@@ -15,7 +15,9 @@ use crate::api::auth::Curator;
 use crate::api::caching;
 use crate::api::collection::GEOJSON;
 use crate::api::conditions::{Current, Preconditions};
+use crate::api::idempotency::{self, Begun};
 use crate::api::items::{ITEMS_PATH, feature_document};
+use crate::api::limits::Deadline;
 use crate::api::params::{MAX_OFFSET, PathParams, QueryParams, parse_datetime};
 use crate::api::problem::ApiError;
 use crate::api::proxy::{ClientIp, rate_key};
@@ -23,7 +25,7 @@ use crate::api::{AppState, base_url};
 use crate::curation::{self, Curation, Stamp};
 use crate::feature::canonical_json;
 use crate::model::Initiative;
-use crate::store::{Quota, StoreError, SubmissionStatus};
+use crate::store::{Quota, StoreError, StoredResponse, SubmissionStatus};
 
 /// Largest submission accepted; a real initiative's record is a few kilobytes.
 pub const SUBMISSION_LIMIT: usize = 64 * 1024;
@@ -95,22 +97,29 @@ struct Accepted {
 pub async fn submit(
     State(state): State<AppState>,
     ClientIp(address): ClientIp,
+    Extension(deadline): Extension<Deadline>,
     headers: HeaderMap,
     uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
     let curation = store(&state)?;
+    idempotency::requested_key(&headers)?;
+    let raw = json_body(&headers, raw, "application/geo+json", SUBMISSION_LIMIT)?;
+    let key = rate_key(address);
+    let writer = format!("public {key}");
+    let pending = match idempotency::begin(&state, &headers, &uri, &writer, &raw).await? {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Fresh(pending) => pending,
+    };
     // Counted in the store, so that the limit holds across every replica.
     let quota = Quota {
         per_hour: state.config.submissions_per_hour,
         burst: state.config.submission_burst,
     };
-    let key = rate_key(address);
     if let Err(wait) = curation.read(move |store| store.admit(&key, quota)).await? {
         return Err(ApiError::TooManyRequests(wait));
     }
-    let raw = json_body(&headers, raw, "application/geo+json", SUBMISSION_LIMIT)?;
     let value = with_id(&raw)?;
     let stamp = Stamp {
         id: None,
@@ -121,26 +130,32 @@ pub async fn submit(
     let submission_id = format!("s-{:016x}", rand::random::<u64>());
     let client = address.to_string();
     let stored = canonical_json(&initiative);
+    let location = format!("{}/submissions/{submission_id}", base_url(&state, &headers));
+    let body = serde_json::to_vec(&Accepted {
+        id: submission_id.clone(),
+        status: SubmissionStatus::Pending,
+        initiative_id: initiative.id.to_string(),
+        message: "Thank you: a curator will review the proposal before it appears on the map.",
+    })
+    .unwrap_or_default();
+    let guard = idempotency::guard(deadline, pending.as_ref());
+    let answer = idempotency::record(
+        &guard,
+        StoredResponse {
+            status: StatusCode::ACCEPTED.as_u16(),
+            headers: vec![
+                (header::CONTENT_TYPE.to_string(), "application/json".into()),
+                (header::LOCATION.to_string(), location),
+            ],
+            body,
+        },
+    );
     let id = submission_id.clone();
     curation
-        .read(move |store| store.submit(&id, &stored, &client))
+        .read(move |store| store.submit(&id, &stored, &client, &guard))
         .await?;
     tracing::info!(submission = %submission_id, %address, "submission received");
-    let location = format!("{}/submissions/{submission_id}", base_url(&state, &headers));
-    let mut response = (
-        StatusCode::ACCEPTED,
-        axum::Json(Accepted {
-            id: submission_id,
-            status: SubmissionStatus::Pending,
-            initiative_id: initiative.id.to_string(),
-            message: "Thank you: a curator will review the proposal before it appears on the map.",
-        }),
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(idempotency::respond(&answer))
 }
 
 /// `GET /submissions?status=pending&limit=N` (curators).
@@ -200,49 +215,66 @@ pub async fn submission(
 pub async fn approve(
     State(state): State<AppState>,
     Curator(curator): Curator,
+    Extension(deadline): Extension<Deadline>,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
+    idempotency::requested_key(&headers)?;
     let raw = body(raw, RECORD_LIMIT)?;
     let correction = if raw.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
         require_json(&headers, "application/geo+json")?;
-        Some(raw)
+        Some(raw.clone())
     };
-    let initiative = store(&state)?
+    let pending = match idempotency::begin(&state, &headers, &uri, &curator, &raw).await? {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Fresh(pending) => pending,
+    };
+    let guard = idempotency::guard(deadline, pending.as_ref());
+    let base = base_url(&state, &headers);
+    let regions = state.snapshot.load().regions.clone();
+    let answer = store(&state)?
         .write(move |store| {
-            store.approve(&id, &curator, |submitted| {
-                let submitted: Value = serde_json::from_str(submitted)
-                    .map_err(|e| StoreError::Corrupt(id.clone(), e.to_string()))?;
-                let mut record = match &correction {
-                    Some(raw) => serde_json::from_slice(raw).map_err(|e| {
-                        StoreError::Invalid(vec![crate::dataset::FieldProblem::new(
-                            "body",
-                            format!("not valid JSON: {e}"),
-                        )])
-                    })?,
-                    None => submitted.clone(),
-                };
-                // A correction keeps the proposal's id unless it names another.
-                if let (Some(fields), Some(proposed)) =
-                    (record.as_object_mut(), submitted.get("id"))
-                {
-                    fields.entry("id").or_insert_with(|| proposed.clone());
-                }
-                curation::prepare_value(record, &curator_stamp(None)).map_err(StoreError::Invalid)
-            })
+            let answer = |initiative: &Initiative| {
+                item_response(&base, &regions, StatusCode::CREATED, initiative)
+            };
+            let (initiative, revision) = store.approve(
+                &id,
+                &curator,
+                |submitted| {
+                    let submitted: Value = serde_json::from_str(submitted)
+                        .map_err(|e| StoreError::Corrupt(id.clone(), e.to_string()))?;
+                    let mut record = match &correction {
+                        Some(raw) => serde_json::from_slice(raw).map_err(|e| {
+                            StoreError::Invalid(vec![crate::dataset::FieldProblem::new(
+                                "body",
+                                format!("not valid JSON: {e}"),
+                            )])
+                        })?,
+                        None => submitted.clone(),
+                    };
+                    // A correction keeps the proposal's id unless it names another.
+                    if let (Some(fields), Some(proposed)) =
+                        (record.as_object_mut(), submitted.get("id"))
+                    {
+                        fields.entry("id").or_insert_with(|| proposed.clone());
+                    }
+                    let initiative = curation::prepare_value(record, &curator_stamp(None))
+                        .map_err(StoreError::Invalid)?;
+                    // The answer depends on the record made here: recorded before COMMIT.
+                    idempotency::record(&guard, answer(&initiative));
+                    Ok(initiative)
+                },
+                &guard,
+            )?;
+            Ok((idempotency::record(&guard, answer(&initiative)), revision))
         })
         .await?;
-    Ok(item_response(
-        &state,
-        &headers,
-        StatusCode::CREATED,
-        &initiative,
-    ))
+    Ok(idempotency::respond(&answer))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -256,12 +288,14 @@ struct Rejection {
 pub async fn reject(
     State(state): State<AppState>,
     Curator(curator): Curator,
+    Extension(deadline): Extension<Deadline>,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
+    idempotency::requested_key(&headers)?;
     let raw = body(raw, RECORD_LIMIT)?;
     let rejection: Rejection = if raw.iter().all(u8::is_ascii_whitespace) {
         Rejection::default()
@@ -277,44 +311,56 @@ pub async fn reject(
             format!("longer than {MAX_REASON_CHARS} characters"),
         ));
     }
-    let wanted = id.clone();
+    let pending = match idempotency::begin(&state, &headers, &uri, &curator, &raw).await? {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Fresh(pending) => pending,
+    };
+    let guard = idempotency::guard(deadline, pending.as_ref());
+    let answer = idempotency::record(
+        &guard,
+        private_stored(&serde_json::json!({ "id": id, "status": SubmissionStatus::Rejected })),
+    );
     store(&state)?
-        .read(move |store| store.reject(&wanted, &curator, &rejection.reason))
+        .read(move |store| store.reject(&id, &curator, &rejection.reason, &guard))
         .await?;
-    Ok(private_json(
-        &serde_json::json!({ "id": id, "status": SubmissionStatus::Rejected }),
-    ))
+    Ok(idempotency::respond(&answer))
 }
 
 /// `POST /collections/initiatives/items` (curators): adds an initiative.
 pub async fn create(
     State(state): State<AppState>,
     Curator(curator): Curator,
+    Extension(deadline): Extension<Deadline>,
     headers: HeaderMap,
     uri: Uri,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     QueryParams::accepting(&uri, &[])?;
+    idempotency::requested_key(&headers)?;
     let raw = json_body(&headers, raw, "application/geo+json", RECORD_LIMIT)?;
+    let pending = match idempotency::begin(&state, &headers, &uri, &curator, &raw).await? {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Fresh(pending) => pending,
+    };
     let value = with_id(&raw)?;
     let initiative =
         curation::prepare_value(value, &curator_stamp(None)).map_err(ApiError::InvalidRecord)?;
-    let stored = initiative.clone();
+    let guard = idempotency::guard(deadline, pending.as_ref());
+    let answer = idempotency::record(
+        &guard,
+        item_answer(&state, &headers, StatusCode::CREATED, &initiative),
+    );
     store(&state)?
-        .write(move |store| Ok(((), store.create(&stored, &curator)?)))
+        .write(move |store| Ok(((), store.create(&initiative, &curator, &guard)?)))
         .await?;
-    Ok(item_response(
-        &state,
-        &headers,
-        StatusCode::CREATED,
-        &initiative,
-    ))
+    Ok(idempotency::respond(&answer))
 }
 
 /// `PUT /collections/initiatives/items/{id}` (curators): replaces an initiative.
 pub async fn replace(
     State(state): State<AppState>,
     Curator(curator): Curator,
+    Extension(deadline): Extension<Deadline>,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     uri: Uri,
@@ -328,23 +374,24 @@ pub async fn replace(
     if preconditions.only_if_absent() {
         // `If-None-Match: *`: create under this id, and only if nothing lives there.
         let stored = initiative.clone();
+        let guard = idempotency::guard(deadline, None);
         let created = store(&state)?
-            .write(move |store| Ok(((), store.create(&stored, &curator)?)))
+            .write(move |store| Ok(((), store.create(&stored, &curator, &guard)?)))
             .await;
         return match created {
-            Ok(()) => Ok(item_response(
+            Ok(()) => Ok(idempotency::respond(&item_answer(
                 &state,
                 &headers,
                 StatusCode::CREATED,
                 &initiative,
-            )),
+            ))),
             Err(StoreError::AlreadyExists(id)) => Err(precondition_failed(&id, &preconditions)),
             Err(e) => Err(e.into()),
         };
     }
     change(
         &state,
-        preconditions,
+        (preconditions, deadline),
         &headers,
         (curator, "replace"),
         id,
@@ -358,6 +405,7 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     Curator(curator): Curator,
+    Extension(deadline): Extension<Deadline>,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     uri: Uri,
@@ -374,7 +422,7 @@ pub async fn patch(
     let url_id = id.clone();
     change(
         &state,
-        preconditions,
+        (preconditions, deadline),
         &headers,
         (curator, "patch"),
         id,
@@ -394,6 +442,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Curator(curator): Curator,
+    Extension(deadline): Extension<Deadline>,
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     uri: Uri,
@@ -402,7 +451,7 @@ pub async fn delete(
     let preconditions = Preconditions::from_headers(&headers)?;
     change(
         &state,
-        preconditions,
+        (preconditions, deadline),
         &headers,
         (curator, "delete"),
         id,
@@ -415,7 +464,7 @@ pub async fn delete(
 /// the same transaction; with none in the store, 412 if they needed one, else 404.
 async fn change(
     state: &AppState,
-    preconditions: Preconditions,
+    (preconditions, deadline): (Preconditions, Deadline),
     headers: &HeaderMap,
     (curator, action): (String, &'static str),
     id: String,
@@ -424,6 +473,7 @@ async fn change(
     let allows_absent = preconditions.allow(None);
     let preconditions = Arc::new(preconditions);
     let checked = preconditions.clone();
+    let guard = idempotency::guard(deadline, None);
     let result = store(state)?
         .write(move |store| {
             store.change(
@@ -437,11 +487,17 @@ async fn change(
                     }))
                 },
                 edit,
+                &guard,
             )
         })
         .await;
     match result {
-        Ok(Some(initiative)) => Ok(item_response(state, headers, StatusCode::OK, &initiative)),
+        Ok(Some(initiative)) => Ok(idempotency::respond(&item_answer(
+            state,
+            headers,
+            StatusCode::OK,
+            &initiative,
+        ))),
         Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(StoreError::NoSuchInitiative(id)) if !allows_absent => {
             Err(precondition_failed(&id, &preconditions))
@@ -486,46 +542,59 @@ fn curator_stamp(id: Option<&str>) -> Stamp<'_> {
     }
 }
 
-/// The changed initiative with its new ETag (and its address, when created).
+/// The changed initiative with its new ETag (and its address, when created), with the
+/// regions the store derives for it (as the published snapshot will show them).
 fn item_response(
+    base: &str,
+    regions: &crate::regions::Regions,
+    status: StatusCode,
+    initiative: &Initiative,
+) -> StoredResponse {
+    let (_, nuts) = regions.place(initiative.location);
+    let feature = crate::feature::Feature::new(initiative).with_nuts(&nuts);
+    let mut headers = vec![(header::CONTENT_TYPE.to_string(), GEOJSON.to_string())];
+    headers.push((
+        header::ETAG.to_string(),
+        caching::item_etag(initiative.as_ref()),
+    ));
+    if status == StatusCode::CREATED {
+        headers.push((
+            header::LOCATION.to_string(),
+            format!("{base}{ITEMS_PATH}/{}", initiative.id),
+        ));
+    }
+    StoredResponse {
+        status: status.as_u16(),
+        headers,
+        body: feature_document(feature, &initiative.id, base),
+    }
+}
+
+/// [`item_response`] for this request.
+fn item_answer(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     initiative: &Initiative,
-) -> Response {
-    let base = base_url(state, headers);
-    // The published snapshot holds what the store derived, such as the regions.
-    let snapshot = state.snapshot.load_full();
-    let feature = match snapshot.slot_of(&initiative.id) {
-        Some(slot) => snapshot.feature(slot),
-        None => crate::feature::Feature::new(initiative),
-    };
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, GEOJSON)],
-        feature_document(feature, &initiative.id, &base),
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    if let Ok(tag) = HeaderValue::from_str(&caching::item_etag(initiative.as_ref())) {
-        headers.insert(header::ETAG, tag);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(location) =
-            HeaderValue::from_str(&format!("{base}{ITEMS_PATH}/{}", initiative.id))
-    {
-        headers.insert(header::LOCATION, location);
-    }
-    response
+) -> StoredResponse {
+    let regions = state.snapshot.load().regions.clone();
+    item_response(&base_url(state, headers), &regions, status, initiative)
 }
 
 /// Curator-only answers must never be stored by shared caches.
+fn private_stored(value: &impl Serialize) -> StoredResponse {
+    StoredResponse {
+        status: StatusCode::OK.as_u16(),
+        headers: vec![
+            (header::CONTENT_TYPE.to_string(), "application/json".into()),
+            (header::CACHE_CONTROL.to_string(), "no-store".into()),
+        ],
+        body: serde_json::to_vec(value).unwrap_or_default(),
+    }
+}
+
 fn private_json(value: &impl Serialize) -> Response {
-    let mut response = axum::Json(value).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    idempotency::respond(&private_stored(value))
 }
 
 #[derive(Serialize)]

@@ -1,10 +1,10 @@
 //! Limits on one request: the declared size of its body and the time it may take, each
 //! refused with a problem at once rather than after waiting for what never comes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -28,9 +28,33 @@ pub async fn declared_length(State(limit): State<usize>, request: Request, next:
     }
 }
 
+/// When a write's answer is due: its handler's waits for the store are bounded by it, and
+/// a write still uncommitted then rolls back and answers 503 (see `store::guard`).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(pub Instant);
+
+/// True for the methods that change data (everything but GET, HEAD and OPTIONS).
+pub fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// Answers 503 with `Retry-After` when the handler (reading the body included) has not
 /// answered within `timeout`; a streamed body that has begun is not cut.
-pub async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+///
+/// A write is not cut: it carries the same limit as its [`Deadline`] instead and answers
+/// by itself in time. Cutting it here would race its commit, and the client could be told
+/// "unavailable" about a write that then commits.
+pub async fn deadline(
+    State(timeout): State<Duration>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if is_write(request.method()) {
+        request
+            .extensions_mut()
+            .insert(Deadline(Instant::now() + timeout));
+        return next.run(request).await;
+    }
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

@@ -9,6 +9,7 @@ pub mod coverage;
 pub mod curation;
 pub mod export;
 pub mod feed;
+pub mod idempotency;
 pub mod items;
 pub mod limits;
 pub mod near;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub translations: Arc<crate::translations::Translations>,
     /// Heavy answers, computed once per request and data version.
     pub heavy: shedding::HeavyAnswers,
+    /// The idempotency keys of the writes this replica is answering now.
+    pub in_flight: Arc<idempotency::InFlight>,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
             store_status: Arc::default(),
             translations: Arc::new(crate::translations::Translations::load()),
             heavy: shedding::HeavyAnswers::default(),
+            in_flight: Arc::default(),
         }
     }
 }

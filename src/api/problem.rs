@@ -56,6 +56,16 @@ pub enum ApiError {
     Conflict(String),
     #[error("no submission with id \"{0}\"")]
     NoSuchSubmission(String),
+    /// The same `Idempotency-Key` came with another request (method, path, body or writer).
+    #[error(
+        "the idempotency key \"{0}\" was used for a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused(String),
+    /// A request with this `Idempotency-Key` is still being answered.
+    #[error(
+        "a request with the idempotency key \"{0}\" is still in progress; retry once it has been answered"
+    )]
+    IdempotencyKeyInFlight(String),
     #[error(
         "this server serves a dataset file read-only (started with --data); it takes no changes"
     )]
@@ -102,7 +112,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::IdempotencyKeyInFlight(_) => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NoSuchSubmission(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_)
             | ApiError::StoreUnavailable(..)
@@ -134,6 +145,8 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "Precondition failed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::NoSuchSubmission(_) => "Submission not found",
+            ApiError::IdempotencyKeyReused(_) => "Idempotency key reused",
+            ApiError::IdempotencyKeyInFlight(_) => "Idempotency key in use",
             ApiError::Unavailable(_) => "Not available",
             ApiError::StoreUnavailable(..) => "Store unavailable",
             ApiError::InsufficientStorage => "Insufficient storage",
@@ -271,6 +284,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoSuchSubmission(id) => ApiError::NoSuchSubmission(id),
             StoreError::Invalid(problems) => ApiError::InvalidRecord(problems),
             e @ StoreError::PreconditionFailed(_) => ApiError::PreconditionFailed(e.to_string()),
+            StoreError::KeyInUse(key) => ApiError::IdempotencyKeyInFlight(key),
             e @ (StoreError::AlreadyExists(_) | StoreError::AlreadyDecided(..)) => {
                 ApiError::Conflict(e.to_string())
             }

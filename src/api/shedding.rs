@@ -49,7 +49,7 @@ pub fn classify(
     if matches!(path, "/healthz" | "/readyz") {
         return None;
     }
-    if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    if crate::api::limits::is_write(method) {
         return Some(Class::Write);
     }
     let heavy = path == "/coverage"

@@ -15,6 +15,9 @@ pub enum StoreError {
     PreconditionFailed(String),
     #[error("the record is invalid")]
     Invalid(Vec<crate::dataset::FieldProblem>),
+    /// Another request with this idempotency key committed first (it was in flight).
+    #[error("the idempotency key \"{0}\" was taken by another request meanwhile")]
+    KeyInUse(String),
     #[error("submission \"{0}\" was already {1}")]
     AlreadyDecided(String, &'static str),
     #[error("the store holds a record it cannot read ({0}): {1}")]

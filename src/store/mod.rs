@@ -11,9 +11,12 @@
 //! does to a record, the rate-limit arithmetic, parsing rows) here, once.
 
 mod error;
+pub mod guard;
+mod idempotency;
 mod location;
 pub mod postgres;
 mod postgres_schema;
+pub mod retention;
 pub mod scratch;
 pub mod sqlite;
 mod sqlite_schema;
@@ -23,7 +26,9 @@ use jiff::Timestamp;
 use crate::dataset;
 use crate::model::Initiative;
 pub use error::{RETRY_AFTER_SECONDS, StoreError};
+pub use guard::{KeyRecord, KeyedResponse, StoredResponse, WriteGuard};
 pub use location::StoreLocation;
+pub use retention::Erased;
 
 /// An initiative that was deleted, kept so that incremental pulls learn of the deletion.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -227,8 +232,14 @@ impl Store {
     }
 
     /// Adds a new initiative; its id must not belong to a live one (a deleted id may be reused).
-    pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
-        each!(self, s => s.create(initiative, actor))
+    /// `guard` bounds its waits, refuses to commit past its deadline and records its key.
+    pub fn create(
+        &mut self,
+        initiative: &Initiative,
+        actor: &str,
+        guard: &WriteGuard,
+    ) -> Result<u64, StoreError> {
+        each!(self, s => s.create(initiative, actor, guard))
     }
 
     /// Replaces, modifies or (when `change` returns `None`) deletes the live initiative `id`,
@@ -243,13 +254,20 @@ impl Store {
         action: &str,
         precondition: impl FnOnce(&Initiative) -> bool,
         change: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError>,
+        guard: &WriteGuard,
     ) -> Result<(Option<Initiative>, u64), StoreError> {
-        each!(self, s => s.change(id, actor, action, precondition, change))
+        each!(self, s => s.change(id, actor, action, precondition, change, guard))
     }
 
     /// Stores a proposed initiative (a validated GeoJSON Feature) as pending.
-    pub fn submit(&mut self, id: &str, feature: &str, client: &str) -> Result<u64, StoreError> {
-        each!(self, s => s.submit(id, feature, client))
+    pub fn submit(
+        &mut self,
+        id: &str,
+        feature: &str,
+        client: &str,
+        guard: &WriteGuard,
+    ) -> Result<u64, StoreError> {
+        each!(self, s => s.submit(id, feature, client, guard))
     }
 
     /// Submissions, newest first, optionally only those with `status`.
@@ -277,13 +295,42 @@ impl Store {
         id: &str,
         actor: &str,
         edit: impl FnOnce(&str) -> Result<Initiative, StoreError>,
+        guard: &WriteGuard,
     ) -> Result<(Initiative, u64), StoreError> {
-        each!(self, s => s.approve(id, actor, edit))
+        each!(self, s => s.approve(id, actor, edit, guard))
     }
 
     /// Declines a pending submission, with the curator's reason.
-    pub fn reject(&mut self, id: &str, actor: &str, reason: &str) -> Result<(), StoreError> {
-        each!(self, s => s.reject(id, actor, reason))
+    pub fn reject(
+        &mut self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        guard: &WriteGuard,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.reject(id, actor, reason, guard))
+    }
+
+    /// The response recorded with a write under `key` by `scope`, unless it has expired
+    /// (recorded before `not_before`, epoch seconds).
+    pub fn keyed_response(
+        &self,
+        scope: &str,
+        key: &str,
+        not_before: f64,
+    ) -> Result<Option<KeyedResponse>, StoreError> {
+        each!(self, s => s.keyed_response(scope, key, not_before))
+    }
+
+    /// Forgets the idempotency records made before `before`; returns how many.
+    pub fn prune_keys(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        each!(self, s => s.prune_keys(epoch_seconds(before)))
+    }
+
+    /// Erases submitters' addresses recorded before `before` (see [`retention`]).
+    pub fn erase_addresses(&mut self, before: Timestamp) -> Result<Erased, StoreError> {
+        let now = epoch_seconds(Timestamp::now());
+        each!(self, s => s.erase_addresses(before, now))
     }
 
     /// Audit entries after `after` (a sequence number), oldest first.
@@ -536,7 +583,7 @@ fn parse_time(id: &str, text: &str) -> Result<Timestamp, StoreError> {
         .map_err(|e| StoreError::Corrupt(id.to_string(), format!("bad time \"{text}\": {e}")))
 }
 
-fn epoch_seconds(time: Timestamp) -> f64 {
+pub fn epoch_seconds(time: Timestamp) -> f64 {
     time.as_millisecond() as f64 / 1000.0
 }
 
@@ -546,3 +593,5 @@ fn raw_json(text: Option<String>) -> Option<Box<serde_json::value::RawValue>> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;

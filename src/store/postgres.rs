@@ -22,7 +22,10 @@ use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, IsolationLevel, Row};
 
+use super::guard::{KeyedResponse, WriteGuard};
+use super::idempotency::{self, bound_postgres as bound, seal_postgres as seal};
 use super::postgres_schema::MIGRATIONS;
+use super::retention::{self, Erased};
 use super::{
     AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, StoreError,
     StoreLocation, StoredRow, Submission, SubmissionStatus, Tombstone, Upserted, decide_claim,
@@ -285,10 +288,16 @@ impl PostgresStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
+    pub fn create(
+        &mut self,
+        initiative: &Initiative,
+        actor: &str,
+        guard: &WriteGuard,
+    ) -> Result<u64, StoreError> {
         let mut client = self.client()?;
         wait(async {
             let tx = client.transaction().await?;
+            bound(&tx, guard).await?;
             let revision = bump(&tx).await?;
             if live_feature(&tx, &initiative.id).await?.is_some() {
                 return Err(StoreError::AlreadyExists(initiative.id.to_string()));
@@ -305,6 +314,7 @@ impl PostgresStore {
                 },
             )
             .await?;
+            seal(&tx, guard).await?;
             tx.commit().await?;
             Ok(revision)
         })
@@ -317,9 +327,11 @@ impl PostgresStore {
         action: &str,
         precondition: impl FnOnce(&Initiative) -> bool,
         change: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError>,
+        guard: &WriteGuard,
     ) -> Result<(Option<Initiative>, u64), StoreError> {
         let mut client = self.client()?;
         let tx = wait(client.transaction())?;
+        wait(bound(&tx, guard))?;
         // Every writer takes the revision's lock first (so writers never deadlock), and
         // holding it keeps others from changing the record between the check and the write.
         let current_revision = wait(lock_revision(&tx))?;
@@ -372,15 +384,23 @@ impl PostgresStore {
                 },
             )
             .await?;
+            seal(&tx, guard).await?;
             tx.commit().await?;
             Ok((after, revision))
         })
     }
 
-    pub fn submit(&mut self, id: &str, feature: &str, client: &str) -> Result<u64, StoreError> {
+    pub fn submit(
+        &mut self,
+        id: &str,
+        feature: &str,
+        client: &str,
+        guard: &WriteGuard,
+    ) -> Result<u64, StoreError> {
         let mut connection = self.client()?;
         wait(async {
             let tx = connection.transaction().await?;
+            bound(&tx, guard).await?;
             execute(
                 &tx,
                 "INSERT INTO submissions (id, feature, client, submitted_at, status)
@@ -400,6 +420,7 @@ impl PostgresStore {
             )
             .await?;
             let revision = current_revision(&tx).await?;
+            seal(&tx, guard).await?;
             tx.commit().await?;
             Ok(revision)
         })
@@ -451,9 +472,11 @@ impl PostgresStore {
         id: &str,
         actor: &str,
         edit: impl FnOnce(&str) -> Result<Initiative, StoreError>,
+        guard: &WriteGuard,
     ) -> Result<(Initiative, u64), StoreError> {
         let mut client = self.client()?;
         let tx = wait(client.transaction())?;
+        wait(bound(&tx, guard))?;
         let row = wait(tx.query_opt(
             "SELECT status, feature FROM submissions WHERE id = $1 FOR UPDATE",
             &[&id],
@@ -486,15 +509,23 @@ impl PostgresStore {
                 },
             )
             .await?;
+            seal(&tx, guard).await?;
             tx.commit().await?;
             Ok((initiative, revision))
         })
     }
 
-    pub fn reject(&mut self, id: &str, actor: &str, reason: &str) -> Result<(), StoreError> {
+    pub fn reject(
+        &mut self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        guard: &WriteGuard,
+    ) -> Result<(), StoreError> {
         let mut client = self.client()?;
         wait(async {
             let tx = client.transaction().await?;
+            bound(&tx, guard).await?;
             let row = tx
                 .query_opt(
                     "SELECT status, feature FROM submissions WHERE id = $1 FOR UPDATE",
@@ -521,6 +552,7 @@ impl PostgresStore {
                 },
             )
             .await?;
+            seal(&tx, guard).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -679,6 +711,31 @@ impl PostgresStore {
             tx.commit().await?;
             Ok(claim)
         })
+    }
+
+    /// The response recorded under `key` by `scope` since `not_before` (epoch seconds).
+    pub fn keyed_response(
+        &self,
+        scope: &str,
+        key: &str,
+        not_before: f64,
+    ) -> Result<Option<KeyedResponse>, StoreError> {
+        let client = self.client()?;
+        wait(idempotency::lookup_postgres(
+            &client, scope, key, not_before,
+        ))
+    }
+
+    /// Deletes the idempotency records made before `before` (epoch seconds).
+    pub fn prune_keys(&mut self, before: f64) -> Result<u64, StoreError> {
+        let client = self.client()?;
+        wait(idempotency::prune_postgres(&client, before))
+    }
+
+    /// Erases submitters' addresses recorded before `before` (see `retention`).
+    pub fn erase_addresses(&mut self, before: Timestamp, now: f64) -> Result<Erased, StoreError> {
+        let mut client = self.client()?;
+        wait(retention::erase_postgres(&mut client, before, now))
     }
 
     pub fn release_harvest(

@@ -66,4 +66,17 @@ pub const MIGRATIONS: &[&str] = &[
          held_until DOUBLE PRECISION,
          failures INTEGER NOT NULL DEFAULT 0
      );",
+    // 2: `Idempotency-Key` records: the request's fingerprint and the response sent, written
+    // with the change they answer; pruned once older than the retention.
+    "CREATE TABLE idempotency_keys (
+         scope TEXT NOT NULL,
+         key TEXT NOT NULL,
+         fingerprint TEXT NOT NULL,
+         status INTEGER NOT NULL,
+         headers TEXT NOT NULL,
+         body BYTEA NOT NULL,
+         created_at DOUBLE PRECISION NOT NULL,
+         PRIMARY KEY (scope, key)
+     );
+     CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);",
 ];

@@ -8,6 +8,9 @@ use std::path::Path;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::guard::{KeyedResponse, WriteGuard};
+use super::idempotency::{self, seal_sqlite as seal};
+use super::retention::{self, Erased};
 use super::sqlite_schema::MIGRATIONS;
 use super::{
     AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, StoreError, StoredRow,
@@ -191,8 +194,13 @@ impl SqliteStore {
         Ok(rows)
     }
 
-    pub fn create(&mut self, initiative: &Initiative, actor: &str) -> Result<u64, StoreError> {
-        let tx = self.write()?;
+    pub fn create(
+        &mut self,
+        initiative: &Initiative,
+        actor: &str,
+        guard: &WriteGuard,
+    ) -> Result<u64, StoreError> {
+        let tx = self.write_within(guard)?;
         if live_feature(&tx, &initiative.id)?.is_some() {
             return Err(StoreError::AlreadyExists(initiative.id.to_string()));
         }
@@ -208,6 +216,7 @@ impl SqliteStore {
                 ..AuditRecord::default()
             },
         )?;
+        seal(&tx, guard)?;
         tx.commit()?;
         Ok(revision)
     }
@@ -219,8 +228,9 @@ impl SqliteStore {
         action: &str,
         precondition: impl FnOnce(&Initiative) -> bool,
         change: impl FnOnce(Initiative) -> Result<Option<Initiative>, StoreError>,
+        guard: &WriteGuard,
     ) -> Result<(Option<Initiative>, u64), StoreError> {
-        let tx = self.write()?;
+        let tx = self.write_within(guard)?;
         let before_text =
             live_feature(&tx, id)?.ok_or_else(|| StoreError::NoSuchInitiative(id.to_string()))?;
         let before = read_initiative(id, &before_text)?;
@@ -263,12 +273,19 @@ impl SqliteStore {
                 ..AuditRecord::default()
             },
         )?;
+        seal(&tx, guard)?;
         tx.commit()?;
         Ok((after, revision))
     }
 
-    pub fn submit(&mut self, id: &str, feature: &str, client: &str) -> Result<u64, StoreError> {
-        let tx = self.write()?;
+    pub fn submit(
+        &mut self,
+        id: &str,
+        feature: &str,
+        client: &str,
+        guard: &WriteGuard,
+    ) -> Result<u64, StoreError> {
+        let tx = self.write_within(guard)?;
         tx.execute(
             "INSERT INTO submissions (id, feature, client, submitted_at, status)
              VALUES (?1, ?2, ?3, ?4, 'pending')",
@@ -285,6 +302,7 @@ impl SqliteStore {
             },
         )?;
         let revision = revision(&tx)?;
+        seal(&tx, guard)?;
         tx.commit()?;
         Ok(revision)
     }
@@ -339,8 +357,9 @@ impl SqliteStore {
         id: &str,
         actor: &str,
         edit: impl FnOnce(&str) -> Result<Initiative, StoreError>,
+        guard: &WriteGuard,
     ) -> Result<(Initiative, u64), StoreError> {
-        let tx = self.write()?;
+        let tx = self.write_within(guard)?;
         let feature = pending_submission(&tx, id)?;
         let initiative = edit(&feature)?;
         if live_feature(&tx, &initiative.id)?.is_some() {
@@ -365,12 +384,19 @@ impl SqliteStore {
                 ..AuditRecord::default()
             },
         )?;
+        seal(&tx, guard)?;
         tx.commit()?;
         Ok((initiative, revision))
     }
 
-    pub fn reject(&mut self, id: &str, actor: &str, reason: &str) -> Result<(), StoreError> {
-        let tx = self.write()?;
+    pub fn reject(
+        &mut self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        guard: &WriteGuard,
+    ) -> Result<(), StoreError> {
+        let tx = self.write_within(guard)?;
         pending_submission(&tx, id)?;
         tx.execute(
             "UPDATE submissions SET status = 'rejected', decided_by = ?2, decided_at = ?3,
@@ -388,6 +414,7 @@ impl SqliteStore {
                 ..AuditRecord::default()
             },
         )?;
+        seal(&tx, guard)?;
         tx.commit()?;
         Ok(())
     }
@@ -550,12 +577,38 @@ impl SqliteStore {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    fn write(&mut self) -> Result<Transaction<'_>, StoreError> {
+    /// A write transaction whose wait for another process's lock is bounded by `guard`.
+    fn write_within(&mut self, guard: &WriteGuard) -> Result<Transaction<'_>, StoreError> {
+        self.conn.busy_timeout(guard.lock_wait())?;
         // IMMEDIATE takes the write lock up front, so two writers never both read the old
         // state and then race to write.
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// The response recorded under `key` by `scope` since `not_before` (epoch seconds).
+    pub fn keyed_response(
+        &self,
+        scope: &str,
+        key: &str,
+        not_before: f64,
+    ) -> Result<Option<KeyedResponse>, StoreError> {
+        idempotency::lookup_sqlite(&self.conn, scope, key, not_before)
+    }
+
+    /// Deletes the idempotency records made before `before` (epoch seconds).
+    pub fn prune_keys(&mut self, before: f64) -> Result<u64, StoreError> {
+        idempotency::prune_sqlite(&self.conn, before)
+    }
+
+    /// Erases submitters' addresses recorded before `before` (see `retention`).
+    pub fn erase_addresses(&mut self, before: Timestamp, now: f64) -> Result<Erased, StoreError> {
+        retention::erase_sqlite(&mut self.conn, before, now)
+    }
+
+    fn write(&mut self) -> Result<Transaction<'_>, StoreError> {
+        self.write_within(&WriteGuard::none())
     }
 }
 

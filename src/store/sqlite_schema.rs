@@ -83,4 +83,17 @@ pub const MIGRATIONS: &[&str] = &[
          revision = (SELECT value FROM meta WHERE key = 'revision')
      WHERE json_type(feature, '$.properties.location_precision') IS NULL;
      DROP VIEW temp.unmarked;",
+    // 6: `Idempotency-Key` records: the request's fingerprint and the response sent, written
+    // with the change they answer; pruned once older than the retention.
+    "CREATE TABLE idempotency_keys (
+         scope TEXT NOT NULL,
+         key TEXT NOT NULL,
+         fingerprint TEXT NOT NULL,
+         status INTEGER NOT NULL,
+         headers TEXT NOT NULL,
+         body BLOB NOT NULL,
+         created_at REAL NOT NULL,
+         PRIMARY KEY (scope, key)
+     ) STRICT;
+     CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);",
 ];

@@ -4,7 +4,7 @@
 use super::*;
 use scratch::{ScratchDatabase, server_url};
 
-fn initiative(id: &str, city: &str) -> Initiative {
+pub(super) fn initiative(id: &str, city: &str) -> Initiative {
     let text = format!(
         r#"{{"type":"Feature","id":"{id}","geometry":{{"type":"Point","coordinates":[2.35,48.85]}},
         "properties":{{"name":"N","description":"D","organisation":"O","url":"https://e.org",
@@ -15,7 +15,7 @@ fn initiative(id: &str, city: &str) -> Initiative {
 }
 
 /// Runs `check` on a new SQLite store, then on a new PostgreSQL one when a server is given.
-fn on_each_store(test: &str, check: impl Fn(&StoreLocation)) {
+pub(super) fn on_each_store(test: &str, check: impl Fn(&StoreLocation)) {
     let dir = tempfile::tempdir().unwrap();
     check(&StoreLocation::Sqlite(dir.path().join("s.db")));
     if let Some(server) = server_url(test) {
@@ -25,7 +25,7 @@ fn on_each_store(test: &str, check: impl Fn(&StoreLocation)) {
 }
 
 /// Runs raw SQL on the store behind `location`, as an operator (or damage) would.
-fn tamper(location: &StoreLocation, sql: &str) {
+pub(super) fn tamper(location: &StoreLocation, sql: &str) {
     match location {
         StoreLocation::Sqlite(path) => rusqlite::Connection::open(path)
             .unwrap()
@@ -35,7 +35,7 @@ fn tamper(location: &StoreLocation, sql: &str) {
     }
 }
 
-fn live_ids(store: &mut Store) -> Vec<String> {
+pub(super) fn live_ids(store: &mut Store) -> Vec<String> {
     let mut ids: Vec<String> = store
         .changes_since(0)
         .unwrap()
@@ -113,10 +113,19 @@ fn every_change_bumps_the_revision_and_deletes_leave_tombstones() {
             .seed_if_empty(&[initiative("a", "Paris")], "seed")
             .unwrap()
             .unwrap();
-        let r2 = store.create(&initiative("b", "Lyon"), "alice").unwrap();
+        let r2 = store
+            .create(&initiative("b", "Lyon"), "alice", &WriteGuard::none())
+            .unwrap();
         assert!(r2 > r1);
         let (_, r3) = store
-            .change("a", "alice", "delete", |_| true, |_| Ok(None))
+            .change(
+                "a",
+                "alice",
+                "delete",
+                |_| true,
+                |_| Ok(None),
+                &WriteGuard::none(),
+            )
             .unwrap();
         assert!(r3 > r2);
         let all = store.changes_since(0).unwrap();
@@ -132,19 +141,35 @@ fn every_change_bumps_the_revision_and_deletes_leave_tombstones() {
         assert!(since.live.is_empty());
         assert_eq!(since.deleted.len(), 1);
         assert!(matches!(
-            store.create(&initiative("b", "Lyon"), "alice"),
+            store.create(&initiative("b", "Lyon"), "alice", &WriteGuard::none()),
             Err(StoreError::AlreadyExists(_))
         ));
         assert!(matches!(
-            store.change("a", "alice", "delete", |_| true, |_| Ok(None)),
+            store.change(
+                "a",
+                "alice",
+                "delete",
+                |_| true,
+                |_| Ok(None),
+                &WriteGuard::none()
+            ),
             Err(StoreError::NoSuchInitiative(_))
         ));
         assert!(matches!(
-            store.change("b", "bob", "replace", |_| false, |i| Ok(Some(i))),
+            store.change(
+                "b",
+                "bob",
+                "replace",
+                |_| false,
+                |i| Ok(Some(i)),
+                &WriteGuard::none()
+            ),
             Err(StoreError::PreconditionFailed(_))
         ));
         // A deleted id may be used again.
-        let r4 = store.create(&initiative("a", "Nice"), "alice").unwrap();
+        let r4 = store
+            .create(&initiative("a", "Nice"), "alice", &WriteGuard::none())
+            .unwrap();
         assert_eq!(store.changes_since(r3).unwrap().live[0].0, r4);
         assert_eq!(store.revision().unwrap(), r4);
     });
@@ -164,6 +189,7 @@ fn a_failed_or_empty_change_leaves_no_trace() {
             "replace",
             |_| true,
             |_| Err(StoreError::Invalid(Vec::new())),
+            &WriteGuard::none(),
         );
         assert!(matches!(result, Err(StoreError::Invalid(_))));
         assert_eq!(store.revision().unwrap(), before);
@@ -178,6 +204,7 @@ fn a_failed_or_empty_change_leaves_no_trace() {
                     i.updated_at = "2027-01-01T00:00:00Z".parse().unwrap();
                     Ok(Some(i))
                 },
+                &WriteGuard::none(),
             )
             .unwrap();
         assert_eq!(revision, before);
@@ -198,6 +225,7 @@ fn a_failed_or_empty_change_leaves_no_trace() {
                     i.city = "Lille".into();
                     Ok(Some(i))
                 },
+                &WriteGuard::none(),
             )
             .unwrap();
         assert_eq!(changed, before + 1);
@@ -209,7 +237,11 @@ fn harvests_upsert_by_origin_retire_what_vanished_and_count_only_changes() {
     on_each_store("harvests", |location| {
         let mut store = Store::open(location).unwrap();
         store
-            .create(&initiative("curated", "Paris"), "alice")
+            .create(
+                &initiative("curated", "Paris"),
+                "alice",
+                &WriteGuard::none(),
+            )
             .unwrap();
         let origin = |id| Origin {
             source: "feed",
@@ -272,8 +304,12 @@ fn submissions_are_decided_once() {
     on_each_store("submissions", |location| {
         let mut store = Store::open(location).unwrap();
         let text = crate::feature::canonical_json(&initiative("p", "Graz"));
-        store.submit("s-1", &text, "192.0.2.1").unwrap();
-        store.submit("s-2", &text, "192.0.2.1").unwrap();
+        store
+            .submit("s-1", &text, "192.0.2.1", &WriteGuard::none())
+            .unwrap();
+        store
+            .submit("s-2", &text, "192.0.2.1", &WriteGuard::none())
+            .unwrap();
         assert_eq!(
             store
                 .count_submissions(Some(SubmissionStatus::Pending))
@@ -281,26 +317,43 @@ fn submissions_are_decided_once() {
             2
         );
         let (approved, revision) = store
-            .approve("s-1", "alice", |feature| read_initiative("p", feature))
+            .approve(
+                "s-1",
+                "alice",
+                |feature| read_initiative("p", feature),
+                &WriteGuard::none(),
+            )
             .unwrap();
         assert_eq!(&*approved.id, "p");
         assert_eq!(store.revision().unwrap(), revision);
         assert!(matches!(
-            store.approve("s-1", "alice", |f| read_initiative("p", f)),
+            store.approve(
+                "s-1",
+                "alice",
+                |f| read_initiative("p", f),
+                &WriteGuard::none()
+            ),
             Err(StoreError::AlreadyDecided(_, "approved"))
         ));
         assert!(matches!(
-            store.approve("s-2", "alice", |f| read_initiative("p", f)),
+            store.approve(
+                "s-2",
+                "alice",
+                |f| read_initiative("p", f),
+                &WriteGuard::none()
+            ),
             Err(StoreError::AlreadyExists(_))
         ));
-        store.reject("s-2", "bob", "duplicate").unwrap();
+        store
+            .reject("s-2", "bob", "duplicate", &WriteGuard::none())
+            .unwrap();
         let s2 = store.submission("s-2").unwrap().unwrap();
         assert_eq!(
             (s2.status, s2.reason.as_deref()),
             (SubmissionStatus::Rejected, Some("duplicate"))
         );
         assert!(matches!(
-            store.reject("nope", "bob", ""),
+            store.reject("nope", "bob", "", &WriteGuard::none()),
             Err(StoreError::NoSuchSubmission(_))
         ));
         let listed = store.submissions(None, 10, 0).unwrap();
