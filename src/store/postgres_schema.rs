@@ -66,4 +66,17 @@ pub const MIGRATIONS: &[&str] = &[
          held_until DOUBLE PRECISION,
          failures INTEGER NOT NULL DEFAULT 0
      );",
+    // 2: harvests beside curators: see the SQLite store's migration 6.
+    "ALTER TABLE initiatives ADD COLUMN harvest_base TEXT;
+     ALTER TABLE initiatives ADD COLUMN harvest_run BIGINT;
+     CREATE TABLE harvest_changes (
+         seq BIGSERIAL PRIMARY KEY,
+         source TEXT NOT NULL,
+         initiative_id TEXT NOT NULL,
+         change TEXT NOT NULL CHECK (change IN ('added', 'updated', 'curated', 'retired')),
+         diff TEXT
+     );
+     CREATE INDEX harvest_changes_by_source ON harvest_changes (source, seq);
+     CREATE INDEX initiatives_by_source ON initiatives (source, harvest_run) WHERE source IS NOT NULL;
+     CREATE INDEX audit_harvests ON audit (at) WHERE action LIKE 'harvest%';",
 ];
