@@ -102,7 +102,8 @@ class Client:
 
 
 def import_file(path, log):
-    """Runs `skillsmap import`; returns (summary line, seconds to commit, seconds to exit)."""
+    """Runs `skillsmap import`; returns (summary line, seconds to commit, seconds to exit,
+    seconds at start, peak resident memory in MB)."""
     started = time.monotonic()
     process = subprocess.Popen(
         [binary, "import", path, "--db", store, "--name", FEED, "--max-bytes", str(4 * os.path.getsize(path))],
@@ -118,12 +119,14 @@ def import_file(path, log):
 
     reader = threading.Thread(target=drain)
     reader.start()
-    code = process.wait()
+    # wait4 reaps the child with its resource usage: ru_maxrss is its peak resident set (KiB).
+    _, status, usage = os.wait4(process.pid, 0)
+    code = process.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
     exited = time.monotonic()
     if code != 0 or not lines:
         raise RuntimeError(f"import {path} exited {code}: {lines[-3:]} (log {log})")
-    return lines[-1], committed[0], exited, started
+    return lines[-1], committed[0], exited, started, usage.ru_maxrss / 1024
 
 
 def summary_counts(line):
@@ -188,7 +191,11 @@ def harvest(round_, left_out, client, rng):
     importer.join()
     if not outcome:
         raise RuntimeError(f"harvest {round_} failed (see its log)")
-    line, _, exited, began = outcome[0]
+    line, last_commit, exited, began, _ = outcome[0]
+    # The harvest commits in batches: the probe (the feed's last changed record) is in one of
+    # the last, so the change is timed from the run's end (its summary line follows its last
+    # commit); the server may show it a little before.
+    committed = min(last_commit, visible)
     say(f"harvest {round_}: {line} ({exited - began:.1f} s); visible {(visible - committed) * 1000:.0f} ms after its commit ({polls} polls)")
     counts = summary_counts(line)
     if counts["updated"] != CHANGED or counts["added"] or counts["retired"] or counts["rejected"]:
@@ -292,8 +299,9 @@ def run():
     client = Client()
 
     say(f"importing {count} initiatives into {store}")
-    line, committed, exited, began = import_file(data, os.path.join(work, f"store-import-{count}.log"))
-    say(f"import: {line} ({exited - began:.1f} s)")
+    line, committed, exited, began, peak_mb = import_file(data, os.path.join(work, f"store-import-{count}.log"))
+    say(f"import: {line} ({exited - began:.1f} s, peak resident memory {peak_mb:.0f} MB)")
+    figure("store_import_peak_mb", f"{peak_mb:.0f}")
     if summary_counts(line)["added"] != count:
         raise RuntimeError(f"the import did not add {count} initiatives: {line}")
     figure("store_import_s", f"{exited - began:.1f}")
@@ -313,7 +321,7 @@ def run():
     figure("store_initiatives", served)
 
     say("re-importing the unchanged file")
-    line, committed, exited, began = import_file(data, os.path.join(work, f"store-reimport-{count}.log"))
+    line, committed, exited, began, _ = import_file(data, os.path.join(work, f"store-reimport-{count}.log"))
     counts = summary_counts(line)
     say(f"re-import: {line} ({exited - began:.1f} s)")
     figure("store_reimport_s", f"{exited - began:.1f}")
@@ -336,8 +344,8 @@ def run():
     figure("store_rss_before_writes_mb", f"{rss_before:.1f}")
     say(f"{WRITES} curator PATCHes (VmRSS before: {rss_before:.0f} MB)")
     rng = random.Random(3)
-    # Records the harvest below leaves alone (i % STEP != 0): a curator's edit takes a record
-    # out of its feed, and the harvest is to change exactly CHANGED records.
+    # Records the harvest below leaves alone (i % STEP != 0): a curator's edit wins over the
+    # feed for the fields it changed, and the harvest is to change exactly CHANGED records.
     patched = rng.sample([i for i in range(count) if i % STEP == STEP // 2], WRITES)
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/merge-patch+json"}
     latencies, budget_end = [], time.monotonic() + WRITES_BUDGET_S

@@ -34,6 +34,11 @@ pub struct ServeConfig {
     #[arg(long, env = "SKILLSMAP_HARVEST")]
     pub harvest: Option<PathBuf>,
 
+    /// Days the audit log keeps the entries of harvest runs (one per run, with the records
+    /// it changed); older ones are pruned at the end of each run. Curators' entries stay.
+    #[arg(long, env = "SKILLSMAP_HARVEST_AUDIT_DAYS", default_value_t = DEFAULT_HARVEST_AUDIT_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub harvest_audit_days: u32,
+
     /// Curator tokens as `name:token` entries separated by commas. Prefer the environment
     /// variable or `--curator-tokens-file`: other users of the machine can read command lines.
     #[arg(long, env = "SKILLSMAP_CURATOR_TOKENS", hide_env_values = true, value_parser = secret)]
@@ -160,6 +165,7 @@ impl ServeConfig {
             db: StoreLocation::Sqlite(PathBuf::from(":memory:")),
             data,
             harvest: None,
+            harvest_audit_days: DEFAULT_HARVEST_AUDIT_DAYS,
             curator_tokens: None,
             curator_tokens_file: None,
             submissions_per_hour: 30,
@@ -251,6 +257,14 @@ fn proxy_network(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("\"{text}\" is not an address or a CIDR block such as 10.0.0.0/8"))
+}
+
+/// How many days harvest runs' audit entries are kept by default.
+pub const DEFAULT_HARVEST_AUDIT_DAYS: u32 = 90;
+
+/// `n` days as a duration.
+pub fn days(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 86_400)
 }
 
 /// A duration such as `90s`, `6h` or `1h 30m` (jiff's friendly format or ISO 8601), at

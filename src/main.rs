@@ -160,6 +160,9 @@ struct ImportArgs {
     /// record without a country the one its point lies in.
     #[arg(long, env = "SKILLSMAP_WEB_DIR", default_value = "web")]
     web_dir: PathBuf,
+    /// Days the audit log keeps harvest runs' entries (as `serve --harvest-audit-days`).
+    #[arg(long, env = "SKILLSMAP_HARVEST_AUDIT_DAYS", default_value_t = skillsmap::config::DEFAULT_HARVEST_AUDIT_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
+    harvest_audit_days: u32,
 }
 
 fn import(args: &ImportArgs) -> ExitCode {
@@ -199,7 +202,6 @@ fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestErr
     let db = &args.db;
     let mut store = skillsmap::curation::open_store(db, skillsmap::server::SEED_DATASET)
         .map_err(|e| harvest::HarvestError::Source(format!("{db}: {e}")))?;
-    let validators = harvest::last_validators(&store, &feed)?;
     let progress = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(0).with_message(format!("harvesting {}", feed.name))
     } else {
@@ -214,15 +216,18 @@ fn run_import(args: &ImportArgs) -> Result<harvest::Summary, harvest::HarvestErr
             None
         }
     };
-    let outcome = runtime.block_on(harvest::collect(
+    let tools = harvest::Tools {
+        fetcher: &fetcher,
+        progress: &progress,
+        countries: countries.as_ref(),
+        audit_retention: skillsmap::config::days(args.harvest_audit_days),
+    };
+    let (summary, _) = runtime.block_on(harvest::run(
         &feed,
-        &fetcher,
-        validators.as_ref(),
-        &progress,
-        countries.as_ref(),
+        &tools,
+        &mut harvest::Target::Own(&mut store),
     ))?;
     progress.finish_and_clear();
-    let (summary, _) = harvest::apply(&mut store, &feed, outcome)?;
     Ok(summary)
 }
 

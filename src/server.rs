@@ -263,10 +263,13 @@ async fn listen(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 /// Reads the feeds' settings, the store or dataset, the regions and the places, off the
 /// async threads.
 async fn load(config: ServeConfig) -> Result<(AppState, Vec<ScheduledFeed>), ServeError> {
-    let feeds = match &config.harvest {
+    let mut feeds = match &config.harvest {
         Some(path) => read_feeds(path).map_err(|e| ServeError::Config(e.to_string()))?,
         None => Vec::new(),
     };
+    for feed in &mut feeds {
+        feed.audit_retention = crate::config::days(config.harvest_audit_days);
+    }
     if !feeds.is_empty() && config.data.is_some() {
         return Err(ServeError::Config(
             "--harvest needs the store: it cannot be used with --data".into(),

@@ -35,8 +35,11 @@ struct Partner {
 
 type Shared = Arc<Mutex<Partner>>;
 
+/// A partner's record; `city` may be `city|title` to give the record another title.
 fn partner_record(id: &str, city: &str) -> Value {
     let n: f64 = id.trim_start_matches("K-").parse().unwrap();
+    let default_title = format!("Partner course {id}");
+    let (city, title) = city.split_once('|').unwrap_or((city, &default_title));
     let url = if city.is_empty() {
         "javascript:alert(1)"
     } else {
@@ -46,7 +49,7 @@ fn partner_record(id: &str, city: &str) -> Value {
         "type": "Feature", "id": id,
         "geometry": {"type": "Point", "coordinates": [10.0 + n * 0.01, 50.0]},
         "properties": {
-            "title": format!("Partner course {id}"), "description": "A course.",
+            "title": title, "description": "A course.",
             "organisation": "Partner", "url": url, "country": "DE", "city": city,
             "topics": "Cyber-Sicherheit;cloud", "audience": ["smes"], "type": "Schulung"
         }
@@ -191,16 +194,17 @@ async fn run(
         Some("partner".into()),
     )?;
     let fetcher = Fetcher::new(limits)?;
-    let validators = harvest::last_validators(store, &feed)?;
-    let outcome = harvest::collect(
-        &feed,
-        &fetcher,
-        validators.as_ref(),
-        &ProgressBar::hidden(),
-        None,
+    let tools = harvest::Tools {
+        fetcher: &fetcher,
+        progress: &ProgressBar::hidden(),
+        countries: None,
+        audit_retention: Duration::from_secs(86_400),
+    };
+    Ok(
+        harvest::run(&feed, &tools, &mut harvest::Target::Own(store))
+            .await?
+            .0,
     )
-    .await?;
-    Ok(harvest::apply(store, &feed, outcome)?.0)
 }
 
 fn live_ids(store: &mut Store) -> Vec<String> {
@@ -647,4 +651,206 @@ async fn wait_for_status(url: &str, wanted: u16) -> u16 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     status
+}
+
+on_each_store! {
+    async fn a_curated_field_survives_the_next_harvest_and_the_feeds_other_changes_land(store) {
+    let partner = partner_with(8);
+    let base = start_partner(partner.clone()).await;
+    let mut store = store.open();
+    let url = format!("{base}/items");
+    run(&mut store, &url, MAPPING, Limits::default()).await.unwrap();
+    // A curator renames a harvested record (the feed's later updates used to be refused).
+    store
+        .change("partner-k-0", "alice", "update", |_| true, |mut record| {
+            record.name = "Named by a curator".into();
+            Ok(Some(record))
+        })
+        .unwrap();
+    {
+        let mut p = partner.lock().unwrap();
+        p.records[0].1 = "Mainz|Renamed by the partner".into();
+        p.version += 1;
+    }
+    let second = run(&mut store, &url, MAPPING, Limits::default()).await.unwrap();
+    assert_eq!((second.updated, second.rejected.len()), (1, 1), "{second}");
+    let record = stored(&mut store, "partner-k-0");
+    assert_eq!(record["properties"]["name"], "Named by a curator");
+    assert_eq!(record["properties"]["city"], "Mainz");
+
+    let log = store.audit_log(0, 1000).unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions.iter().filter(|a| a.starts_with("harvest")).count(),
+        2,
+        "one entry per run: {actions:?}"
+    );
+    let curator = log.iter().find(|e| e.actor == "alice").unwrap();
+    assert_eq!(curator.initiative_id.as_deref(), Some("partner-k-0"));
+    let last = log.last().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.as_str()), ("harvest", "harvest partner"));
+    let run2: Value = serde_json::from_str(last.after.as_ref().unwrap().get()).unwrap();
+    assert_eq!(
+        run2["updated"],
+        json!({"partner-k-0": {"city": {"before": "Frankfurt", "after": "Mainz"}}}),
+        "only the changed record, only its changed field"
+    );
+    assert_eq!(run2["curated"], json!({"partner-k-0": ["name"]}));
+    assert_eq!((run2["added"].as_array().unwrap().len(), run2["retired"].as_array().unwrap().len()), (0, 0));
+    let first: Value = serde_json::from_str(
+        log.iter().find(|e| e.action == "harvest").unwrap().after.as_ref().unwrap().get(),
+    )
+    .unwrap();
+    assert_eq!(first["added"].as_array().unwrap().len(), 7);
+    assert_eq!(first["updated"], json!({}));
+
+    // The curator's value stays on later runs too, while the feed's base moves on.
+    {
+        let mut p = partner.lock().unwrap();
+        p.records[0].1 = "Bonn|Renamed again".into();
+        p.version += 1;
+    }
+    run(&mut store, &url, MAPPING, Limits::default()).await.unwrap();
+    let record = stored(&mut store, "partner-k-0");
+    assert_eq!(
+        (&record["properties"]["name"], &record["properties"]["city"]),
+        (&json!("Named by a curator"), &json!("Bonn"))
+    );
+}
+}
+
+/// `skillsmap import FILE --db DB --name NAME` as a child process.
+fn import_command(file: &std::path::Path, db: &str, name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(binary());
+    command
+        .arg("import")
+        .arg(file)
+        .args(["--db", db, "--name", name])
+        .env("SKILLSMAP_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+/// A generated dataset of `count` records in `dir`.
+fn generated(dir: &std::path::Path, count: usize, seed: u64) -> std::path::PathBuf {
+    let out = dir.join(format!("feed-{count}-{seed}.geojson"));
+    let done = std::process::Command::new(binary())
+        .args([
+            "generate",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    out
+}
+
+const CURATOR: &str = "alice-token-0123456789abcdef";
+
+on_each_store! {
+    async fn curators_are_answered_during_a_large_import_and_none_of_their_edits_is_lost(store) {
+    let dir = tempfile::tempdir().unwrap();
+    let count = 30_000;
+    let data = generated(dir.path(), count, 1);
+    let mut config = skillsmap::config::ServeConfig::local(None);
+    config.db = store.location.clone();
+    config.curator_tokens = Some(skillsmap::config::Secret(format!("alice:{CURATOR}")));
+    let server = start_with(config, None).await;
+    let (_, _, page) = get_json(&format!("{}/collections/initiatives/items?limit=5", server.base)).await;
+    let targets = ids(&page);
+    let mut import = import_command(&data, &store.arg(), "big").spawn().unwrap();
+    let mut expected = std::collections::HashMap::new();
+    let (mut beside, mut n) = (0, 0);
+    loop {
+        let running = import.try_wait().unwrap().is_none();
+        let id = &targets[n % targets.len()];
+        let name = format!("Curated while harvesting {n}");
+        let answer = client()
+            .patch(format!("{}/collections/initiatives/items/{id}", server.base))
+            .bearer_auth(CURATOR)
+            .header("content-type", "application/merge-patch+json")
+            .json(&json!({"properties": {"name": name}}))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert!(status.is_success(), "PATCH {n} answered {status}: {}", answer.text().await.unwrap());
+        expected.insert(id.clone(), name);
+        n += 1;
+        if !running {
+            break;
+        }
+        beside += 1;
+    }
+    let output = import.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("{count} added")), "{stdout}");
+    assert!(beside >= 3, "only {beside} PATCHes went beside the import");
+    for (id, name) in expected {
+        let (status, _, item) =
+            get_json(&format!("{}/collections/initiatives/items/{id}", server.base)).await;
+        assert_eq!(status, 200);
+        assert_eq!(item["properties"]["name"], json!(name), "{id}");
+    }
+    let mut store = store.open();
+    assert_eq!(everything(&mut store).initiatives.len(), seed_count() + count);
+}
+}
+
+on_each_store! {
+    async fn an_import_killed_mid_run_leaves_whole_batches_and_the_next_run_completes_it(store) {
+    let dir = tempfile::tempdir().unwrap();
+    let count = 20_000;
+    let first = generated(dir.path(), count, 1);
+    let changed = generated(dir.path(), count, 2);
+    let ok = import_command(&first, &store.arg(), "feed").output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut reader = store.open();
+    let before = reader.revision().unwrap();
+    let live = everything(&mut reader).initiatives.len();
+
+    // The same feed with every record changed; killed once its first batch is committed.
+    let mut import = import_command(&changed, &store.arg(), "feed").spawn().unwrap();
+    while reader.revision().unwrap() == before {
+        assert!(import.try_wait().unwrap().is_none(), "the import ended before it was killed");
+        // Samples the store's revision: a batch's commit has no other outside sign.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    import.kill().unwrap();
+    import.wait().unwrap();
+    let after_kill = everything(&mut reader);
+    assert_eq!(after_kill.initiatives.len(), live, "nothing retired by the killed run");
+    assert!(after_kill.tombstones.is_empty());
+    if let Store::Sqlite(sqlite) = &reader {
+        assert_eq!(sqlite.integrity_check().unwrap(), "ok");
+    }
+    let redone = import_command(&changed, &store.arg(), "feed").output().unwrap();
+    let stdout = String::from_utf8_lossy(&redone.stdout);
+    assert!(redone.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 retired"), "{stdout}");
+    let updated: usize = stdout
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" updated"))
+        .and_then(|n| n.rsplit(' ').next().unwrap().parse().ok())
+        .unwrap();
+    assert!(updated > 0 && updated < count, "the killed run stopped mid-way: {stdout}");
+    let done = everything(&mut reader);
+    assert_eq!(done.initiatives.len(), live);
+    assert!(done.tombstones.is_empty());
+    // The interrupted run's changes are in the audit entry of the run that completed it.
+    let log = reader.audit_log(0, 100).unwrap();
+    let run: Value = serde_json::from_str(log.last().unwrap().after.as_ref().unwrap().get()).unwrap();
+    assert_eq!(run["updated"].as_object().unwrap().len(), count, "{}", log.last().unwrap().detail.as_deref().unwrap_or(""));
+}
 }

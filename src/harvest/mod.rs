@@ -1,6 +1,8 @@
 //! Harvesting partners' feeds: fetch, map onto our fields, validate, and upsert into the
-//! store by `(source, source id)` in one transaction, retiring what vanished from the feed.
+//! store by `(source, source id)` in short batches beside curators' writes, merging their
+//! edits, then retire what vanished from the feed (see docs/harvest.md).
 
+pub mod geojson;
 pub mod mapping;
 pub mod schedule;
 pub mod source;
@@ -10,10 +12,10 @@ use std::collections::HashSet;
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
-use crate::curation::{self, Stamp};
+use crate::curation::{self, Curation, Stamp};
 use crate::model::{Initiative, Location as Position};
 use crate::regions::RegionLayer;
-use crate::store::{Origin, Store, StoreError, Upserted};
+use crate::store::{Origin, RunEnd, Store, StoreError, Upserted};
 use mapping::Mapping;
 use source::{Fetched, Fetcher, Location, Validators};
 
@@ -74,22 +76,6 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// The records of one run, validated, before they touch the store.
-pub struct Collected {
-    records: Vec<(Initiative, String)>,
-    rejected: Vec<Rejected>,
-    /// Every source id the feed still lists, valid or not: none of them is retired.
-    listed: HashSet<String>,
-    validators: Validators,
-}
-
-/// What a run found at the source.
-pub enum Outcome {
-    /// The source answered 304: nothing changed since the last run.
-    NotModified,
-    Collected(Collected),
-}
-
 /// What a run did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
@@ -118,51 +104,122 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Fetches every page of `feed` and validates its records (no store access). A record that
-/// names no country takes the one its point lies in, when `countries` (outlines) are given.
-pub async fn collect(
+/// Records per transaction: a curator's write waits for at most one batch (a few hundred
+/// records, some tens of milliseconds), and a crash loses at most the batch in flight.
+pub const BATCH: usize = 400;
+
+/// The store a run writes into, one short transaction per batch.
+pub enum Target<'a> {
+    /// The service's store, shared with curators' requests (which go between batches).
+    Service(&'a Curation),
+    /// A store of the caller's own (`skillsmap import`, tests).
+    Own(&'a mut Store),
+}
+
+impl Target<'_> {
+    async fn run<T: Send + 'static>(
+        &mut self,
+        task: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match self {
+            Target::Service(curation) => curation.read(task).await,
+            Target::Own(store) => task(store),
+        }
+    }
+}
+
+/// What a run works with besides the feed and the store.
+pub struct Tools<'a> {
+    pub fetcher: &'a Fetcher,
+    pub progress: &'a ProgressBar,
+    /// Country outlines: a record naming no country takes the one its point lies in.
+    pub countries: Option<&'a RegionLayer>,
+    /// How long the audit keeps harvest entries; older ones are pruned at the end of a run.
+    pub audit_retention: std::time::Duration,
+}
+
+/// One batch of validated records, on its way to the store.
+struct Batch {
+    source: String,
+    run: i64,
+    records: Vec<Admitted>,
+    /// Source ids of records the feed still lists but whose version is invalid: kept.
+    listed: Vec<String>,
+}
+
+struct Admitted {
+    initiative: Initiative,
+    source_id: String,
+    position: String,
+}
+
+/// Harvests `feed` into `target`: reads every page as it arrives and writes its records in
+/// batches, each its own transaction; after the whole feed was read and written, retires the
+/// source's records the feed no longer lists and remembers the feed's validators, in that
+/// order. A run stopped anywhere leaves every committed batch consistent, retires nothing,
+/// and keeps the old validators, so the next run redoes it. Returns what the run did and the
+/// store revision to publish.
+pub async fn run(
     feed: &Feed,
-    fetcher: &Fetcher,
-    validators: Option<&Validators>,
-    progress: &ProgressBar,
-    countries: Option<&RegionLayer>,
-) -> Result<Outcome, HarvestError> {
-    let mut collected = Collected {
-        records: Vec::new(),
-        rejected: Vec::new(),
-        listed: HashSet::new(),
-        validators: Validators::default(),
-    };
+    tools: &Tools<'_>,
+    target: &mut Target<'_>,
+) -> Result<(Summary, u64), HarvestError> {
+    let probe = feed.clone();
+    let validators = target
+        .run(move |store| last_validators(store, &probe))
+        .await?;
+    // Any number unique to the run marks the rows it lists: a random one needs no
+    // coordination between processes.
+    let number: i64 = rand::random();
+    let mut summary = Summary::default();
+    let mut revision = 0;
     let mut location = feed.location.clone();
     let mut visited = HashSet::new();
+    let mut fresh = Validators::default();
     let now = jiff::Timestamp::now();
     for page in 1.. {
-        if page > fetcher.limits().max_pages {
-            return Err(HarvestError::TooManyPages(fetcher.limits().max_pages));
+        if page > tools.fetcher.limits().max_pages {
+            return Err(HarvestError::TooManyPages(tools.fetcher.limits().max_pages));
         }
         // Only the first page is asked conditionally: a 304 there means the feed is as it was.
-        let conditions = validators.filter(|_| page == 1);
-        let body = match fetcher.fetch(&location, conditions).await? {
-            Fetched::NotModified => return Ok(Outcome::NotModified),
+        let conditions = validators.as_ref().filter(|_| page == 1);
+        let body = match tools.fetcher.fetch(&location, conditions).await? {
+            Fetched::NotModified => {
+                summary.not_modified = true;
+                return Ok((summary, revision));
+            }
             Fetched::Body(body) => body,
         };
         if page == 1 {
-            collected.validators = body.validators.clone();
+            fresh = body.validators.clone();
         }
-        let read = source::read_page(&body, &feed.mapping, page)?;
-        progress.inc_length(read.records.len() as u64);
-        for record in read.records {
-            progress.inc(1);
-            match record {
-                Ok(record) => admit(feed, record, (now, countries), &mut collected),
-                Err(unreadable) => collected.rejected.push(Rejected {
-                    position: unreadable.position,
-                    source_id: None,
-                    reason: unreadable.reason,
-                }),
+        // The page is parsed on a thread of its own, which hands its records over a batch at
+        // a time; the bounded channel holds the parser back while the store is busy.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(2);
+        let mapping = feed.mapping.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let next = source::read_page(&body, &mapping, page, &mut |record| {
+                batch.push(record);
+                batch.len() < BATCH || sender.blocking_send(std::mem::take(&mut batch)).is_ok()
+            })?;
+            if !batch.is_empty() {
+                let _ = sender.blocking_send(batch);
             }
+            Ok::<_, HarvestError>(next)
+        });
+        while let Some(records) = receiver.recv().await {
+            tools.progress.inc_length(records.len() as u64);
+            let batch = admit_all(feed, records, (now, tools.countries), number, &mut summary);
+            tools.progress.inc(batch.records.len() as u64);
+            let (done, at) = target.run(move |store| write_batch(store, batch)).await?;
+            summary.add(done);
+            revision = revision.max(at);
         }
-        match read.next {
+        let next = reader
+            .await
+            .map_err(|e| HarvestError::Source(format!("reading the feed failed: {e}")))??;
+        match next {
             Some(next) => {
                 if !visited.insert(next.to_string()) {
                     return Err(HarvestError::PageLoop(next.to_string()));
@@ -172,35 +229,160 @@ pub async fn collect(
             None => break,
         }
     }
-    Ok(Outcome::Collected(collected))
+    loop {
+        let (source, run) = (feed.name.clone(), number);
+        let (retired, at) = target
+            .run(move |store| store.harvest(|h| h.retire_unlisted(&source, run, BATCH)))
+            .await?;
+        revision = revision.max(at);
+        let last = retired.len() < BATCH;
+        summary.retired.extend(retired);
+        if last {
+            break;
+        }
+    }
+    let (source, place) = (feed.name.clone(), feed.location.to_string());
+    let keep =
+        jiff::SignedDuration::try_from(tools.audit_retention).unwrap_or(jiff::SignedDuration::MAX);
+    let prune_before = now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
+    let ((), at) = target
+        .run(move |store| {
+            let actor = format!("harvest {source}");
+            store.harvest(|h| {
+                h.finish_run(&RunEnd {
+                    source: &source,
+                    location: &place,
+                    etag: fresh.etag.as_deref(),
+                    last_modified: fresh.last_modified.as_deref(),
+                    actor: &actor,
+                    prune_before,
+                })
+            })
+        })
+        .await?;
+    Ok((summary, revision.max(at)))
 }
 
-/// Maps and validates one record into `collected`, or records why it was rejected.
+/// Maps and validates a batch of records; the rejected go to `summary`.
+fn admit_all(
+    feed: &Feed,
+    records: Vec<Result<source::Record, source::Unreadable>>,
+    context: (jiff::Timestamp, Option<&RegionLayer>),
+    run: i64,
+    summary: &mut Summary,
+) -> Batch {
+    let mut batch = Batch {
+        source: feed.name.clone(),
+        run,
+        records: Vec::with_capacity(records.len()),
+        listed: Vec::new(),
+    };
+    for record in records {
+        match record {
+            Ok(record) => admit(feed, record, context, &mut batch, summary),
+            Err(unreadable) => summary.rejected.push(Rejected {
+                position: unreadable.position,
+                source_id: None,
+                reason: unreadable.reason,
+            }),
+        }
+    }
+    batch
+}
+
+/// What one batch did.
+#[derive(Default)]
+struct Done {
+    added: usize,
+    updated: usize,
+    unchanged: usize,
+    rejected: Vec<Rejected>,
+}
+
+impl Summary {
+    fn add(&mut self, done: Done) {
+        self.added += done.added;
+        self.updated += done.updated;
+        self.unchanged += done.unchanged;
+        self.rejected.extend(done.rejected);
+    }
+}
+
+/// Writes one batch in one transaction.
+fn write_batch(store: &mut Store, batch: Batch) -> Result<(Done, u64), StoreError> {
+    store.harvest(|harvest| {
+        let mut done = Done::default();
+        for source_id in &batch.listed {
+            let origin = Origin {
+                source: &batch.source,
+                source_id,
+            };
+            harvest.mark_listed(origin, batch.run)?;
+        }
+        for record in &batch.records {
+            let origin = Origin {
+                source: &batch.source,
+                source_id: &record.source_id,
+            };
+            let reason = match harvest.upsert(&record.initiative, origin, batch.run) {
+                Ok(Upserted::Added) => {
+                    done.added += 1;
+                    continue;
+                }
+                Ok(Upserted::Updated) => {
+                    done.updated += 1;
+                    continue;
+                }
+                Ok(Upserted::Unchanged) => {
+                    done.unchanged += 1;
+                    continue;
+                }
+                Ok(Upserted::Repeated) => "the same id appears earlier in the feed".to_string(),
+                Err(StoreError::AlreadyExists(id)) => {
+                    format!("the id \"{id}\" belongs to an initiative from elsewhere")
+                }
+                Err(StoreError::Invalid(problems)) => format!(
+                    "with the curators' edits kept, the record is invalid: {}",
+                    reasons(&problems)
+                ),
+                Err(other) => return Err(other),
+            };
+            done.rejected.push(Rejected {
+                position: record.position.clone(),
+                source_id: Some(record.source_id.clone()),
+                reason,
+            });
+        }
+        Ok(done)
+    })
+}
+
+fn reasons(problems: &[crate::dataset::FieldProblem]) -> String {
+    let reasons: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect();
+    reasons.join("; ")
+}
+
+/// Maps and validates one record into `batch`, or records in `summary` why it was rejected.
 fn admit(
     feed: &Feed,
     record: source::Record,
     (now, countries): (jiff::Timestamp, Option<&RegionLayer>),
-    collected: &mut Collected,
+    batch: &mut Batch,
+    summary: &mut Summary,
 ) {
     let mapping = &feed.mapping;
-    let reject = |collected: &mut Collected, source_id: Option<String>, reason: String| {
-        collected.rejected.push(Rejected {
-            position: record.position.clone(),
-            source_id,
-            reason,
-        })
-    };
+    let position = record.position;
     let Some(source_id) = mapping.source_id(record.feature_id.as_ref(), &record.properties) else {
         let field = mapping.id.as_deref().unwrap_or("id");
-        return reject(collected, None, format!("no record id (\"{field}\")"));
+        return summary.rejected.push(Rejected {
+            position,
+            source_id: None,
+            reason: format!("no record id (\"{field}\")"),
+        });
     };
-    if !collected.listed.insert(source_id.clone()) {
-        return reject(
-            collected,
-            Some(source_id),
-            "the same id appears earlier in the feed".into(),
-        );
-    }
     let id = our_id(&feed.name, &source_id);
     let mut properties = mapping.properties(&record.properties, mapping.csv.list_separator);
     if !properties.contains_key("country")
@@ -220,13 +402,18 @@ fn admit(
         now,
     };
     match curation::prepare_value(feature, &stamp) {
-        Ok(initiative) => collected.records.push((initiative, source_id)),
+        Ok(initiative) => batch.records.push(Admitted {
+            initiative,
+            source_id,
+            position,
+        }),
         Err(problems) => {
-            let reasons: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.field, p.message))
-                .collect();
-            reject(collected, Some(source_id), reasons.join("; "))
+            summary.rejected.push(Rejected {
+                position,
+                source_id: Some(source_id.clone()),
+                reason: reasons(&problems),
+            });
+            batch.listed.push(source_id);
         }
     }
 }
@@ -245,54 +432,6 @@ fn country_at(countries: &RegionLayer, geometry: Option<&Value>) -> Option<Strin
     let at = Position { lon, lat };
     let id = countries.locate(at)?;
     Some(countries.get(id).country.to_string())
-}
-
-/// Writes a run's records into the store in one transaction; returns what happened and the
-/// store revision to publish.
-pub fn apply(
-    store: &mut Store,
-    feed: &Feed,
-    outcome: Outcome,
-) -> Result<(Summary, u64), StoreError> {
-    let Outcome::Collected(collected) = outcome else {
-        let summary = Summary {
-            not_modified: true,
-            ..Summary::default()
-        };
-        return Ok((summary, 0));
-    };
-    let actor = format!("harvest {}", feed.name);
-    store.harvest(|harvest| {
-        let mut summary = Summary {
-            rejected: collected.rejected,
-            ..Summary::default()
-        };
-        for (initiative, source_id) in &collected.records {
-            let origin = Origin {
-                source: &feed.name,
-                source_id,
-            };
-            match harvest.upsert(initiative, origin, &actor) {
-                Ok(Upserted::Added) => summary.added += 1,
-                Ok(Upserted::Updated) => summary.updated += 1,
-                Ok(Upserted::Unchanged) => summary.unchanged += 1,
-                Err(StoreError::AlreadyExists(id)) => summary.rejected.push(Rejected {
-                    position: format!("record {source_id}"),
-                    source_id: Some(source_id.clone()),
-                    reason: format!("the id \"{id}\" belongs to an initiative from elsewhere"),
-                }),
-                Err(other) => return Err(other),
-            }
-        }
-        summary.retired = harvest.retire_missing(&feed.name, &collected.listed, &actor)?;
-        harvest.remember_feed(
-            &feed.name,
-            &feed.location.to_string(),
-            collected.validators.etag.as_deref(),
-            collected.validators.last_modified.as_deref(),
-        )?;
-        Ok(summary)
-    })
 }
 
 /// The validators of `feed`'s last run, if its location has not changed since.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::mapping::Mapping;
 use super::source::{Fetcher, Limits, Location};
-use super::{Feed, HarvestError, Summary, apply, collect, last_validators};
+use super::{Feed, HarvestError, Summary, Target, Tools};
 use crate::curation::Curation;
 use crate::regions::{Level, SharedRegions};
 use crate::store::Claim;
@@ -46,6 +46,8 @@ pub struct ScheduledFeed {
     pub feed: Feed,
     pub every: Duration,
     pub limits: Limits,
+    /// How long the audit keeps harvest entries (the service's `--harvest-audit-days`).
+    pub audit_retention: Duration,
 }
 
 /// Reads a feeds file, with every mapping it names; any mistake stops start-up with a message.
@@ -75,6 +77,7 @@ pub fn read_feeds(path: &Path) -> Result<Vec<ScheduledFeed>, HarvestError> {
                 feed,
                 every,
                 limits,
+                audit_retention: crate::config::days(crate::config::DEFAULT_HARVEST_AUDIT_DAYS),
             })
         })
         .collect()
@@ -92,29 +95,23 @@ pub fn duration(text: &str, what: &str) -> Result<Duration, HarvestError> {
     crate::config::duration(text).map_err(|e| HarvestError::Source(format!("{what}: {e}")))
 }
 
-/// One run of `feed` into the live store; the snapshot swaps once, at the end.
+/// One run of `feed` into the live store, in batches that curators' writes go between;
+/// the snapshot swaps once, at the end.
 pub async fn run_once(
-    feed: &Feed,
+    scheduled: &ScheduledFeed,
     (curation, regions): (&Curation, &SharedRegions),
     fetcher: &Fetcher,
 ) -> Result<Summary, HarvestError> {
-    let probe = feed.clone();
-    let validators = curation
-        .read(move |store| last_validators(store, &probe))
-        .await?;
-    let countries = regions.layer(Level::Country).ok();
-    let outcome = collect(
-        feed,
+    let tools = Tools {
         fetcher,
-        validators.as_ref(),
-        &ProgressBar::hidden(),
-        countries,
-    )
-    .await?;
-    let feed = feed.clone();
-    Ok(curation
-        .write(move |store| apply(store, &feed, outcome))
-        .await?)
+        progress: &ProgressBar::hidden(),
+        countries: regions.layer(Level::Country).ok(),
+        audit_retention: scheduled.audit_retention,
+    };
+    let (summary, revision) =
+        super::run(&scheduled.feed, &tools, &mut Target::Service(curation)).await?;
+    curation.publish(revision).await?;
+    Ok(summary)
 }
 
 /// Longest a replica holds a feed: past it, a replica that died mid-run loses its lease and
@@ -159,9 +156,7 @@ pub async fn run_forever(
                 continue;
             }
         };
-        let (wait, failures) = match run_once(&scheduled.feed, (&curation, &regions), &fetcher)
-            .await
-        {
+        let (wait, failures) = match run_once(&scheduled, (&curation, &regions), &fetcher).await {
             Ok(summary) => {
                 tracing::info!(feed = %name, %summary, "feed harvested");
                 for rejected in &summary.rejected {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::HarvestError;
+use super::geojson;
 use super::mapping::{CsvLayout, JsonLayout, Mapping, lookup};
 
 /// How far a fetch may go before it is abandoned.
@@ -84,9 +85,16 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// What a page's records are read from: a response held in memory (at most `max_bytes`),
+/// or a file, read as it is parsed.
+pub enum Content {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
 /// One response body and what describes it.
 pub struct Body {
-    pub bytes: Vec<u8>,
+    pub content: Content,
     pub content_type: Option<String>,
     pub validators: Validators,
     /// Where the body came from after redirects, to resolve relative links.
@@ -134,17 +142,23 @@ impl Fetcher {
     ) -> Result<Fetched, HarvestError> {
         match location {
             Location::File(path) => {
-                let bytes = tokio::fs::read(path).await.map_err(|e| {
-                    HarvestError::Source(format!("cannot read {}: {e}", path.display()))
-                })?;
-                if bytes.len() > self.limits.max_bytes {
+                let size = tokio::fs::metadata(path)
+                    .await
+                    .and_then(|m| {
+                        std::fs::File::open(path)?;
+                        Ok(m.len())
+                    })
+                    .map_err(|e| {
+                        HarvestError::Source(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                if size > self.limits.max_bytes as u64 {
                     return Err(HarvestError::TooLarge {
                         origin: location.to_string(),
                         limit: self.limits.max_bytes,
                     });
                 }
                 Ok(Fetched::Body(Body {
-                    bytes,
+                    content: Content::File(path.clone()),
                     content_type: None,
                     validators: Validators::default(),
                     url: None,
@@ -217,7 +231,7 @@ impl Fetcher {
             bytes.extend_from_slice(&chunk);
         }
         Ok(Fetched::Body(Body {
-            bytes,
+            content: Content::Bytes(bytes),
             content_type,
             validators,
             url: Some(final_url),
@@ -258,17 +272,24 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// The records of one page, and the next page's URL if the feed is paged.
-pub struct Page {
-    pub records: Vec<Result<Record, Unreadable>>,
-    pub next: Option<Url>,
-}
+/// Takes each record of a page as it is read; returns false to stop reading.
+pub type Emit<'a> = dyn FnMut(Result<Record, Unreadable>) -> bool + 'a;
+
+/// Why a page's reading stopped early: the taker of its records gave up.
+pub(super) const STOPPED: &str = "the harvest stopped reading";
 
 /// Reads a body as the mapping says (plain JSON records), else as CSV or GeoJSON (a
-/// FeatureCollection or an OGC API items page), whichever it looks like.
-pub fn read_page(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, HarvestError> {
+/// FeatureCollection or an OGC API items page), whichever it looks like, handing each record
+/// to `emit` as it is read; returns the next page's URL if the feed is paged. GeoJSON and CSV
+/// are read incrementally: a file's records are never all in memory at once.
+pub fn read_page(
+    body: &Body,
+    mapping: &Mapping,
+    page: usize,
+    emit: &mut Emit<'_>,
+) -> Result<Option<Url>, HarvestError> {
     if let Some(layout) = &mapping.json {
-        return read_json_records(&body.bytes, layout);
+        return read_json_records(&whole(body)?, layout, emit);
     }
     let csv = &mapping.csv;
     let looks_csv = body
@@ -279,76 +300,107 @@ pub fn read_page(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, Ha
             .url
             .as_ref()
             .is_some_and(|u| u.path().ends_with(".csv"))
-        || !body
-            .bytes
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_some_and(|b| *b == b'{' || *b == b'[');
-    if looks_csv {
-        read_csv(&body.bytes, csv)
-    } else {
-        read_geojson(&body.bytes, body.url.as_ref(), page)
+        || !first_byte(body)?.is_some_and(|b| b == b'{' || b == b'[');
+    match (&body.content, looks_csv) {
+        (Content::Bytes(bytes), true) => read_csv(bytes.as_slice(), csv, emit),
+        (Content::File(path), true) => read_csv(open(path)?, csv, emit),
+        (Content::Bytes(bytes), false) => read_geojson(
+            serde_json::Deserializer::from_slice(bytes),
+            body.url.as_ref(),
+            page,
+            emit,
+        ),
+        (Content::File(path), false) => read_geojson(
+            serde_json::Deserializer::from_reader(std::io::BufReader::new(open(path)?)),
+            body.url.as_ref(),
+            page,
+            emit,
+        ),
+    }
+}
+
+fn open(path: &std::path::Path) -> Result<std::fs::File, HarvestError> {
+    std::fs::File::open(path)
+        .map_err(|e| HarvestError::Source(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The whole body, for the formats read in one piece.
+fn whole(body: &Body) -> Result<std::borrow::Cow<'_, [u8]>, HarvestError> {
+    match &body.content {
+        Content::Bytes(bytes) => Ok(bytes.as_slice().into()),
+        Content::File(path) => std::fs::read(path)
+            .map(Into::into)
+            .map_err(|e| HarvestError::Source(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// The body's first byte that is not white space, to tell JSON from CSV.
+fn first_byte(body: &Body) -> Result<Option<u8>, HarvestError> {
+    let first = |bytes: &[u8]| bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
+    match &body.content {
+        Content::Bytes(bytes) => Ok(first(bytes)),
+        Content::File(path) => {
+            use std::io::Read;
+            let mut start = Vec::with_capacity(4096);
+            open(path)?
+                .take(4096)
+                .read_to_end(&mut start)
+                .map_err(|e| {
+                    HarvestError::Source(format!("cannot read {}: {e}", path.display()))
+                })?;
+            Ok(first(&start))
+        }
     }
 }
 
 /// A body as JSON, or why it is not JSON (line and column).
 fn parse_json(bytes: &[u8]) -> Result<Value, HarvestError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| not_json(&e))
+}
+
+fn not_json(e: &serde_json::Error) -> HarvestError {
+    if e.is_data() {
+        HarvestError::Malformed(e.to_string())
+    } else {
         HarvestError::Malformed(format!(
             "not JSON (line {}, column {}): {e}",
             e.line(),
             e.column()
         ))
-    })
+    }
 }
 
-fn read_geojson(bytes: &[u8], url: Option<&Url>, page: usize) -> Result<Page, HarvestError> {
-    let malformed = |reason: String| HarvestError::Malformed(reason);
-    let document = parse_json(bytes)?;
-    if document.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(malformed("not a GeoJSON FeatureCollection".into()));
+/// A GeoJSON FeatureCollection (or OGC API items page), read one feature at a time.
+fn read_geojson<'de, R: serde_json::de::Read<'de>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    url: Option<&Url>,
+    page: usize,
+    emit: &mut Emit<'_>,
+) -> Result<Option<Url>, HarvestError> {
+    let mut collection = geojson::Collection::new(page, emit);
+    serde::Deserializer::deserialize_map(&mut deserializer, &mut collection)
+        .and_then(|()| deserializer.end())
+        .map_err(|e| not_json(&e))?;
+    if !collection.is_collection() {
+        return Err(HarvestError::Malformed(
+            "not a GeoJSON FeatureCollection".into(),
+        ));
     }
-    let features = document
-        .get("features")
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed("\"features\" is not an array".into()))?;
-    let position = |n: usize| {
-        if page > 1 {
-            format!("feature {n} (page {page})")
-        } else {
-            format!("feature {n}")
-        }
-    };
-    let records = features
-        .iter()
-        .enumerate()
-        .map(|(n, feature)| {
-            let Some(object) = feature.as_object() else {
-                return Err(Unreadable {
-                    position: position(n),
-                    reason: "not a JSON object".into(),
-                });
-            };
-            Ok(Record {
-                position: position(n),
-                feature_id: object.get("id").cloned(),
-                geometry: object.get("geometry").cloned(),
-                properties: match object.get("properties") {
-                    Some(Value::Object(p)) => p.clone(),
-                    _ => Map::new(),
-                },
-            })
-        })
-        .collect();
-    Ok(Page {
-        records,
-        next: next_link(&document, url),
-    })
+    if !collection.had_features() {
+        return Err(HarvestError::Malformed(
+            "\"features\" is not an array".into(),
+        ));
+    }
+    Ok(collection.links().and_then(|links| next_link(links, url)))
 }
 
 /// Plain JSON: the array of records at `layout.records`, each an object whose position is
 /// in the fields the layout names.
-fn read_json_records(bytes: &[u8], layout: &JsonLayout) -> Result<Page, HarvestError> {
+fn read_json_records(
+    bytes: &[u8],
+    layout: &JsonLayout,
+    emit: &mut Emit<'_>,
+) -> Result<Option<Url>, HarvestError> {
     let malformed = |reason: String| HarvestError::Malformed(reason);
     let document = parse_json(bytes)?;
     let records = match (layout.records.as_str(), &document) {
@@ -367,37 +419,32 @@ fn read_json_records(bytes: &[u8], layout: &JsonLayout) -> Result<Page, HarvestE
             )));
         }
     };
-    let records = records
-        .iter()
-        .enumerate()
-        .map(|(n, record)| {
-            let position = format!("record {n}");
-            let Some(object) = record.as_object() else {
-                return Err(Unreadable {
-                    position,
-                    reason: "not a JSON object".into(),
-                });
-            };
-            Ok(Record {
+    for (n, record) in records.iter().enumerate() {
+        let position = format!("record {n}");
+        let read = match record.as_object() {
+            None => Err(Unreadable {
+                position,
+                reason: "not a JSON object".into(),
+            }),
+            Some(object) => Ok(Record {
                 position,
                 feature_id: None,
                 geometry: layout.position(object).map(
                     |coordinates| serde_json::json!({"type": "Point", "coordinates": coordinates}),
                 ),
                 properties: object.clone(),
-            })
-        })
-        .collect();
-    Ok(Page {
-        records,
-        next: None,
-    })
+            }),
+        };
+        if !emit(read) {
+            return Err(HarvestError::Source(STOPPED.into()));
+        }
+    }
+    Ok(None)
 }
 
 /// The `next` link of an OGC API items page, resolved against the page's URL.
-fn next_link(document: &Value, base: Option<&Url>) -> Option<Url> {
-    let href = document
-        .get("links")?
+fn next_link(links: &Value, base: Option<&Url>) -> Option<Url> {
+    let href = links
         .as_array()?
         .iter()
         .find(|link| link.get("rel").and_then(Value::as_str) == Some("next"))?
@@ -409,14 +456,18 @@ fn next_link(document: &Value, base: Option<&Url>) -> Option<Url> {
     }
 }
 
-fn read_csv(bytes: &[u8], layout: &CsvLayout) -> Result<Page, HarvestError> {
+fn read_csv(
+    input: impl std::io::Read,
+    layout: &CsvLayout,
+    emit: &mut Emit<'_>,
+) -> Result<Option<Url>, HarvestError> {
     let delimiter = u8::try_from(layout.delimiter).map_err(|_| {
         HarvestError::Mapping("the CSV delimiter must be one ASCII character".into())
     })?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
-        .from_reader(bytes);
+        .from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| HarvestError::Malformed(format!("unreadable CSV header: {e}")))?
@@ -428,10 +479,8 @@ fn read_csv(bytes: &[u8], layout: &CsvLayout) -> Result<Page, HarvestError> {
             )));
         }
     }
-    let records = reader
-        .records()
-        .enumerate()
-        .map(|(n, row)| {
+    for (n, row) in reader.records().enumerate() {
+        let read = (|| {
             let row = row.map_err(|e| Unreadable {
                 position: format!("row {}", n + 1),
                 reason: e.to_string(),
@@ -461,21 +510,36 @@ fn read_csv(bytes: &[u8], layout: &CsvLayout) -> Result<Page, HarvestError> {
                 geometry,
                 properties,
             })
-        })
-        .collect();
-    Ok(Page {
-        records,
-        next: None,
-    })
+        })();
+        if !emit(read) {
+            return Err(HarvestError::Source(STOPPED.into()));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A page's records all at once.
+    struct Page {
+        records: Vec<Result<Record, Unreadable>>,
+        next: Option<Url>,
+    }
+
+    fn read(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, HarvestError> {
+        let mut records = Vec::new();
+        let next = read_page(body, mapping, page, &mut |record| {
+            records.push(record);
+            true
+        })?;
+        Ok(Page { records, next })
+    }
+
     fn body(text: &str, url: Option<&str>) -> Body {
         Body {
-            bytes: text.as_bytes().to_vec(),
+            content: Content::Bytes(text.as_bytes().to_vec()),
             content_type: None,
             validators: Validators::default(),
             url: url.map(|u| Url::parse(u).unwrap()),
@@ -486,7 +550,7 @@ mod tests {
     fn ogc_pages_link_to_the_next_page_relative_or_absolute() {
         let page = r#"{"type":"FeatureCollection","features":[{"id":"a","properties":{"x":1}}, 5],
             "links":[{"rel":"self","href":"?offset=0"},{"rel":"next","href":"items?offset=10"}]}"#;
-        let read = read_page(
+        let read = read(
             &body(page, Some("http://h/c/items?offset=0")),
             &Mapping::default(),
             1,
@@ -507,13 +571,13 @@ mod tests {
             ..Mapping::default()
         };
         let text = "id,name,x,lat\n1,A,4.3,50.8\n2,\"B, with comma\",,50\n";
-        let read = read_page(&body(text, None), &layout, 1).unwrap();
+        let read = read(&body(text, None), &layout, 1).unwrap();
         let rows: Vec<Record> = read.records.into_iter().map(Result::unwrap).collect();
         assert_eq!(rows[0].position, "line 2");
         assert_eq!(rows[0].geometry.as_ref().unwrap()["coordinates"][0], 4.3);
         assert!(rows[1].geometry.is_none());
         assert_eq!(rows[1].properties["name"], "B, with comma");
-        let missing = read_page(&body("a,b\n1,2\n", None), &Mapping::default(), 1);
+        let missing = read(&body("a,b\n1,2\n", None), &Mapping::default(), 1);
         assert!(matches!(missing, Err(HarvestError::Malformed(_))));
     }
 
@@ -523,7 +587,7 @@ mod tests {
             Mapping::parse("[json]\nrecords = \"data\"\nposition = \"geoposition\"\n").unwrap();
         let text = r#"{"data": [{"title": "A", "geoposition": "50.85,4.35"},
             {"title": "B", "geoposition": "somewhere"}, 7]}"#;
-        let read = read_page(&body(text, None), &mapping, 1).unwrap();
+        let read = read(&body(text, None), &mapping, 1).unwrap();
         assert_eq!(read.records.len(), 3);
         let first = read.records[0].as_ref().unwrap();
         assert_eq!(first.position, "record 0");
@@ -534,7 +598,7 @@ mod tests {
         assert_eq!(first.properties["title"], "A");
         assert!(read.records[1].as_ref().unwrap().geometry.is_none());
         assert!(read.records[2].is_err());
-        let wrong = read_page(&body(r#"{"items": []}"#, None), &mapping, 1);
+        let wrong = read(&body(r#"{"items": []}"#, None), &mapping, 1);
         assert!(matches!(wrong, Err(HarvestError::Malformed(m)) if m.contains("\"data\"")));
     }
 

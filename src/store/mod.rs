@@ -13,6 +13,7 @@
 mod error;
 pub mod guard;
 mod idempotency;
+mod harvest_merge;
 mod location;
 pub mod postgres;
 mod postgres_schema;
@@ -129,6 +130,8 @@ pub enum Upserted {
     Added,
     Updated,
     Unchanged,
+    /// Listed earlier in the same run: not stored again.
+    Repeated,
 }
 
 /// How many submissions one client may make: `per_hour` on average, `burst` at once.
@@ -347,9 +350,9 @@ impl Store {
         each!(self, s => s.audit_page(true, before, limit))
     }
 
-    /// Runs `body` in one write transaction for a harvest: all its upserts and retirements
-    /// commit together or not at all. The revision moves only if something changed; the
-    /// one returned is the store's revision after the harvest either way.
+    /// Runs `body`, one batch of a harvest run, in one short write transaction: its upserts
+    /// and retirements commit together or not at all. The revision moves only if something
+    /// changed; the one returned is the store's revision after the batch either way.
     pub fn harvest<T>(
         &mut self,
         body: impl FnOnce(&mut Harvest<'_, '_>) -> Result<T, StoreError>,
@@ -420,82 +423,70 @@ impl Store {
     }
 }
 
-/// An open harvest transaction.
+/// An open harvest transaction: one batch of a run (see `harvest`).
 pub enum Harvest<'a, 'tx> {
     Sqlite(&'a mut sqlite::Harvest<'tx>),
     Postgres(&'a mut postgres::Harvest<'tx>),
 }
 
+/// Runs the same call on whichever back-end the harvest transaction is.
+macro_rules! each_harvest {
+    ($self:expr, $h:ident => $call:expr) => {
+        match $self {
+            Harvest::Sqlite($h) => $call,
+            Harvest::Postgres($h) => $call,
+        }
+    };
+}
+
 impl Harvest<'_, '_> {
-    /// Adds or updates the record `origin` names. A record whose id belongs to another
-    /// source's live initiative is refused, so feeds cannot overwrite each other or curators.
+    /// Adds or updates the record `origin` names, for run `run` (a number unique to the
+    /// run), and marks it listed by the run. A record whose id belongs to another source's
+    /// live initiative is refused, so feeds cannot overwrite each other or curators; a record
+    /// a curator edited is merged field by field (see `harvest_merge`).
     pub fn upsert(
         &mut self,
         initiative: &Initiative,
         origin: Origin<'_>,
-        actor: &str,
+        run: i64,
     ) -> Result<Upserted, StoreError> {
-        match self {
-            Harvest::Sqlite(h) => h.upsert(initiative, origin, actor),
-            Harvest::Postgres(h) => h.upsert(initiative, origin, actor),
-        }
+        each_harvest!(self, h => h.upsert(initiative, origin, run))
     }
 
-    /// Remembers where `source` was harvested from and its validators, for the next run's
-    /// conditional request.
-    pub fn remember_feed(
-        &mut self,
-        source: &str,
-        location: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<(), StoreError> {
-        match self {
-            Harvest::Sqlite(h) => h.remember_feed(source, location, etag, last_modified),
-            Harvest::Postgres(h) => h.remember_feed(source, location, etag, last_modified),
-        }
+    /// Marks the record `origin` names (if stored) as listed by run `run` although the
+    /// feed's version of it is invalid: it is kept, not retired.
+    pub fn mark_listed(&mut self, origin: Origin<'_>, run: i64) -> Result<(), StoreError> {
+        each_harvest!(self, h => h.mark_listed(origin, run))
     }
 
-    /// Tombstones every live record of `source` whose source id is not in `kept`.
-    pub fn retire_missing(
+    /// Tombstones up to `limit` live records of `source` that run `run` did not list;
+    /// returns their ids (fewer than `limit`: none are left).
+    pub fn retire_unlisted(
         &mut self,
         source: &str,
-        kept: &std::collections::HashSet<String>,
-        actor: &str,
+        run: i64,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        match self {
-            Harvest::Sqlite(h) => h.retire_missing(source, kept, actor),
-            Harvest::Postgres(h) => h.retire_missing(source, kept, actor),
-        }
+        each_harvest!(self, h => h.retire_unlisted(source, run, limit))
+    }
+
+    /// Ends a run that read the whole feed: remembers where its source was harvested from
+    /// and the validators (for the next run's conditional request), writes the run's one
+    /// audit entry from its staged changes (with those of interrupted runs before it), and
+    /// prunes harvest audit entries older than `prune_before`.
+    pub fn finish_run(&mut self, end: &RunEnd<'_>) -> Result<(), StoreError> {
+        each_harvest!(self, h => h.finish_run(end))
     }
 }
 
-/// An initiative's row as a harvest sees it.
-struct StoredRow {
-    feature: String,
-    deleted: bool,
-    source: Option<String>,
-    source_id: Option<String>,
-}
-
-/// What upserting `initiative` from `origin` does to the row that holds its id, if any.
-fn upsert_outcome(
-    existing: Option<&StoredRow>,
-    initiative: &Initiative,
-    origin: Origin<'_>,
-) -> Result<Upserted, StoreError> {
-    Ok(match existing {
-        None => Upserted::Added,
-        Some(row)
-            if row.source.as_deref() != Some(origin.source)
-                || row.source_id.as_deref() != Some(origin.source_id) =>
-        {
-            return Err(StoreError::AlreadyExists(initiative.id.to_string()));
-        }
-        Some(row) if row.deleted => Upserted::Added,
-        Some(row) if same_content(&row.feature, initiative) => Upserted::Unchanged,
-        Some(_) => Upserted::Updated,
-    })
+/// How a harvest run ends (see [`Harvest::finish_run`]).
+pub struct RunEnd<'a> {
+    pub source: &'a str,
+    pub location: &'a str,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    pub actor: &'a str,
+    pub prune_before: Timestamp,
 }
 
 /// Whether a replica may harvest a feed whose lease row says this.

@@ -12,7 +12,6 @@
 //! commit in order) and sends `NOTIFY skillsmap_changes` with it: [`Listener`] wakes the
 //! replicas, which then read what changed after their own revision.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -24,13 +23,13 @@ use tokio_postgres::{AsyncMessage, IsolationLevel, Row};
 
 use super::guard::{KeyedResponse, WriteGuard};
 use super::idempotency::{self, bound_postgres as bound, seal_postgres as seal};
+use super::harvest_merge::{self, HARVEST_ROW, HarvestRow, Plan};
 use super::postgres_schema::MIGRATIONS;
 use super::retention::{self, Erased};
 use super::{
-    AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, StoreError,
-    StoreLocation, StoredRow, Submission, SubmissionStatus, Tombstone, Upserted, decide_claim,
-    parse_rows, parse_time, pending_feature, raw_json, read_initiative, same_content,
-    upsert_outcome,
+    AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, RunEnd, StoreError,
+    StoreLocation, Submission, SubmissionStatus, Tombstone, Upserted, decide_claim, parse_rows,
+    parse_time, pending_feature, raw_json, read_initiative, same_content,
 };
 use crate::feature::canonical_json as feature_text;
 use crate::model::Initiative;
@@ -599,6 +598,9 @@ impl PostgresStore {
     ) -> Result<(T, u64), StoreError> {
         let mut client = self.client()?;
         let tx = wait(client.transaction())?;
+        // A batch marks rows before it knows whether it changes any: it takes the revision's
+        // lock first, as every writer does, so that it never deadlocks with a curator's write.
+        wait(lock_revision(&tx))?;
         let mut harvest = Harvest { tx, revision: None };
         let result = body(&mut harvest)?;
         let revision = match harvest.revision {
@@ -775,23 +777,24 @@ impl Harvest<'_> {
         }
     }
 
-    async fn stored_row(&self, id: &str) -> Result<Option<StoredRow>, StoreError> {
+    async fn harvest_row(&self, id: &str) -> Result<Option<HarvestRow>, StoreError> {
         let statement = self
             .tx
-            .prepare_cached(
-                "SELECT feature, deleted_at IS NOT NULL, source, source_id
-                 FROM initiatives WHERE id = $1",
-            )
+            .prepare_cached(&format!(
+                "SELECT {HARVEST_ROW} FROM initiatives WHERE id = $1"
+            ))
             .await?;
         Ok(self
             .tx
             .query_opt(&statement, &[&id])
             .await?
-            .map(|r| StoredRow {
+            .map(|r| HarvestRow {
                 feature: r.get(0),
                 deleted: r.get(1),
                 source: r.get(2),
                 source_id: r.get(3),
+                base: r.get(4),
+                run: r.get(5),
             }))
     }
 
@@ -799,122 +802,166 @@ impl Harvest<'_> {
         &mut self,
         initiative: &Initiative,
         origin: Origin<'_>,
-        actor: &str,
+        run: i64,
     ) -> Result<Upserted, StoreError> {
         wait(async {
-            let mut existing = self.stored_row(&initiative.id).await?;
-            let mut outcome = upsert_outcome(existing.as_ref(), initiative, origin)?;
-            if outcome == Upserted::Unchanged {
-                return Ok(outcome);
-            }
-            if self.revision.is_none() {
-                // Until its first change a harvest holds no lock (an unchanged feed blocks
-                // nobody); a curator may have written the record since it was read.
-                self.revision().await?;
-                existing = self.stored_row(&initiative.id).await?;
-                outcome = upsert_outcome(existing.as_ref(), initiative, origin)?;
-                if outcome == Upserted::Unchanged {
-                    return Ok(outcome);
+            let existing = self.harvest_row(&initiative.id).await?;
+            let plan = harvest_merge::plan(existing.as_ref(), initiative, origin, run)?;
+            let outcome = plan.outcome();
+            let base = harvest_merge::base_text(initiative);
+            let (staged, base) = match plan {
+                Plan::Repeated => return Ok(outcome),
+                Plan::Add => {
+                    let revision = self.revision().await?;
+                    upsert_row(&self.tx, initiative, revision, Some(origin)).await?;
+                    (Some(("added", None)), Some(base))
                 }
-            }
-            let revision = self.revision().await?;
-            let new_text = upsert_row(&self.tx, initiative, revision, Some(origin)).await?;
-            let before = existing
-                .as_ref()
-                .filter(|row| !row.deleted)
-                .map(|row| row.feature.as_str());
-            audit(
+                Plan::Update { record, diff } => {
+                    let revision = self.revision().await?;
+                    upsert_row(&self.tx, &record, revision, Some(origin)).await?;
+                    (Some(("updated", Some(diff))), Some(base))
+                }
+                Plan::Keep { base_changed, diff } => (
+                    diff.map(|diff| ("curated", Some(diff))),
+                    base_changed.then_some(base),
+                ),
+            };
+            execute(
                 &self.tx,
-                &AuditRecord {
-                    actor,
-                    action: if outcome == Upserted::Added {
-                        "harvest-add"
-                    } else {
-                        "harvest-update"
-                    },
-                    initiative_id: Some(&initiative.id),
-                    before,
-                    after: Some(&new_text),
-                    ..AuditRecord::default()
-                },
+                "UPDATE initiatives SET harvest_base = coalesce($2, harvest_base), harvest_run = $3
+                 WHERE id = $1",
+                &[&&*initiative.id, &base, &run],
             )
             .await?;
+            if let Some((change, diff)) = staged {
+                stage(
+                    &self.tx,
+                    origin.source,
+                    &initiative.id,
+                    change,
+                    diff.as_deref(),
+                )
+                .await?;
+            }
             Ok(outcome)
         })
     }
 
-    pub fn remember_feed(
-        &mut self,
-        source: &str,
-        location: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<(), StoreError> {
+    pub fn mark_listed(&mut self, origin: Origin<'_>, run: i64) -> Result<(), StoreError> {
         wait(execute(
             &self.tx,
-            "INSERT INTO feeds (source, location, etag, last_modified, harvested_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (source) DO UPDATE SET location = $2, etag = $3, last_modified = $4,
-                 harvested_at = $5",
-            &[
-                &source,
-                &location,
-                &etag,
-                &last_modified,
-                &Timestamp::now().to_string(),
-            ],
+            "UPDATE initiatives SET harvest_run = $3 WHERE source = $1 AND source_id = $2",
+            &[&origin.source, &origin.source_id, &run],
         ))?;
         Ok(())
     }
 
-    pub fn retire_missing(
+    pub fn retire_unlisted(
         &mut self,
         source: &str,
-        kept: &HashSet<String>,
-        actor: &str,
+        run: i64,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         wait(async {
-            let list = "SELECT id, source_id, feature FROM initiatives
-                        WHERE source = $1 AND deleted_at IS NULL";
-            let mut live = self.tx.query(list, &[&source]).await?;
-            let vanished =
-                |rows: &[Row]| rows.iter().any(|r| !kept.contains(&r.get::<_, String>(1)));
-            if self.revision.is_none() && vanished(&live) {
-                // As in `upsert`: list again once the lock is held.
-                self.revision().await?;
-                live = self.tx.query(list, &[&source]).await?;
-            }
+            let rows = self
+                .tx
+                .query(
+                    "SELECT id FROM initiatives
+                     WHERE source = $1 AND deleted_at IS NULL
+                       AND harvest_run IS DISTINCT FROM $2
+                     LIMIT $3",
+                    &[&source, &run, &(limit as i64)],
+                )
+                .await?;
+            let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
             let now = Timestamp::now().to_string();
-            let mut retired = Vec::new();
-            for row in live {
-                let (id, source_id, feature): (String, String, String) =
-                    (row.get(0), row.get(1), row.get(2));
-                if kept.contains(&source_id) {
-                    continue;
-                }
+            for id in &ids {
                 let revision = self.revision().await?;
                 execute(
                     &self.tx,
                     "UPDATE initiatives SET deleted_at = $2, revision = $3 WHERE id = $1",
-                    &[&id, &now, &(revision as i64)],
+                    &[id, &now, &(revision as i64)],
                 )
                 .await?;
+                stage(&self.tx, source, id, "retired", None).await?;
+            }
+            Ok(ids)
+        })
+    }
+
+    pub fn finish_run(&mut self, end: &RunEnd<'_>) -> Result<(), StoreError> {
+        wait(async {
+            execute(
+                &self.tx,
+                "INSERT INTO feeds (source, location, etag, last_modified, harvested_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (source) DO UPDATE SET location = $2, etag = $3, last_modified = $4,
+                     harvested_at = $5",
+                &[
+                    &end.source,
+                    &end.location,
+                    &end.etag,
+                    &end.last_modified,
+                    &Timestamp::now().to_string(),
+                ],
+            )
+            .await?;
+            let staged = self
+                .tx
+                .query(
+                    "SELECT initiative_id, change, diff FROM harvest_changes WHERE source = $1
+                     ORDER BY seq",
+                    &[&end.source],
+                )
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            if let Some((detail, after)) = harvest_merge::run_entry(staged) {
                 audit(
                     &self.tx,
                     &AuditRecord {
-                        actor,
-                        action: "harvest-retire",
-                        initiative_id: Some(&id),
-                        before: Some(&feature),
+                        actor: end.actor,
+                        action: "harvest",
+                        after: Some(&after),
+                        detail: Some(detail),
                         ..AuditRecord::default()
                     },
                 )
                 .await?;
-                retired.push(id);
+                execute(
+                    &self.tx,
+                    "DELETE FROM harvest_changes WHERE source = $1",
+                    &[&end.source],
+                )
+                .await?;
             }
-            Ok(retired)
+            execute(
+                &self.tx,
+                "DELETE FROM audit WHERE action LIKE 'harvest%' AND at < $1",
+                &[&end.prune_before.to_string()],
+            )
+            .await?;
+            Ok(())
         })
     }
+}
+
+/// Stages one change of a harvest run for the run's audit entry.
+async fn stage(
+    tx: &Transaction<'_>,
+    source: &str,
+    id: &str,
+    change: &str,
+    diff: Option<&str>,
+) -> Result<(), StoreError> {
+    execute(
+        tx,
+        "INSERT INTO harvest_changes (source, initiative_id, change, diff) VALUES ($1, $2, $3, $4)",
+        &[&source, &id, &change, &diff],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Wakes a replica whenever any process commits a change to the store.
@@ -1053,6 +1100,9 @@ async fn lock_revision(tx: &Transaction<'_>) -> Result<u64, StoreError> {
 }
 
 /// Writes the row for `initiative` (live, its tombstone cleared); returns the stored text.
+/// A curator's edit (no `origin`) of a live harvested record keeps its origin, so that the
+/// feed goes on updating the fields the curator left alone; reusing a deleted id makes the
+/// record the curator's own.
 async fn upsert_row(
     tx: &Transaction<'_>,
     initiative: &Initiative,
@@ -1065,7 +1115,9 @@ async fn upsert_row(
         "INSERT INTO initiatives (id, feature, updated_at, deleted_at, revision, source, source_id)
          VALUES ($1, $2, $3, NULL, $4, $5, $6)
          ON CONFLICT (id) DO UPDATE SET feature = $2, updated_at = $3, deleted_at = NULL,
-             revision = $4, source = $5, source_id = $6",
+             revision = $4,
+             source = coalesce($5, CASE WHEN initiatives.deleted_at IS NULL THEN initiatives.source END),
+             source_id = coalesce($6, CASE WHEN initiatives.deleted_at IS NULL THEN initiatives.source_id END)",
         &[
             &&*initiative.id,
             &text,

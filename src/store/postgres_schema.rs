@@ -79,4 +79,17 @@ pub const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (scope, key)
      );
      CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);",
+    // 3: harvests beside curators: see the SQLite store's migration 7.
+    "ALTER TABLE initiatives ADD COLUMN harvest_base TEXT;
+     ALTER TABLE initiatives ADD COLUMN harvest_run BIGINT;
+     CREATE TABLE harvest_changes (
+         seq BIGSERIAL PRIMARY KEY,
+         source TEXT NOT NULL,
+         initiative_id TEXT NOT NULL,
+         change TEXT NOT NULL CHECK (change IN ('added', 'updated', 'curated', 'retired')),
+         diff TEXT
+     );
+     CREATE INDEX harvest_changes_by_source ON harvest_changes (source, seq);
+     CREATE INDEX initiatives_by_source ON initiatives (source, harvest_run) WHERE source IS NOT NULL;
+     CREATE INDEX audit_harvests ON audit (at) WHERE action LIKE 'harvest%';",
 ];

@@ -2,7 +2,6 @@
 //! acknowledged change survives a crash or power loss. Several processes may open the same
 //! file (a server and `skillsmap import`): SQLite's write lock orders their transactions.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -11,11 +10,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use super::guard::{KeyedResponse, WriteGuard};
 use super::idempotency::{self, seal_sqlite as seal};
 use super::retention::{self, Erased};
+use super::harvest_merge::{self, HARVEST_ROW, HarvestRow, Plan};
 use super::sqlite_schema::MIGRATIONS;
 use super::{
-    AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, StoreError, StoredRow,
+    AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, RunEnd, StoreError,
     Submission, SubmissionStatus, Tombstone, Upserted, parse_rows, parse_time, raw_json,
-    read_initiative, same_content, upsert_outcome,
+    read_initiative, same_content,
 };
 use crate::feature::canonical_json as feature_text;
 use crate::model::Initiative;
@@ -634,115 +634,156 @@ impl Harvest<'_> {
         &mut self,
         initiative: &Initiative,
         origin: Origin<'_>,
-        actor: &str,
+        run: i64,
     ) -> Result<Upserted, StoreError> {
         let existing = self
             .tx
-            .query_row(
-                "SELECT feature, deleted_at IS NOT NULL, source, source_id
-                 FROM initiatives WHERE id = ?1",
-                [&*initiative.id],
-                |r| {
-                    Ok(StoredRow {
-                        feature: r.get(0)?,
-                        deleted: r.get(1)?,
-                        source: r.get(2)?,
-                        source_id: r.get(3)?,
-                    })
-                },
-            )
+            .prepare_cached(&format!(
+                "SELECT {HARVEST_ROW} FROM initiatives WHERE id = ?1"
+            ))?
+            .query_row([&*initiative.id], |r| {
+                Ok(HarvestRow {
+                    feature: r.get(0)?,
+                    deleted: r.get(1)?,
+                    source: r.get(2)?,
+                    source_id: r.get(3)?,
+                    base: r.get(4)?,
+                    run: r.get(5)?,
+                })
+            })
             .optional()?;
-        let outcome = upsert_outcome(existing.as_ref(), initiative, origin)?;
-        if outcome == Upserted::Unchanged {
-            return Ok(outcome);
+        let plan = harvest_merge::plan(existing.as_ref(), initiative, origin, run)?;
+        let outcome = plan.outcome();
+        let base = harvest_merge::base_text(initiative);
+        let (staged, base) = match plan {
+            Plan::Repeated => return Ok(outcome),
+            Plan::Add => {
+                let revision = self.revision()?;
+                upsert_row(&self.tx, initiative, revision, Some(origin))?;
+                (Some(("added", None)), Some(base))
+            }
+            Plan::Update { record, diff } => {
+                let revision = self.revision()?;
+                upsert_row(&self.tx, &record, revision, Some(origin))?;
+                (Some(("updated", Some(diff))), Some(base))
+            }
+            Plan::Keep { base_changed, diff } => (
+                diff.map(|diff| ("curated", Some(diff))),
+                base_changed.then_some(base),
+            ),
+        };
+        self.tx
+            .prepare_cached(
+                "UPDATE initiatives SET harvest_base = coalesce(?2, harvest_base), harvest_run = ?3
+                 WHERE id = ?1",
+            )?
+            .execute(params![&*initiative.id, base, run])?;
+        if let Some((change, diff)) = staged {
+            stage(
+                &self.tx,
+                origin.source,
+                &initiative.id,
+                change,
+                diff.as_deref(),
+            )?;
         }
-        let revision = self.revision()?;
-        let new_text = upsert_row(&self.tx, initiative, revision, Some(origin))?;
-        let before = existing
-            .as_ref()
-            .filter(|row| !row.deleted)
-            .map(|row| row.feature.as_str());
-        audit(
-            &self.tx,
-            &AuditRecord {
-                actor,
-                action: if outcome == Upserted::Added {
-                    "harvest-add"
-                } else {
-                    "harvest-update"
-                },
-                initiative_id: Some(&initiative.id),
-                before,
-                after: Some(&new_text),
-                ..AuditRecord::default()
-            },
-        )?;
         Ok(outcome)
     }
 
-    pub fn remember_feed(
+    pub fn mark_listed(&mut self, origin: Origin<'_>, run: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE initiatives SET harvest_run = ?3 WHERE source = ?1 AND source_id = ?2",
+            )?
+            .execute(params![origin.source, origin.source_id, run])?;
+        Ok(())
+    }
+
+    pub fn retire_unlisted(
         &mut self,
         source: &str,
-        location: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<(), StoreError> {
+        run: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let ids: Vec<String> = self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM initiatives
+                 WHERE source = ?1 AND deleted_at IS NULL AND harvest_run IS NOT ?2 LIMIT ?3",
+            )?
+            .query_map(params![source, run, limit as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let now = Timestamp::now().to_string();
+        for id in &ids {
+            let revision = self.revision()?;
+            self.tx.execute(
+                "UPDATE initiatives SET deleted_at = ?2, revision = ?3 WHERE id = ?1",
+                params![id, now, revision as i64],
+            )?;
+            stage(&self.tx, source, id, "retired", None)?;
+        }
+        Ok(ids)
+    }
+
+    pub fn finish_run(&mut self, end: &RunEnd<'_>) -> Result<(), StoreError> {
         self.tx.execute(
             "INSERT INTO feeds (source, location, etag, last_modified, harvested_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (source) DO UPDATE SET location = ?2, etag = ?3, last_modified = ?4,
                  harvested_at = ?5",
             params![
-                source,
-                location,
-                etag,
-                last_modified,
+                end.source,
+                end.location,
+                end.etag,
+                end.last_modified,
                 Timestamp::now().to_string()
             ],
         )?;
-        Ok(())
-    }
-
-    pub fn retire_missing(
-        &mut self,
-        source: &str,
-        kept: &HashSet<String>,
-        actor: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        let live: Vec<(String, String, String)> = {
-            let mut statement = self.tx.prepare(
-                "SELECT id, source_id, feature FROM initiatives
-                 WHERE source = ?1 AND deleted_at IS NULL",
-            )?;
-            statement
-                .query_map([source], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?
-        };
-        let now = Timestamp::now().to_string();
-        let mut retired = Vec::new();
-        for (id, source_id, feature) in live {
-            if kept.contains(&source_id) {
-                continue;
-            }
-            let revision = self.revision()?;
-            self.tx.execute(
-                "UPDATE initiatives SET deleted_at = ?2, revision = ?3 WHERE id = ?1",
-                params![id, now, revision as i64],
-            )?;
+        let staged: Vec<(String, String, Option<String>)> = self
+            .tx
+            .prepare(
+                "SELECT initiative_id, change, diff FROM harvest_changes WHERE source = ?1
+                 ORDER BY seq",
+            )?
+            .query_map([end.source], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        if let Some((detail, after)) = harvest_merge::run_entry(staged) {
             audit(
                 &self.tx,
                 &AuditRecord {
-                    actor,
-                    action: "harvest-retire",
-                    initiative_id: Some(&id),
-                    before: Some(&feature),
+                    actor: end.actor,
+                    action: "harvest",
+                    after: Some(&after),
+                    detail: Some(detail),
                     ..AuditRecord::default()
                 },
             )?;
-            retired.push(id);
+            self.tx.execute(
+                "DELETE FROM harvest_changes WHERE source = ?1",
+                [end.source],
+            )?;
         }
-        Ok(retired)
+        self.tx.execute(
+            "DELETE FROM audit WHERE action LIKE 'harvest%' AND at < ?1",
+            [end.prune_before.to_string()],
+        )?;
+        Ok(())
     }
+}
+
+/// Stages one change of a harvest run for the run's audit entry.
+fn stage(
+    tx: &Transaction<'_>,
+    source: &str,
+    id: &str,
+    change: &str,
+    diff: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO harvest_changes (source, initiative_id, change, diff) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![source, id, change, diff])?;
+    Ok(())
 }
 
 /// True for a database with tables but no skillsmap schema version: not ours to migrate.
@@ -811,6 +852,9 @@ fn live_feature(tx: &Transaction<'_>, id: &str) -> Result<Option<String>, StoreE
 }
 
 /// Writes the row for `initiative` (live, its tombstone cleared); returns the stored text.
+/// A curator's edit (no `origin`) of a live harvested record keeps its origin, so that the
+/// feed goes on updating the fields the curator left alone; reusing a deleted id makes the
+/// record the curator's own.
 fn upsert_row(
     tx: &Transaction<'_>,
     initiative: &Initiative,
@@ -822,7 +866,9 @@ fn upsert_row(
         "INSERT INTO initiatives (id, feature, updated_at, deleted_at, revision, source, source_id)
          VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET feature = ?2, updated_at = ?3, deleted_at = NULL,
-             revision = ?4, source = ?5, source_id = ?6",
+             revision = ?4,
+             source = coalesce(?5, CASE WHEN initiatives.deleted_at IS NULL THEN initiatives.source END),
+             source_id = coalesce(?6, CASE WHEN initiatives.deleted_at IS NULL THEN initiatives.source_id END)",
         params![
             &*initiative.id,
             text,

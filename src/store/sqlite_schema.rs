@@ -96,4 +96,21 @@ pub const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (scope, key)
      ) STRICT;
      CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);",
+    // 7: harvests beside curators. Each harvested record keeps the last state its feed gave
+    // (`harvest_base`, for the three-way merge with curators' edits) and the number of the
+    // last run that listed it (`harvest_run`: a run retires its source's rows it did not mark).
+    // A run's changes are staged, batch by batch, in `harvest_changes` until the run's one
+    // audit entry is written at its end.
+    "ALTER TABLE initiatives ADD COLUMN harvest_base TEXT;
+     ALTER TABLE initiatives ADD COLUMN harvest_run INTEGER;
+     CREATE TABLE harvest_changes (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         source TEXT NOT NULL,
+         initiative_id TEXT NOT NULL,
+         change TEXT NOT NULL CHECK (change IN ('added', 'updated', 'curated', 'retired')),
+         diff TEXT
+     ) STRICT;
+     CREATE INDEX harvest_changes_by_source ON harvest_changes (source, seq);
+     CREATE INDEX initiatives_by_source ON initiatives (source, harvest_run) WHERE source IS NOT NULL;
+     CREATE INDEX audit_harvests ON audit (at) WHERE action LIKE 'harvest%';",
 ];

@@ -247,55 +247,109 @@ fn harvests_upsert_by_origin_retire_what_vanished_and_count_only_changes() {
             source: "feed",
             source_id: id,
         };
-        let ((first, _), r1) = store
+        let end = |etag: Option<&'static str>| RunEnd {
+            source: "feed",
+            location: "file.geojson",
+            etag,
+            last_modified: None,
+            actor: "harvest feed",
+            prune_before: Timestamp::UNIX_EPOCH,
+        };
+        let ((first, repeated), r1) = store
             .harvest(|h| {
-                let a = h.upsert(&initiative("f-1", "Lille"), origin("1"), "harvest")?;
-                let b = h.upsert(&initiative("f-2", "Nice"), origin("2"), "harvest")?;
-                Ok(((a, b), ()))
+                let a = h.upsert(&initiative("f-1", "Lille"), origin("1"), 1)?;
+                let b = h.upsert(&initiative("f-2", "Nice"), origin("2"), 1)?;
+                let again = h.upsert(&initiative("f-2", "Nice"), origin("2"), 1)?;
+                Ok(((a, b), again))
             })
             .unwrap();
         assert_eq!(first, (Upserted::Added, Upserted::Added));
-        assert_eq!(r1, 2, "one revision for the whole run");
+        assert_eq!(repeated, Upserted::Repeated);
+        assert_eq!(r1, 2, "one revision for the batch");
+        store.harvest(|h| h.finish_run(&end(None))).unwrap();
         // The same records again, with nothing retired: no new revision.
-        let (_, unchanged) = store
+        let (retired, unchanged) = store
             .harvest(|h| {
-                h.upsert(&initiative("f-1", "Lille"), origin("1"), "harvest")?;
-                h.upsert(&initiative("f-2", "Nice"), origin("2"), "harvest")?;
-                let kept = ["1".to_string(), "2".to_string()].into_iter().collect();
-                h.retire_missing("feed", &kept, "harvest")?;
-                h.remember_feed("feed", "file.geojson", Some("\"e\""), None)
+                h.upsert(&initiative("f-1", "Lille"), origin("1"), 2)?;
+                h.upsert(&initiative("f-2", "Nice"), origin("2"), 2)?;
+                let retired = h.retire_unlisted("feed", 2, 10)?;
+                h.finish_run(&end(Some("\"e\"")))?;
+                Ok(retired)
             })
             .unwrap();
+        assert!(retired.is_empty());
         assert_eq!(unchanged, r1);
         assert_eq!(
             store.feed_validators("feed", "file.geojson").unwrap(),
             Some((Some("\"e\"".to_string()), None))
         );
+        // A curator renames f-1; the feed then moves it: both changes stay.
+        store
+            .change(
+                "f-1",
+                "alice",
+                "update",
+                |_| true,
+                |mut i| {
+                    i.name = "Curated name".into();
+                    Ok(Some(i))
+                },
+            )
+            .unwrap();
         let ((outcomes, retired), r2) = store
             .harvest(|h| {
-                let mut bumped = initiative("f-1", "Lille");
-                bumped.updated_at = "2026-06-01T00:00:00Z".parse().unwrap();
-                let same = h.upsert(&bumped, origin("1"), "harvest")?;
-                let clash = h.upsert(&initiative("curated", "Paris"), origin("9"), "harvest");
-                let kept = ["1".to_string()].into_iter().collect();
-                let retired = h.retire_missing("feed", &kept, "harvest")?;
-                Ok(((same, clash.is_err()), retired))
+                let moved = h.upsert(&initiative("f-1", "Roubaix"), origin("1"), 3)?;
+                let clash = h.upsert(&initiative("curated", "Paris"), origin("9"), 3);
+                let retired = h.retire_unlisted("feed", 3, 10)?;
+                h.finish_run(&end(None))?;
+                Ok(((moved, clash.is_err()), retired))
             })
             .unwrap();
-        assert_eq!(outcomes, (Upserted::Unchanged, true));
+        assert_eq!(outcomes, (Upserted::Updated, true));
         assert_eq!(retired, ["f-2"]);
-        assert_eq!(r2, r1 + 1);
+        assert_eq!(r2, r1 + 2, "the curator's change, then the batch's");
         assert_eq!(live_ids(&mut store), ["curated", "f-1"]);
+        let f1 = store
+            .changes_since(0)
+            .unwrap()
+            .live
+            .into_iter()
+            .find(|(_, i)| &*i.id == "f-1")
+            .unwrap()
+            .1;
+        assert_eq!((&*f1.name, &*f1.city), ("Curated name", "Roubaix"));
+        let log = store.audit_log(0, 100).unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["create", "harvest", "update", "harvest"]);
+        let run: serde_json::Value =
+            serde_json::from_str(log[3].after.as_ref().unwrap().get()).unwrap();
+        assert_eq!(run["retired"], serde_json::json!(["f-2"]));
+        assert_eq!(
+            run["updated"]["f-1"]["city"],
+            serde_json::json!({"before": "Lille", "after": "Roubaix"})
+        );
+        assert_eq!(run["updated"]["f-1"].as_object().unwrap().len(), 1);
+        assert_eq!(
+            run["curated"],
+            serde_json::json!({}),
+            "the feed kept its name"
+        );
+        // Pruning: harvest entries older than the cut-off go, curators' stay.
+        store
+            .harvest(|h| {
+                h.finish_run(&RunEnd {
+                    prune_before: Timestamp::now() + jiff::SignedDuration::from_secs(60),
+                    ..end(None)
+                })
+            })
+            .unwrap();
         let actions: Vec<String> = store
             .audit_log(0, 100)
             .unwrap()
             .into_iter()
             .map(|e| e.action)
             .collect();
-        assert_eq!(
-            actions,
-            ["create", "harvest-add", "harvest-add", "harvest-retire"]
-        );
+        assert_eq!(actions, ["create", "update"]);
     });
 }
 

@@ -344,10 +344,16 @@ pub fn schemas() -> Value {
             "action": { "type": "string" },
             "initiative_id": { "type": "string" },
             "submission_id": { "type": "string" },
-            "before": { "type": "object" },
-            "after": { "type": "object" },
+            "before": { "type": "object", "description": "The record before the change" },
+            "after": {
+                "type": "object",
+                "description": "The record after the change; for a harvest run (action `harvest`, one entry per run) what the run did: `added` and `retired` (lists of ids), `updated` (per record id, each changed field with its `before` and `after`) and `curated` (per record id, the fields the feed changed whose curators' values were kept)",
+            },
             "detail": { "type": "string" },
-            "changed": { "type": "array", "items": { "type": "string" } },
+            "changed": {
+                "type": "array", "items": { "type": "string" },
+                "description": "The fields whose values differ between `before` and `after` (empty for a harvest run: see `after.updated`)",
+            },
         }),
     );
     let place_feature = object(
