@@ -5,6 +5,7 @@ import { api, filterKey, isAbort } from './api.js';
 import { kindColour } from './legend.js';
 import { t } from './i18n.js';
 import { MIN_ZOOM, MAX_ZOOM } from './state.js';
+import { inSlices } from './slices.js';
 
 const MAX_TILE_ZOOM = 20;
 const MAX_LAT = 85.0511287798;
@@ -128,7 +129,8 @@ function countryOutlines(map, levels, onError) {
       layer = L.geoJSON(null, { pane: 'basemap', interactive: false, style });
       layers.set(level, layer);
       api.outlines(level.url).then(
-        (geojson) => layer.addData(geojson),
+        // Feature by feature in short slices: the finest level is a long task drawn at once.
+        (geojson) => inSlices(geojson?.features || [], (feature) => layer.addData(feature)),
         (err) => {
           if (!isAbort(err)) onError(`Country outlines are unavailable (${err.message})`);
         },

@@ -55,14 +55,8 @@ class Propose {
     this.marker = null;
     this.outlines = null; // promise of the country outlines, loaded when first needed
     this.sending = false;
-    this.form = new InitiativeForm(vocabularies, {
-      prefix: 'propose',
-      submitLabel: SUBMIT_LABEL,
-      onLocation: (lon, lat) => this.place(lat, lon, { pan: true }),
-    });
-    this.build();
+    this.aside = null; // the form is built when first opened: not work for the map's first paint
 
-    opener.setAttribute('aria-controls', 'propose');
     opener.setAttribute('aria-expanded', 'false');
     opener.addEventListener('click', () => this.open());
     map.on('click', (event) => {
@@ -74,6 +68,11 @@ class Propose {
   }
 
   build() {
+    this.form = new InitiativeForm(this.vocabularies, {
+      prefix: 'propose',
+      submitLabel: SUBMIT_LABEL,
+      onLocation: (lon, lat) => this.place(lat, lon, { pan: true }),
+    });
     this.heading = h('h2', { id: 'propose-heading', tabindex: '-1' }, 'Propose an initiative');
     const close = h('button', { type: 'button', class: 'propose-close', 'aria-label': 'Close the form' }, '×');
     close.addEventListener('click', () => this.close());
@@ -136,13 +135,15 @@ class Propose {
       else this.close();
     });
     document.body.append(this.aside);
+    this.opener.setAttribute('aria-controls', 'propose');
   }
 
   isOpen() {
-    return !this.aside.hidden;
+    return Boolean(this.aside) && !this.aside.hidden;
   }
 
   open() {
+    if (!this.aside) this.build();
     if (this.isOpen()) {
       this.heading.focus();
       return;
