@@ -15,6 +15,7 @@ import { setupPropose } from './propose.js';
 import { CoverageView } from './coverage.js';
 import { setupLanguage } from './language.js';
 import { t } from './i18n.js';
+import { afterNextPaint } from './slices.js';
 
 const LIST_LIMIT = 200;
 const COLOCATED_LIMIT = 100;
@@ -39,10 +40,15 @@ function writeUrl(state, push) {
 }
 
 async function start() {
+  // Configuration and vocabularies do not depend on the language: all three load at once.
+  const settled = Promise.allSettled([api.config(), api.vocabularies()]);
   await setupLanguage(state);
+  // The page's own HTML, in its language, is painted before the map's work begins: that first
+  // frame is what a visitor sees (and what Lighthouse takes for the largest paint).
+  await afterNextPaint();
   let config = {};
   let vocabularies = EMPTY_VOCABULARIES;
-  const [configResult, vocabResult] = await Promise.allSettled([api.config(), api.vocabularies()]);
+  const [configResult, vocabResult] = await settled;
   if (configResult.status === 'fulfilled' && configResult.value) config = configResult.value;
   if (vocabResult.status === 'fulfilled' && vocabResult.value) vocabularies = { ...EMPTY_VOCABULARIES, ...vocabResult.value };
   else showMessage(t('error.filters', { error: vocabResult.reason?.message ?? '?' }));
@@ -101,6 +107,7 @@ async function start() {
       coverage.hide();
       if (!map.hasLayer(tiles.layer)) tiles.layer.addTo(map);
       tiles.update(state);
+      if (listStale) scheduleSidebar();
     }
   }
 
@@ -252,6 +259,7 @@ async function start() {
   let listController = null;
   let facetController = null;
   let listBbox = null;
+  let listStale = false; // the list was not loaded for the view (the Coverage mode hides it)
   function scheduleSidebar() {
     if (sidebarTimer) clearTimeout(sidebarTimer);
     else beginWork();
@@ -272,6 +280,20 @@ async function start() {
     listController = lc;
     facetController = fcn;
     listBbox = bbox;
+    // The Coverage mode hides the list: it is loaded when the map mode shows it again.
+    listStale = state.mode === 'coverage';
+    if (!listStale) loadList(lc, bbox);
+    api.facets(state, bbox, fcn.signal).then(
+      (facets) => {
+        if (facetController === fcn) panel.setCounts(facets);
+      },
+      (err) => {
+        if (!isAbort(err) && facetController === fcn) report(t('error.counts', { error: err.message }));
+      },
+    );
+  }
+
+  function loadList(lc, bbox) {
     api.items(state, bbox, LIST_LIMIT, lc.signal).then(
       (fc) => {
         if (listController !== lc) return;
@@ -284,14 +306,6 @@ async function start() {
         document.getElementById('list-summary').textContent = t('list.failed');
         document.getElementById('list').setAttribute('aria-busy', 'false');
         report(t('error.list', { error: err.message }));
-      },
-    );
-    api.facets(state, bbox, fcn.signal).then(
-      (facets) => {
-        if (facetController === fcn) panel.setCounts(facets);
-      },
-      (err) => {
-        if (!isAbort(err) && facetController === fcn) report(t('error.counts', { error: err.message }));
       },
     );
   }

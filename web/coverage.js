@@ -13,6 +13,7 @@ import {
 } from './coverage-model.js';
 import { MissingView } from './missing.js';
 import { el } from './dom.js';
+import { inSlices } from './slices.js';
 import { formatNumber, t, termLabel } from './i18n.js';
 
 /** A measure's name in the interface's language. */
@@ -98,8 +99,9 @@ export class CoverageView {
       (fc) => {
         if (this.controller !== controller) return;
         this.controller = null;
-        this.draw(fc);
-        container.setAttribute('aria-busy', 'false');
+        this.draw(fc).then((drawn) => {
+          if (drawn) container.setAttribute('aria-busy', 'false');
+        });
       },
       (err) => {
         if (this.controller !== controller) return;
@@ -117,6 +119,7 @@ export class CoverageView {
   hide() {
     if (this.controller) this.controller.abort();
     this.controller = null;
+    this.drawing = null;
     this.key = null;
     this.map.removeLayer(this.layer);
     this.missing.clear();
@@ -125,13 +128,20 @@ export class CoverageView {
     this.legend = null;
   }
 
-  draw(fc) {
+  /**
+   * Draws the regions of `fc` a slice at a time (a NUTS level is hundreds of shapes: drawn at
+   * once, a long task), then colours them and fills the table; false when a newer draw or
+   * leaving the mode made it stale.
+   */
+  async draw(fc) {
+    const drawing = {};
+    this.drawing = drawing;
     this.layer.clearLayers();
     this.shapes.clear();
     this.rows = (fc.features || []).map((f) => f.properties || {});
     this.totals = { matched: fc.matched, outside: fc.outside_regions, gap: fc.gap_km };
-    const geo = L.geoJSON(fc, {
-      style: { weight: 0.6, color: '#ffffff', fillOpacity: 0.85 },
+    const geo = L.geoJSON(null, {
+      style: { weight: 0.6, color: '#ffffff', fillColor: NO_DATA, fillOpacity: 0.85 },
       onEachFeature: (feature, layer) => {
         const p = feature.properties || {};
         this.shapes.set(String(p.code), layer);
@@ -151,9 +161,12 @@ export class CoverageView {
         layer.on('click', () => this.handlers.onChange({ region: String(p.code) }, true));
       },
     });
-    geo.eachLayer((layer) => this.layer.addLayer(layer));
+    this.layer.addLayer(geo);
+    const done = await inSlices(fc.features || [], (feature) => geo.addData(feature), () => this.drawing !== drawing);
+    if (!done || this.drawing !== drawing) return false;
     this.setAttribution(fc.attribution || null);
     this.restyle();
+    return true;
   }
 
   /** Colours, legend, table, summary and details for the current measure, sort and region. */

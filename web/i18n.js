@@ -33,8 +33,10 @@ async function fetchCatalogue(lang) {
 /** Loads `lang`'s catalogue (English fills any gap) and marks the page with it. */
 export async function loadLanguage(lang) {
   current = LANGUAGES.includes(lang) ? lang : DEFAULT_LANGUAGE;
+  // Both at once: English fills the gaps of the chosen language.
+  const chosen = current === DEFAULT_LANGUAGE ? null : fetchCatalogue(current).catch(() => null);
   fallback = await fetchCatalogue(DEFAULT_LANGUAGE);
-  messages = current === DEFAULT_LANGUAGE ? fallback : await fetchCatalogue(current).catch(() => fallback);
+  messages = (chosen && (await chosen)) || fallback;
   document.documentElement.lang = current;
   return current;
 }

@@ -2,33 +2,20 @@
 // /vocabularies, checks that mirror the server's, and error messages beside each field. Data only ever
 // goes in as text or form values, never as HTML.
 
-/** Labels of the fields, also used in the error summary. */
-export const LABELS = {
-  name: 'Name',
-  organisation: 'Organisation',
-  description: 'Description',
-  url: 'Website',
-  evidence_url: 'Evidence page',
-  kind: 'Kind',
-  skill_areas: 'Skill areas',
-  target_groups: 'Target groups',
-  languages: 'Languages',
-  country: 'Country',
-  city: 'City',
-  location: 'Location',
-  start: 'Start date',
-  end: 'End date',
-};
+import { countryName, language, t, termLabel } from './i18n.js';
+
+/** The fields, each labelled by the catalogue's `form.label.<field>` (also in the error summary). */
+const FIELDS = ['name', 'organisation', 'description', 'url', 'evidence_url', 'kind', 'skill_areas', 'target_groups', 'languages', 'country', 'city', 'location', 'start', 'end'];
+
+/** A field's label in the interface's language. */
+export function labelOf(field) {
+  return t(`form.label.${field}`);
+}
 
 // The server's limits (src/dataset.rs), counted in characters.
 const LIMITS = { name: 300, organisation: 300, city: 300, description: 5000, url: 2000, evidence_url: 2000 };
 const TEXT_FIELDS = ['name', 'organisation', 'description', 'url', 'city'];
-const COUNTRY_GROUPS = [
-  ['eu', 'EU member states'],
-  ['efta', 'EFTA'],
-  ['candidate', 'Candidate countries'],
-  ['other_europe', 'Other European countries'],
-];
+const COUNTRY_GROUPS = ['eu', 'efta', 'candidate', 'other_europe'];
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 /** The form field that a server error path such as "properties.skill_areas[2]" or "geometry.coordinates" is about, or null. */
@@ -36,7 +23,7 @@ export function fieldOf(path) {
   const p = String(path || '');
   if (p === 'geometry' || p.startsWith('geometry.') || p.startsWith('geometry[')) return 'location';
   const m = /^properties\.([a-z_]+)/.exec(p);
-  return m && Object.prototype.hasOwnProperty.call(LABELS, m[1]) ? m[1] : null;
+  return m && FIELDS.includes(m[1]) ? m[1] : null;
 }
 
 /** An element with attributes (false/null ones left out) and children (strings become text). */
@@ -54,6 +41,12 @@ export function h(tag, attrs = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+/** `text` split at `{name}`, with `node` in its place: a sentence around an element. */
+export function around(text, name, node) {
+  const [before, after = ''] = text.split(`{${name}}`);
+  return [before, node, after].filter((part) => part !== '');
 }
 
 /** The URL if it is an absolute http(s) URL with a host, otherwise null. */
@@ -91,68 +84,70 @@ export function checkValues(v) {
   const add = (field, message) => errors.push({ field, message });
   for (const field of TEXT_FIELDS) {
     const value = v[field];
-    if (!value) add(field, `${LABELS[field]} is required.`);
-    else if (chars(value) > LIMITS[field]) add(field, `${LABELS[field]} is too long (at most ${LIMITS[field]} characters).`);
-    else if (CONTROL.test(value)) add(field, `${LABELS[field]} contains control characters.`);
+    const label = labelOf(field);
+    if (!value) add(field, t('form.error.required', { label }));
+    else if (chars(value) > LIMITS[field]) add(field, t('form.error.tooLong', { label, limit: LIMITS[field] }));
+    else if (CONTROL.test(value)) add(field, t('form.error.control', { label }));
   }
   if (v.url && !errors.some((e) => e.field === 'url') && !httpUrl(v.url)) {
-    add('url', 'Enter the full address of the website, starting with https:// or http://.');
+    add('url', t('form.error.url'));
   }
   if (v.evidence_url) {
-    if (chars(v.evidence_url) > LIMITS.evidence_url) add('evidence_url', `${LABELS.evidence_url} is too long (at most ${LIMITS.evidence_url} characters).`);
-    else if (!httpUrl(v.evidence_url)) add('evidence_url', 'Enter the full address of the page, starting with https:// or http://, or leave it empty.');
+    if (chars(v.evidence_url) > LIMITS.evidence_url) add('evidence_url', t('form.error.tooLong', { label: labelOf('evidence_url'), limit: LIMITS.evidence_url }));
+    else if (!httpUrl(v.evidence_url)) add('evidence_url', t('form.error.evidence_url'));
   }
-  if (!v.kind) add('kind', 'Choose a kind.');
-  if (!v.country) add('country', 'Choose a country.');
-  if (!v.skill_areas.length) add('skill_areas', 'Choose at least one skill area.');
-  if (!v.target_groups.length) add('target_groups', 'Choose at least one target group.');
-  if (!v.languages.length) add('languages', 'Enter at least one language code, e.g. en.');
+  if (!v.kind) add('kind', t('form.error.kind'));
+  if (!v.country) add('country', t('form.error.country'));
+  if (!v.skill_areas.length) add('skill_areas', t('form.error.skill_areas'));
+  if (!v.target_groups.length) add('target_groups', t('form.error.target_groups'));
+  if (!v.languages.length) add('languages', t('form.error.languages'));
   else {
     const bad = v.languages.filter((c) => !/^[a-z]{2}$/.test(c));
-    if (bad.length) add('languages', `Not a two-letter language code (ISO 639-1, e.g. de, fr): ${bad.join(', ')}.`);
+    if (bad.length) add('languages', t('form.error.languageCodes', { codes: bad.join(', ') }));
   }
   if (v.lon == null && v.lat == null) {
-    add('location', 'Place the initiative on the map, or enter its longitude and latitude.');
+    add('location', t('form.error.locationMissing'));
   } else if (v.lon == null || v.lat == null || Number.isNaN(v.lon) || Number.isNaN(v.lat)) {
-    add('location', 'Enter the longitude and the latitude as decimal numbers, e.g. 13.40 and 52.52.');
+    add('location', t('form.error.locationNumbers'));
   } else if (v.lon < -180 || v.lon > 180) {
-    add('location', 'The longitude must be between -180 and 180.');
+    add('location', t('form.error.lon'));
   } else if (v.lat < -90 || v.lat > 90) {
-    add('location', 'The latitude must be between -90 and 90.');
+    add('location', t('form.error.lat'));
   }
-  if (v.startBad) add('start', 'Enter a complete date, or leave it empty.');
-  if (v.endBad) add('end', 'Enter a complete date, or leave it empty.');
-  if (v.start && v.end && v.end < v.start) add('end', 'The end date is before the start date.');
+  if (v.startBad) add('start', t('form.error.date'));
+  if (v.endBad) add('end', t('form.error.date'));
+  if (v.start && v.end && v.end < v.start) add('end', t('form.error.endBeforeStart'));
   return errors;
 }
 
 /** The form; `form` is its element. `onLocation(lon, lat)` is called when valid coordinates are typed. */
 export class InitiativeForm {
-  constructor(vocabularies, { prefix = 'initiative', submitLabel = 'Send', onLocation = null } = {}) {
+  constructor(vocabularies, { prefix = 'initiative', submitLabel = t('form.send'), onLocation = null } = {}) {
     this.prefix = prefix;
     this.onLocation = onLocation;
     this.fields = {}; // field -> {wrap, controls: [elements], error}
     this.form = h('form', { class: 'initiative-form', novalidate: true });
     this.summary = h('div', { class: 'form-summary', role: 'alert', tabindex: '-1', hidden: true });
-    this.form.append(this.summary, h('p', { class: 'form-note' }, 'Fields marked ', h('span', { class: 'required', 'aria-hidden': 'true' }, '*'), ' are required.'));
+    const star = h('span', { class: 'required', 'aria-hidden': 'true' }, '*');
+    this.form.append(this.summary, h('p', { class: 'form-note' }, ...around(t('form.required'), 'star', star)));
 
     this.form.append(
-      this.textField('name', { hint: 'The name of the initiative, programme or hub.' }),
-      this.textField('organisation', { hint: 'Who runs it.' }),
-      this.textField('description', { multiline: true, hint: 'A few sentences: what it offers, and to whom.' }),
-      this.textField('url', { type: 'url', hint: 'The full address, e.g. https://example.org/programme', placeholder: 'https://' }),
+      this.textField('name', { hint: t('form.hint.name') }),
+      this.textField('organisation', { hint: t('form.hint.organisation') }),
+      this.textField('description', { multiline: true, hint: t('form.hint.description') }),
+      this.textField('url', { type: 'url', hint: t('form.hint.url'), placeholder: 'https://' }),
       this.textField('evidence_url', {
         type: 'url',
         required: false,
-        hint: 'Optional: a page that states its name, place and what it offers (if not the website itself).',
+        hint: t('form.hint.evidence_url'),
         placeholder: 'https://',
       }),
-      this.selectField('kind', (vocabularies.kinds || []).map((t) => [t.slug, t.label]), 'Choose a kind…'),
-      this.checkboxField('skill_areas', vocabularies.skill_areas || [], 'Choose at least one.'),
-      this.checkboxField('target_groups', vocabularies.target_groups || [], 'Choose at least one.'),
-      this.textField('languages', { hint: 'Two-letter codes separated by commas, e.g. de, en.', autocomplete: 'off' }),
+      this.selectField('kind', (vocabularies.kinds || []).map((k) => [k.slug, termLabel('kinds', k.slug, k.label)]), t('form.chooseKind')),
+      this.checkboxField('skill_areas', vocabularies.skill_areas || [], t('form.hint.atLeastOne')),
+      this.checkboxField('target_groups', vocabularies.target_groups || [], t('form.hint.atLeastOne')),
+      this.textField('languages', { hint: t('form.hint.languages'), autocomplete: 'off' }),
       this.countryField(vocabularies.countries || []),
-      this.textField('city', { hint: 'The city where it is based.' }),
+      this.textField('city', { hint: t('form.hint.city') }),
       this.locationField(),
       this.datesField(),
     );
@@ -169,7 +164,7 @@ export class InitiativeForm {
   wrap(field, { hint, required = true, group = false }, ...controls) {
     const error = h('p', { class: 'field-error', id: this.id(field, '-error'), hidden: true });
     const hintNode = hint ? h('p', { class: 'hint', id: this.id(field, '-hint') }, hint) : null;
-    const title = [LABELS[field], required ? h('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : null];
+    const title = [labelOf(field), required ? h('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : null];
     const wrap = group
       ? h('fieldset', { class: 'field', 'data-field': field }, h('legend', {}, ...title))
       : h('div', { class: 'field', 'data-field': field }, h('label', { for: this.id(field) }, ...title));
@@ -212,14 +207,15 @@ export class InitiativeForm {
   }
 
   countryField(countries) {
-    const select = h('select', { id: this.id('country'), name: 'country', required: true, 'aria-required': 'true' }, h('option', { value: '' }, 'Choose a country…'));
-    const sorted = [...countries].sort((a, b) => String(a.name).localeCompare(String(b.name), 'en'));
-    const known = new Set(COUNTRY_GROUPS.map(([g]) => g));
-    for (const [group, label] of [...COUNTRY_GROUPS, ['', 'Other']]) {
+    const select = h('select', { id: this.id('country'), name: 'country', required: true, 'aria-required': 'true' }, h('option', { value: '' }, t('form.chooseCountry')));
+    const named = countries.map((c) => ({ ...c, shown: countryName(c.code, c.name) }));
+    const sorted = named.sort((a, b) => a.shown.localeCompare(b.shown, language()));
+    const known = new Set(COUNTRY_GROUPS);
+    for (const group of [...COUNTRY_GROUPS, '']) {
       const members = sorted.filter((c) => (group ? c.group === group : !known.has(c.group)));
       if (!members.length) continue;
-      const optgroup = h('optgroup', { label });
-      for (const c of members) optgroup.append(h('option', { value: c.code }, `${c.name} (${c.code})`));
+      const optgroup = h('optgroup', { label: t(`form.group.${group || 'other'}`) });
+      for (const c of members) optgroup.append(h('option', { value: c.code }, `${c.shown} (${c.code})`));
       select.append(optgroup);
     }
     const wrap = this.wrap('country', {}, select);
@@ -233,25 +229,25 @@ export class InitiativeForm {
     for (const term of terms) {
       const id = this.id(field, `-${term.slug}`);
       const box = h('input', { type: 'checkbox', id, name: field, value: term.slug });
-      list.append(h('li', {}, box, h('label', { for: id }, term.label)));
+      list.append(h('li', {}, box, h('label', { for: id }, termLabel(field, term.slug, term.label))));
       this.fields[field].controls.push(box);
     }
     return wrap;
   }
 
   locationField() {
-    const lon = h('input', { id: this.id('lon'), name: 'lon', type: 'text', inputmode: 'decimal', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. 13.40' });
-    const lat = h('input', { id: this.id('lat'), name: 'lat', type: 'text', inputmode: 'decimal', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. 52.52' });
+    const lon = h('input', { id: this.id('lon'), name: 'lon', type: 'text', inputmode: 'decimal', autocomplete: 'off', spellcheck: 'false', placeholder: t('form.example', { value: '13.40' }) });
+    const lat = h('input', { id: this.id('lat'), name: 'lat', type: 'text', inputmode: 'decimal', autocomplete: 'off', spellcheck: 'false', placeholder: t('form.example', { value: '52.52' }) });
     this.locationTools = h('div', { class: 'location-tools' });
     const pair = h(
       'div',
       { class: 'coordinates' },
-      h('div', {}, h('label', { for: lon.id }, 'Longitude (east–west)'), lon),
-      h('div', {}, h('label', { for: lat.id }, 'Latitude (north–south)'), lat),
+      h('div', {}, h('label', { for: lon.id }, t('form.lon')), lon),
+      h('div', {}, h('label', { for: lat.id }, t('form.lat')), lat),
     );
     const wrap = this.wrap(
       'location',
-      { hint: 'Click the map to place the point, drag the marker to adjust it, or type the coordinates in decimal degrees. The city centre is fine.', group: true },
+      { hint: t('form.hint.location'), group: true },
       this.locationTools,
       pair,
     );
@@ -276,7 +272,7 @@ export class InitiativeForm {
     const end = h('input', { id: this.id('end'), name: 'end', type: 'date' });
     const startWrap = this.wrap('start', { required: false }, start);
     this.register('start', start);
-    const endWrap = this.wrap('end', { required: false, hint: 'Leave empty if it is ongoing.' }, end);
+    const endWrap = this.wrap('end', { required: false, hint: t('form.hint.end') }, end);
     this.register('end', end);
     return h('div', { class: 'dates' }, startWrap, endWrap);
   }
@@ -392,16 +388,16 @@ export class InitiativeForm {
    * Shows errors [{field, message}] – from the client's checks or the server's 400 answer – beside
    * their fields, and all of them in a summary at the top; focuses the first field concerned.
    */
-  showErrors(errors, intro = 'Please correct the marked fields:') {
+  showErrors(errors, intro = t('form.correct')) {
     this.clearErrors();
     const byField = new Map();
     const list = h('ul');
     for (const { field: path, message } of errors) {
-      const field = fieldOf(path) ?? (Object.prototype.hasOwnProperty.call(LABELS, path) ? path : null);
+      const field = fieldOf(path) ?? (FIELDS.includes(path) ? path : null);
       if (field) {
         if (!byField.has(field)) byField.set(field, []);
         byField.get(field).push(message);
-        const jump = h('button', { type: 'button', class: 'link-button' }, LABELS[field]);
+        const jump = h('button', { type: 'button', class: 'link-button' }, labelOf(field));
         jump.addEventListener('click', () => this.focusField(field));
         list.append(h('li', {}, jump, `: ${message}`));
       } else {

@@ -5,6 +5,7 @@ import { api, filterKey, isAbort } from './api.js';
 import { kindColour } from './legend.js';
 import { t } from './i18n.js';
 import { MIN_ZOOM, MAX_ZOOM } from './state.js';
+import { inSlices } from './slices.js';
 
 const MAX_TILE_ZOOM = 20;
 const MAX_LAT = 85.0511287798;
@@ -128,7 +129,8 @@ function countryOutlines(map, levels, onError) {
       layer = L.geoJSON(null, { pane: 'basemap', interactive: false, style });
       layers.set(level, layer);
       api.outlines(level.url).then(
-        (geojson) => layer.addData(geojson),
+        // Feature by feature in short slices: the finest level is a long task drawn at once.
+        (geojson) => inSlices(geojson?.features || [], (feature) => layer.addData(feature)),
         (err) => {
           if (!isAbort(err)) onError(`Country outlines are unavailable (${err.message})`);
         },
@@ -187,6 +189,25 @@ function clusterSize(count) {
  * The data layer: keeps one layer group per visible tile, fetches missing tiles (aborting
  * those the view has left), and caches answers per filter set.
  */
+/**
+ * Hides the markers that a map control (legend, zoom buttons, attribution) covers, even in part,
+ * until the view moves them out: the visible sliver of a cluster under the legend is a target too
+ * small to hit (WCAG 2.5.8), and a hidden marker also leaves the tab order. The list still names
+ * every initiative in view.
+ */
+function hideCovered(map) {
+  const container = map.getContainer();
+  const controls = [...container.querySelectorAll('.leaflet-control')]
+    .map((control) => control.getBoundingClientRect())
+    .filter((r) => r.width > 0 && r.height > 0);
+  for (const node of container.querySelectorAll('.leaflet-marker-pane [role="button"], .leaflet-overlay-pane [role="button"]')) {
+    // Visibility leaves the box where it is: measured the same hidden or not.
+    const r = node.getBoundingClientRect();
+    const covered = controls.some((c) => r.left < c.right && r.right > c.left && r.top < c.bottom && r.bottom > c.top);
+    node.classList.toggle('covered', covered);
+  }
+}
+
 /** Calls `action` when Enter or Space is pressed on `node` (a marker made a button). */
 function onActivate(node, action) {
   node.addEventListener('keydown', (event) => {
@@ -210,6 +231,21 @@ export class TileData {
     this.selected = null;
     this.hovered = null;
     this.renderer = L.svg({ padding: 0.3 });
+    this.coverFrame = 0;
+    const recheck = () => this.scheduleCover();
+    map.on('moveend zoomend resize', recheck);
+    // A control that opens or closes (the legend's <details>, the attribution) changes what it covers.
+    map.getContainer().addEventListener('toggle', recheck, true);
+    map.getContainer().addEventListener('click', recheck, true);
+  }
+
+  /** Hides, a frame later, the markers a map control covers (see `hideCovered`). */
+  scheduleCover() {
+    if (this.coverFrame) return;
+    this.coverFrame = requestAnimationFrame(() => {
+      this.coverFrame = 0;
+      hideCovered(this.map);
+    });
   }
 
   /** Shows the tiles of the current view for the filters of `state`. */
@@ -287,6 +323,7 @@ export class TileData {
     }
     this.shown.set(key, group);
     this.layer.addLayer(group);
+    this.scheduleCover();
   }
 
   draw(feature) {

@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { labeller } from './popup.js';
 import { InitiativeForm, h, httpUrl } from './initiative-form.js';
 import { send } from './requests.js';
+import { DEFAULT_LANGUAGE, loadLanguage } from './i18n.js';
 
 const TOKEN_KEY = 'skillsmap.curator-token';
 const PAGE = 50;
@@ -736,6 +737,8 @@ async function start() {
   $('audit-more').addEventListener('click', () => loadAudit());
   $('edit-find').addEventListener('submit', openInitiative);
   bindTabs();
+  // The page is in English; the form it shares with the map page takes its texts from the catalogue.
+  await loadLanguage(DEFAULT_LANGUAGE).catch(() => null);
   try {
     vocabularies = { ...EMPTY_VOCABULARIES, ...((await api.vocabularies()) || {}) };
     label = labeller(vocabularies);

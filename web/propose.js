@@ -3,7 +3,8 @@
 
 import L from './leaflet.js';
 import { api } from './api.js';
-import { InitiativeForm, h } from './initiative-form.js';
+import { InitiativeForm, around, h } from './initiative-form.js';
+import { formatNumber, t } from './i18n.js';
 import { send } from './requests.js';
 import { setDrawer } from './panel.js';
 
@@ -45,7 +46,6 @@ export function setupPropose(map, vocabularies) {
   return opener ? new Propose(map, vocabularies, opener) : null;
 }
 
-const SUBMIT_LABEL = 'Send the proposal';
 
 class Propose {
   constructor(map, vocabularies, opener) {
@@ -55,14 +55,8 @@ class Propose {
     this.marker = null;
     this.outlines = null; // promise of the country outlines, loaded when first needed
     this.sending = false;
-    this.form = new InitiativeForm(vocabularies, {
-      prefix: 'propose',
-      submitLabel: SUBMIT_LABEL,
-      onLocation: (lon, lat) => this.place(lat, lon, { pan: true }),
-    });
-    this.build();
+    this.aside = null; // the form is built when first opened: not work for the map's first paint
 
-    opener.setAttribute('aria-controls', 'propose');
     opener.setAttribute('aria-expanded', 'false');
     opener.addEventListener('click', () => this.open());
     map.on('click', (event) => {
@@ -74,25 +68,30 @@ class Propose {
   }
 
   build() {
-    this.heading = h('h2', { id: 'propose-heading', tabindex: '-1' }, 'Propose an initiative');
-    const close = h('button', { type: 'button', class: 'propose-close', 'aria-label': 'Close the form' }, '×');
+    this.form = new InitiativeForm(this.vocabularies, {
+      prefix: 'propose',
+      submitLabel: t('propose.submit'),
+      onLocation: (lon, lat) => this.place(lat, lon, { pan: true }),
+    });
+    this.heading = h('h2', { id: 'propose-heading', tabindex: '-1' }, t('propose.heading'));
+    const close = h('button', { type: 'button', class: 'propose-close', 'aria-label': t('propose.close') }, '×');
     close.addEventListener('click', () => this.close());
 
-    const pickingCancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
+    const pickingCancel = h('button', { type: 'button', class: 'button' }, t('propose.cancel'));
     pickingCancel.addEventListener('click', () => this.stopPicking(false));
     this.pickingBar = h(
       'div',
       { class: 'propose-picking-bar', role: 'status' },
-      h('span', {}, 'Tap the map where the initiative is.'),
+      h('span', {}, t('propose.tapMap')),
       pickingCancel,
     );
 
     // Tools beside the coordinates: place on the map (a must on phones, where the form covers it) and go to the country.
-    const pick = h('button', { type: 'button', class: 'button propose-pick' }, 'Place on the map');
+    const pick = h('button', { type: 'button', class: 'button propose-pick' }, t('propose.pick'));
     pick.addEventListener('click', () => this.startPicking());
-    this.countryButton = h('button', { type: 'button', class: 'button' }, 'Show the country on the map');
+    this.countryButton = h('button', { type: 'button', class: 'button' }, t('propose.showCountry'));
     this.countryButton.addEventListener('click', () => this.showCountry(true));
-    this.where = h('p', { class: 'location-status', 'aria-live': 'polite' }, 'No point yet: click the map where the initiative is.');
+    this.where = h('p', { class: 'location-status', 'aria-live': 'polite' }, t('propose.noPoint'));
     this.form.locationTools.append(this.where, h('div', { class: 'location-buttons' }, pick, this.countryButton));
     this.form.control('country').addEventListener('change', () => {
       if (!this.marker) this.showCountry(false);
@@ -102,17 +101,17 @@ class Propose {
 
     this.doneMessage = h('p', {});
     this.doneId = h('code', { class: 'submission-id' });
-    const another = h('button', { type: 'button', class: 'button primary' }, 'Propose another initiative');
+    const another = h('button', { type: 'button', class: 'button primary' }, t('propose.another'));
     another.addEventListener('click', () => this.showForm());
-    const back = h('button', { type: 'button', class: 'button' }, 'Back to the map');
+    const back = h('button', { type: 'button', class: 'button' }, t('propose.back'));
     back.addEventListener('click', () => this.close());
-    this.doneHeading = h('h3', { tabindex: '-1' }, 'Thank you!');
+    this.doneHeading = h('h3', { tabindex: '-1' }, t('propose.thanks'));
     this.done = h(
       'div',
       { class: 'propose-done', role: 'status', hidden: true },
       this.doneHeading,
       this.doneMessage,
-      h('p', {}, 'The reference of your proposal is ', this.doneId, '. Please quote it if you write to us about it.'),
+      h('p', {}, ...around(t('propose.reference'), 'id', this.doneId)),
       h('div', { class: 'form-actions' }, another, back),
     );
 
@@ -124,8 +123,7 @@ class Propose {
       h(
         'p',
         { class: 'propose-intro' },
-        'Do you know an initiative that helps people in Europe with digital skills and is missing from the map? ' +
-          'Tell us about it. A curator checks every proposal before it appears on the map.',
+        t('propose.intro'),
       ),
       this.form.form,
       this.done,
@@ -136,13 +134,15 @@ class Propose {
       else this.close();
     });
     document.body.append(this.aside);
+    this.opener.setAttribute('aria-controls', 'propose');
   }
 
   isOpen() {
-    return !this.aside.hidden;
+    return Boolean(this.aside) && !this.aside.hidden;
   }
 
   open() {
+    if (!this.aside) this.build();
     if (this.isOpen()) {
       this.heading.focus();
       return;
@@ -192,8 +192,8 @@ class Propose {
         draggable: true,
         autoPan: true,
         keyboard: true,
-        title: 'Proposed location (drag to move)',
-        alt: 'Proposed location',
+        title: t('propose.markerTitle'),
+        alt: t('propose.markerAlt'),
         zIndexOffset: 1000,
         icon: L.divIcon({ className: 'propose-pin', html: '', iconSize: [26, 26], iconAnchor: [13, 26] }),
       });
@@ -212,20 +212,21 @@ class Propose {
   }
 
   describe(at) {
-    this.where.textContent = `Placed at latitude ${at.lat.toFixed(4)}, longitude ${at.lng.toFixed(4)}. Drag the marker to adjust it.`;
+    const degrees = (value) => formatNumber(value, { minimumFractionDigits: 4, maximumFractionDigits: 4 });
+    this.where.textContent = t('propose.placed', { lat: degrees(at.lat), lon: degrees(at.lng) });
   }
 
   removeMarker() {
     if (this.marker) this.marker.remove();
     this.marker = null;
-    this.where.textContent = 'No point yet: click the map where the initiative is.';
+    this.where.textContent = t('propose.noPoint');
   }
 
   /** Fits the map to the chosen country (from the base map's outlines); `explain` reports why not. */
   async showCountry(explain) {
     const code = this.form.control('country').value;
     if (!code) {
-      if (explain) this.form.setFieldError('country', 'Choose a country first.');
+      if (explain) this.form.setFieldError('country', t('propose.chooseCountryFirst'));
       return;
     }
     const country = (this.vocabularies.countries || []).find((c) => c.code === code);
@@ -233,7 +234,7 @@ class Propose {
     const outlines = await this.outlines;
     const extent = outlines && country ? countryExtent(outlines, country.name) : null;
     if (extent) this.map.fitBounds(extent, { maxZoom: 8, padding: [20, 20] });
-    else if (explain) this.where.textContent = 'The map has no outline of this country: please place the point yourself.';
+    else if (explain) this.where.textContent = t('propose.noOutline');
   }
 
   showForm(focus = true) {
@@ -248,19 +249,19 @@ class Propose {
     if (!this.form.check()) return;
     const feature = this.form.feature();
     this.sending = true;
-    this.form.setBusy(true, 'Sending…');
+    this.form.setBusy(true, t('propose.sending'));
     try {
       const { data } = await send('POST', '/submissions', { body: feature, contentType: 'application/geo+json' });
       this.thank(data || {});
     } catch (err) {
       if (err.status === 400 && err.errors.length) {
-        this.form.showErrors(err.errors, 'The server found problems with the proposal. Please correct the marked fields:');
+        this.form.showErrors(err.errors, t('propose.serverProblems'));
       } else {
         this.form.showMessage(err.message);
       }
     } finally {
       this.sending = false;
-      this.form.setBusy(false, SUBMIT_LABEL);
+      this.form.setBusy(false, t('propose.submit'));
     }
   }
 
@@ -268,7 +269,7 @@ class Propose {
     this.doneMessage.textContent =
       typeof answer.message === 'string' && answer.message
         ? answer.message
-        : 'A curator will review the proposal before it appears on the map.';
+        : t('propose.review');
     this.doneId.textContent = String(answer.id ?? '');
     this.form.reset();
     this.removeMarker();

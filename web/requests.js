@@ -1,6 +1,7 @@
 // requests.js – sends changes to the API (proposals, moderation, edits) and turns problem+json answers into friendly errors.
 
 import { beginWork, endWork, isAbort } from './api.js';
+import { language, t } from './i18n.js';
 
 /** A failed request: `status` (0 when the server was unreachable), the problem document and its field `errors`. */
 export class RequestError extends Error {
@@ -20,15 +21,17 @@ export class RequestError extends Error {
   }
 }
 
-/** "a minute", "5 minutes", "2 hours" for a Retry-After value in seconds. */
+/** When to try again, for a Retry-After value in seconds: "in 25 minutes", "dans 2 heures", "later". */
 export function waitText(seconds) {
   const s = Number(seconds);
-  if (!Number.isFinite(s) || s <= 0) return 'a while';
-  if (s <= 60) return 'a minute';
+  if (!Number.isFinite(s) || s <= 0) return t('request.later');
   const minutes = Math.ceil(s / 60);
-  if (minutes < 90) return `${minutes} minutes`;
-  const hours = Math.round(minutes / 60);
-  return hours === 1 ? 'an hour' : `${hours} hours`;
+  const [value, unit] = minutes < 90 ? [minutes, 'minute'] : [Math.round(minutes / 60), 'hour'];
+  try {
+    return new Intl.RelativeTimeFormat(language(), { numeric: 'always' }).format(value, unit);
+  } catch (_) {
+    return t('request.later');
+  }
 }
 
 /** The sentence shown for a failed request, by status; the server's `detail` when nothing better fits. */
@@ -36,20 +39,20 @@ function messageFor(status, problem, retryAfter) {
   const detail = problem && typeof problem.detail === 'string' ? problem.detail : '';
   switch (status) {
     case 401:
-      return 'The server did not accept the curator token.';
+      return t('request.token');
     case 404:
-      return detail || 'Not found.';
+      return detail || t('request.notFound');
     case 412:
-      return 'Someone else changed this initiative since you opened it. Reload it to see the current version, then make your changes again.';
+      return t('request.changed');
     case 413:
-      return 'This is too large for the server. Please shorten the description.';
+      return t('request.tooLarge');
     case 415:
-      return 'The server did not accept the format of the request. Please reload the page and try again.';
+      return t('request.format');
     case 429:
-      return `Too many proposals have been sent from your address in a short time. Please try again in ${waitText(retryAfter)}.`;
+      return t('request.tooMany', { when: waitText(retryAfter) });
     default:
-      if (status >= 500) return `The server had a problem (${detail || status}). Please try again later.`;
-      return detail || (problem && problem.title) || `The request failed (HTTP ${status}).`;
+      if (status >= 500) return t('request.serverProblem', { detail: detail || String(status) });
+      return detail || (problem && problem.title) || t('request.failed', { status: String(status) });
   }
 }
 
@@ -78,7 +81,7 @@ export async function send(method, path, { body, contentType = 'application/json
       });
     } catch (err) {
       if (isAbort(err)) throw err;
-      throw new RequestError('The server could not be reached. Check your connection and try again.');
+      throw new RequestError(t('request.unreachable'));
     }
     let data = null;
     const text = await response.text();

@@ -16,6 +16,43 @@ describe('accessibility (axe-core)', () => {
     assertClean(assert, problems);
   });
 
+  test('no marker is left half under a map control (target size)', async () => {
+    const { page, problems } = await suite.open('/#c=50.0000,10.0000&z=5');
+    await settle(page);
+    const map = await page.locator('#map').boundingBox();
+    // Drag the map (from a spot with no marker) so that a cluster lands under the open legend;
+    // the tiles are drawn anew after a move, so any marker under a control will do.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const moved = await page.evaluate((nth) => {
+        const legend = document.querySelector('.legend').getBoundingClientRect();
+        const clusters = document.querySelectorAll('.leaflet-marker-pane .cluster:not(.covered)');
+        const r = clusters[nth % clusters.length].getBoundingClientRect();
+        return { dx: legend.left + 20 - (r.left + r.width / 2), dy: legend.top + 10 - (r.top + r.height / 2) };
+      }, attempt);
+      const start = { x: map.x + map.width / 2, y: map.y + 12 };
+      await page.mouse.move(start.x, start.y);
+      await page.mouse.down();
+      await page.mouse.move(start.x + moved.dx / 2, start.y + moved.dy / 2, { steps: 5 });
+      await page.mouse.move(start.x + moved.dx, start.y + moved.dy, { steps: 5 });
+      await page.mouse.up();
+      await settle(page);
+      const covered = await page
+        .waitForSelector('#map .leaflet-marker-pane .covered', { state: 'attached', timeout: 5000 })
+        .then(() => true, () => false);
+      if (covered) break;
+    }
+    assert.ok(await page.locator('#map .leaflet-marker-pane .covered').count(), 'no cluster ended under the legend');
+    const overlapping = await page.evaluate(() => {
+      const controls = [...document.querySelectorAll('#map .leaflet-control')].map((c) => c.getBoundingClientRect());
+      return [...document.querySelectorAll('#map .leaflet-marker-pane [role="button"], #map .leaflet-overlay-pane [role="button"]')]
+        .filter((node) => getComputedStyle(node).visibility !== 'hidden')
+        .map((node) => node.getBoundingClientRect())
+        .filter((r) => controls.some((c) => r.left < c.right && r.right > c.left && r.top < c.bottom && r.bottom > c.top)).length;
+    });
+    assert.equal(overlapping, 0, 'a visible marker overlaps a map control');
+    assertClean(assert, problems);
+  });
+
   test('a popup, and near results', async () => {
     const { page, problems } = await suite.open('/#c=47.7994,13.0440&z=12&sel=at-50plus-center-salzburg');
     await page.waitForSelector('.initiative-popup .popup-link');

@@ -3,6 +3,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   assertClean,
@@ -14,6 +15,7 @@ import {
   startServer,
   viewOf,
   watchedPage,
+  WEB_DIR,
 } from './helpers.mjs';
 
 const TOKEN = 'alice-token-0123456789';
@@ -282,6 +284,32 @@ describe('propose an initiative', () => {
     await page.waitForFunction(() => document.getElementById('propose-lon').value !== '');
     assert.ok(await page.locator('#propose-name').isVisible(), 'the form is back');
     await page.screenshot({ path: path.join(ensureOutputDir(), 'propose-phone.png') });
+    assertClean(assert, problems);
+  });
+
+  test('in German, every text of the form and its errors is German', async () => {
+    const { page, problems } = await open('/#lang=de');
+    const read = (lang) => JSON.parse(readFileSync(path.join(WEB_DIR, 'i18n', `${lang}.json`), 'utf8'));
+    const [english, german] = [read('en'), read('de')];
+    assert.equal(await page.textContent('#propose-heading'), german['propose.heading']);
+    assert.equal(await page.textContent('#propose button[type="submit"]'), german['propose.submit']);
+    await page.click('#propose button[type="submit"]');
+    await page.waitForSelector('#propose .field-error:not([hidden])');
+    const shown = await page.evaluate(() => {
+      const form = document.getElementById('propose');
+      const attributes = [...form.querySelectorAll('[placeholder], [aria-label], [title]')].map((node) =>
+        ['placeholder', 'aria-label', 'title'].map((name) => node.getAttribute(name) ?? '').join(' '),
+      );
+      return `${form.innerText}\n${attributes.join('\n')}`;
+    });
+    assert.match(shown, new RegExp(german['form.error.country'].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.match(shown, /Deutschland \(DE\)/, 'countries in German');
+    // No English text of the form's messages is left (those English and German share are not telling).
+    const left = Object.keys(english)
+      .filter((key) => /^(form|propose)\./.test(key) && english[key] !== german[key])
+      .map((key) => english[key].split('{')[0].trim())
+      .filter((text) => text.length > 8 && shown.includes(text));
+    assert.deepEqual(left, []);
     assertClean(assert, problems);
   });
 });
