@@ -185,6 +185,18 @@ fn set_validators(headers: &mut HeaderMap, etag: &str, freshness: Freshness) {
     );
 }
 
+/// A JSON document whose entity tag is the hash of its own bytes, serialised once (the
+/// metadata resources: landing page, conformance, collections, TileJSON, tile matrix sets).
+pub fn json_document(
+    headers: &HeaderMap,
+    body: &serde_json::Value,
+    media_type: &'static str,
+) -> Response {
+    let bytes = body.to_string().into_bytes();
+    let etag = etag(&[&bytes]);
+    respond(headers, &etag, media_type, || bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,16 +256,4 @@ mod tests {
         headers.insert(header::IF_NONE_MATCH, "*".parse().unwrap());
         assert!(client_has(&headers, &tag));
     }
-}
-
-/// A JSON document whose entity tag is the hash of its own bytes, serialised once (the
-/// metadata resources: landing page, conformance, collections, TileJSON, tile matrix sets).
-pub fn json_document(
-    headers: &HeaderMap,
-    body: &serde_json::Value,
-    media_type: &'static str,
-) -> Response {
-    let bytes = body.to_string().into_bytes();
-    let etag = etag(&[&bytes]);
-    respond(headers, &etag, media_type, || bytes)
 }

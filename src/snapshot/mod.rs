@@ -490,7 +490,7 @@ impl Snapshot {
         let base = &self.base;
         let filtered = (!base.passes_all(filter)).then(|| {
             base.clusters.leaves_where(&format!("{filter:?}"), || {
-                let plan = PartPlan::new(base, filter, None);
+                let plan = PartPlan::new(base, filter, None).scanning();
                 move |slot| plan.keeps(slot)
             })
         });
@@ -516,7 +516,7 @@ impl Snapshot {
         let delta = &self.delta;
         (!delta.passes_all(filter)).then(|| {
             delta.clusters.leaves_where(&format!("{filter:?}"), || {
-                let plan = PartPlan::new(delta, filter, None);
+                let plan = PartPlan::new(delta, filter, None).scanning();
                 move |slot| plan.keeps(slot)
             })
         })

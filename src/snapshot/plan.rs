@@ -1,7 +1,9 @@
 //! How a part finds a filter's matches: every condition the term bitmaps answer (the simple
 //! filters' vocabularies and a CQL2 filter's indexed conjuncts) intersected into one candidate
-//! bitmap, the R-tree over a box (the query's `bbox`, or the box a CQL2 spatial predicate
-//! confines matches to), and the rest tested per record on the candidates only.
+//! bitmap when most slots are tested (a listing without a box, tiles' leaf bitmaps), the R-tree
+//! over a box (the query's `bbox`, or the box a CQL2 spatial predicate confines matches to) or
+//! a radius testing those conditions on the few slots it finds, and the rest tested per
+//! record on the candidates only.
 //!
 //! The simple filters and CQL2 go through the same plan, so a CQL2 filter of vocabulary terms
 //! and a box costs what the same simple filters cost. `updated_at` has no index: its interval
@@ -21,28 +23,61 @@ pub(super) struct PartPlan<'a> {
     filter: &'a Filter,
     /// Slots to leave out whatever the filter says (base records superseded or deleted).
     hidden: Option<&'a Bitmap>,
-    /// Slots passing every indexed condition; `None` when there is none (every slot).
+    /// The conditions the term bitmaps answer.
+    conditions: Vec<Predicate>,
+    /// The slots passing every condition, once made (see [`PartPlan::scanning`]).
     candidates: Option<Bitmap>,
 }
 
 impl<'a> PartPlan<'a> {
     pub(super) fn new(part: &'a Part, filter: &'a Filter, hidden: Option<&'a Bitmap>) -> Self {
-        let indexed = indexed_conditions(part, filter);
-        let candidates =
-            (!indexed.is_empty()).then(|| part.terms.intersection(&part.records, &indexed));
         PartPlan {
             part,
             filter,
             hidden,
-            candidates,
+            conditions: indexed_conditions(part, filter),
+            candidates: None,
         }
+    }
+
+    /// The plan for testing most of the part's slots (tiles' leaf bitmaps): the conditions
+    /// made into one candidate bitmap first. A walk of a box or a radius touches few slots,
+    /// and tests the conditions on their attributes instead, not paying for whole bitmaps.
+    pub(super) fn scanning(mut self) -> Self {
+        self.candidates = self.candidate_bitmap();
+        self
+    }
+
+    fn candidate_bitmap(&self) -> Option<Bitmap> {
+        (!self.conditions.is_empty()).then(|| {
+            self.part
+                .terms
+                .intersection(&self.part.records, &self.conditions)
+        })
     }
 
     /// True when `slot` is visible and passes the filter.
     pub(super) fn keeps(&self, slot: Slot) -> bool {
+        self.visible(slot) && self.passes_conditions(slot as usize) && self.residual(slot as usize)
+    }
+
+    fn visible(&self, slot: Slot) -> bool {
         self.hidden.is_none_or(|h| !h.get(slot))
-            && self.candidates.as_ref().is_none_or(|c| c.get(slot))
-            && self.residual(slot as usize)
+    }
+
+    fn passes_conditions(&self, at: usize) -> bool {
+        match &self.candidates {
+            Some(candidates) => candidates.get(at as Slot),
+            None => self.conditions.iter().all(|p| p.matches(self.row(at))),
+        }
+    }
+
+    fn row(&self, at: usize) -> Row<'a> {
+        Row {
+            records: &self.part.records,
+            at,
+            nuts: self.part.nuts[at],
+        }
     }
 
     /// What the bitmaps do not answer: the update interval, the regions, the free text and
@@ -61,13 +96,7 @@ impl<'a> PartPlan<'a> {
                 .expression
                 .as_ref()
                 .and_then(|e| e.residual())
-                .is_none_or(|p| {
-                    p.matches(Row {
-                        records: &part.records,
-                        at,
-                        nuts: part.nuts[at],
-                    })
-                })
+                .is_none_or(|p| p.matches(self.row(at)))
     }
 
     /// The matching slots inside `area` (everywhere when `None`), in slot (= id) order.
@@ -79,8 +108,14 @@ impl<'a> PartPlan<'a> {
         let area = area
             .or(bound.as_ref())
             .filter(|a| !part.index.covered_by(a));
-        match (area, &self.candidates) {
-            (Some(area), _) => {
+        // Without a box most slots are tested: the conditions become one candidate bitmap,
+        // whose set bits are walked.
+        let made = match (area, &self.candidates) {
+            (None, None) => self.candidate_bitmap(),
+            _ => None,
+        };
+        match area {
+            Some(area) => {
                 let mut slots = Vec::new();
                 part.index.for_each_in(area, |slot| {
                     if self.keeps(slot) {
@@ -91,11 +126,13 @@ impl<'a> PartPlan<'a> {
                 slots.dedup();
                 slots
             }
-            (None, Some(candidates)) => candidates
-                .ones()
-                .filter(|s| self.hidden.is_none_or(|h| !h.get(*s)) && self.residual(*s as usize))
-                .collect(),
-            (None, None) => (0..part.len() as Slot).filter(|s| self.keeps(*s)).collect(),
+            None => match self.candidates.as_ref().or(made.as_ref()) {
+                Some(candidates) => candidates
+                    .ones()
+                    .filter(|s| self.visible(*s) && self.residual(*s as usize))
+                    .collect(),
+                None => (0..part.len() as Slot).filter(|s| self.keeps(*s)).collect(),
+            },
         }
     }
 }
