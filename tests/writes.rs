@@ -284,3 +284,120 @@ on_each_store! {
         assert!(erased, "the address is erased after 2 s: {:?}", clients().await);
     }
 }
+
+/// Creates `id` under its own key until the answer is not 503; returns the last status.
+async fn create_until_answered(base: &str, id: &str, limit: Duration) -> u16 {
+    let started = Instant::now();
+    loop {
+        let status = create(base, &record(id, "Written during an outage"), Some(id))
+            .await
+            .status()
+            .as_u16();
+        if status != 503 || started.elapsed() > limit {
+            return status;
+        }
+        // Retry-After says seconds; a test retries sooner, sampling the recovery.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn writes_across_a_postgresql_outage_answer_503_lose_nothing_and_retry_once() {
+    if skillsmap::store::scratch::server_url("writes outage").is_none() {
+        return;
+    }
+    let cluster = common::processes::PostgresCluster::start();
+    let replica = Replica::spawn(
+        &cluster.url,
+        &[],
+        &[("SKILLSMAP_CURATOR_TOKENS", &format!("tester:{TOKEN}"))],
+    );
+    replica.ready().await;
+    let health = || async {
+        client()
+            .get(format!("{}/healthz", replica.base))
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()
+    };
+    // A client writes one record after another; the cluster stops under it.
+    // (It stops after four refusals.)
+    let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let base = replica.base.clone();
+        let created = created.clone();
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for i in 0..60 {
+                let id = format!("outage-{i:02}");
+                let answer =
+                    create(&base, &record(&id, "Written during an outage"), Some(&id)).await;
+                let status = answer.status().as_u16();
+                if status == 201 {
+                    created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                if status == 503 {
+                    assert!(answer.headers().contains_key("retry-after"), "{id}");
+                }
+                answers.push((id, status));
+                if answers.iter().filter(|(_, s)| *s == 503).count() >= 4 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            answers
+        })
+    };
+    let writing = eventually(Duration::from_secs(10), || async {
+        created.load(std::sync::atomic::Ordering::SeqCst) >= 3
+    })
+    .await;
+    assert!(writing, "writes succeed before the outage");
+    cluster.stop();
+    let degraded = eventually(Duration::from_secs(10), || async {
+        health()
+            .await
+            .is_some_and(|h| h["status"] == "degraded" && h["store"].is_string())
+    })
+    .await;
+    assert!(degraded, "/healthz says degraded, with the reason");
+    let answers = writer.await.unwrap();
+    cluster.restart();
+    let statuses: Vec<u16> = answers.iter().map(|(_, s)| *s).collect();
+    println!("answers across the outage: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 503),
+        "only 201 or 503: {statuses:?}"
+    );
+    assert!(statuses.contains(&503), "some writes met the outage");
+    // Each refused write retried with its key: created once (or its recorded answer replayed).
+    for (id, status) in &answers {
+        if *status == 503 {
+            assert_eq!(
+                create_until_answered(&replica.base, id, Duration::from_secs(30)).await,
+                201,
+                "{id}"
+            );
+        }
+    }
+    let recovered = eventually(Duration::from_secs(10), || async {
+        health().await.is_some_and(|h| h["status"] == "ok")
+    })
+    .await;
+    assert!(recovered, "healthy again without a restart");
+    let mut opened = skillsmap::store::Store::open(&cluster.url.parse().unwrap()).unwrap();
+    let ids: Vec<String> = everything(&mut opened)
+        .initiatives
+        .iter()
+        .map(|i| i.id.to_string())
+        .filter(|id| id.starts_with("outage-"))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        answers.len(),
+        "every write acknowledged or retried is there, once"
+    );
+}
