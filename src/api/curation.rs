@@ -105,7 +105,7 @@ pub async fn submit(
     QueryParams::accepting(&uri, &[])?;
     let curation = store(&state)?;
     idempotency::requested_key(&headers)?;
-    let raw = json_body(&headers, raw, "application/geo+json", SUBMISSION_LIMIT)?;
+    let raw = body(raw, SUBMISSION_LIMIT)?;
     let key = rate_key(address);
     let writer = format!("public {key}");
     let pending = match idempotency::begin(&state, &headers, &uri, &writer, &raw).await? {
@@ -120,6 +120,8 @@ pub async fn submit(
     if let Err(wait) = curation.read(move |store| store.admit(&key, quota)).await? {
         return Err(ApiError::TooManyRequests(wait));
     }
+    // After the rate limit, which counts every proposal that arrived whole, however bad.
+    require_json(&headers, "application/geo+json")?;
     let value = with_id(&raw)?;
     let stamp = Stamp {
         id: None,

@@ -585,6 +585,11 @@ pub fn parameters() -> Value {
             "description": "Change only if the initiative's current ETag is not listed (* : only if it does not exist; a PUT then creates it); otherwise 412",
             "schema": { "type": "string", "pattern": tags },
         },
+        "Idempotency-Key": {
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "Makes retrying this POST safe (IETF draft \"The Idempotency-Key HTTP Header Field\"): a unique string of 1 to 255 printable characters, bare or quoted. A retry with the same key and the same request gets the first answer again (same status and body) without writing twice; the same key with another request is 422; while the first request is still being answered, 409. Keys are kept 24 hours by default",
+            "schema": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,255}$" },
+        },
         "If-Unmodified-Since": {
             "name": "If-Unmodified-Since", "in": "header", "required": false,
             "description": "Without If-Match: change only if the initiative has not changed since this HTTP date",
@@ -653,7 +658,8 @@ pub fn responses() -> Value {
         "NotFound": problem_response("No such resource"),
         "MethodNotAllowed": problem_response("This server serves a dataset file read-only (started with --data)"),
         "NotAcceptable": problem_response("None of the representations is acceptable to the request's Accept"),
-        "Conflict": problem_response("The id is taken, or the submission was already decided"),
+        "Conflict": problem_response("The id is taken, the submission was already decided, or a request with the same Idempotency-Key is still being answered"),
+        "IdempotencyKeyReused": problem_response("The Idempotency-Key was used for a different request (method, path, body or sender); nothing was changed"),
         "PreconditionFailed": problem_response("If-Match, If-None-Match or If-Unmodified-Since does not hold; nothing was changed"),
         "RequestTimeout": problem_response("The body did not arrive within the body timeout"),
         "PayloadTooLarge": problem_response("The body (as declared by Content-Length, or as it arrives) is over the limit"),

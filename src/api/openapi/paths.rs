@@ -143,6 +143,16 @@ fn operation(id: &str, summary: &str, parameters: Vec<Value>, mut responses: Val
     json!({ "operationId": id, "summary": summary, "parameters": parameters, "responses": responses })
 }
 
+/// A POST that takes `Idempotency-Key`: its refusals of a reused key (422) or of one still in
+/// flight (409).
+fn idempotent(mut operation: Value) -> Value {
+    if let Some(responses) = operation["responses"].as_object_mut() {
+        responses.insert("409".into(), common("Conflict"));
+        responses.insert("422".into(), common("IdempotencyKeyReused"));
+    }
+    operation
+}
+
 fn curator(mut operation: Value) -> Value {
     operation["security"] = json!([{ "curator": [] }]);
     if let Some(responses) = operation["responses"].as_object_mut() {
@@ -342,12 +352,12 @@ pub fn paths() -> Value {
             "get": operation("getInitiatives", "Initiatives matching the query, a page at a time (or all, exported)",
                 items_parameters,
                 responses(vec![("200", items_ok), ("304", common("NotModified")), ("406", common("NotAcceptable"))])),
-            "post": curator(with_body(operation("createInitiative", "Adds an initiative", vec![],
+            "post": idempotent(curator(with_body(operation("createInitiative", "Adds an initiative", vec![shared("Idempotency-Key")],
                 responses(vec![
                     ("201", created("Created")),
                     ("405", common("MethodNotAllowed")),
                     ("409", common("Conflict")),
-                ])), "A GeoJSON Feature (id optional)", true, &feature_input)),
+                ])), "A GeoJSON Feature (id optional)", true, &feature_input))),
         },
         "/collections/initiatives/items/{id}": {
             "get": operation("getInitiative", "One initiative", vec![item_id(), json_only()],
@@ -385,14 +395,14 @@ pub fn paths() -> Value {
             vec![shared("datetime"), json_only()],
             responses(vec![("200", json_ok("Deleted initiatives", "Deletions")), ("304", common("NotModified"))])) },
         "/submissions": {
-            "post": with_body(operation("submitInitiative", "Proposes an initiative; a curator reviews it before it appears", vec![],
+            "post": idempotent(with_body(operation("submitInitiative", "Proposes an initiative; a curator reviews it before it appears", vec![shared("Idempotency-Key")],
                 responses(vec![
                     ("202", with_links(with_headers(body("Stored as pending", &[("application/json", schema("SubmissionAccepted"))]),
                         json!({ "Location": { "description": "The submission's URL (for curators)", "schema": { "type": "string" } } })),
                         submission_links.clone())),
                     ("405", common("MethodNotAllowed")),
                     ("429", common("TooManyRequests")),
-                ])), "A proposed initiative (id optional; updated_at and source are set by the server); at most 64 KiB", true, &feature_input),
+                ])), "A proposed initiative (id optional; updated_at and source are set by the server); at most 64 KiB", true, &feature_input)),
             "get": curator(operation("listSubmissions", "The proposals, newest first",
                 vec![
                     json!({ "name": "status", "in": "query", "required": false, "schema": { "type": "string", "enum": ["pending", "approved", "rejected"] } }),
@@ -403,22 +413,22 @@ pub fn paths() -> Value {
         },
         "/submissions/{id}": { "get": curator(operation("getSubmission", "One proposal", vec![submission_id()],
             responses(vec![("200", private_ok("The submission", "Submission")), ("404", common("NotFound")), ("405", common("MethodNotAllowed"))]))) },
-        "/submissions/{id}/approve": { "post": curator(with_body(operation("approveSubmission", "Publishes a proposal, optionally corrected",
-            vec![submission_id()],
+        "/submissions/{id}/approve": { "post": idempotent(curator(with_body(operation("approveSubmission", "Publishes a proposal, optionally corrected",
+            vec![submission_id(), shared("Idempotency-Key")],
             responses(vec![
                 ("201", created("Published")),
                 ("404", common("NotFound")),
                 ("405", common("MethodNotAllowed")),
                 ("409", common("Conflict")),
-            ])), "Optionally, a corrected GeoJSON Feature to publish instead", false, &feature_input)) },
-        "/submissions/{id}/reject": { "post": curator(with_body(operation("rejectSubmission", "Declines a proposal",
-            vec![submission_id()],
+            ])), "Optionally, a corrected GeoJSON Feature to publish instead", false, &feature_input))) },
+        "/submissions/{id}/reject": { "post": idempotent(curator(with_body(operation("rejectSubmission", "Declines a proposal",
+            vec![submission_id(), shared("Idempotency-Key")],
             responses(vec![
                 ("200", private_ok("Rejected", "Rejected")),
                 ("404", common("NotFound")),
                 ("405", common("MethodNotAllowed")),
                 ("409", common("Conflict")),
-            ])), "Optionally, why", false, &[("application/json", schema("Rejection"))])) },
+            ])), "Optionally, why", false, &[("application/json", schema("Rejection"))]))) },
         "/audit": { "get": curator(operation("getAudit", "Every change: who, when, what, before and after",
             vec![
                 json!({ "name": "after", "in": "query", "required": false, "description": "Entries after this sequence number, oldest first (the default)", "schema": { "type": "integer", "minimum": 0, "maximum": MAX_OFFSET } }),
