@@ -48,6 +48,7 @@ pub mod generate;
 pub mod geodesy;
 pub mod harvest;
 pub mod index;
+pub mod markup;
 pub mod model;
 pub mod mvt;
 pub mod pages;

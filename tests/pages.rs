@@ -314,12 +314,15 @@ async fn an_initiatives_page_shows_its_details_in_the_visitors_language() {
         "{french}"
     );
     assert!(french.contains("<li>Cybersécurité</li>"));
-    assert!(french.contains("<span lang=\"en\">Germany</span>"));
+    // The country in French too, no longer an English name marked as such.
+    assert!(french.contains("Allemagne"), "{french}");
+    assert!(!french.contains("Germany"));
     assert_eq!(json_ld(&french)["knowsAbout"], json!(["Cybersécurité"]));
     // `lang` wins over the header, and the switch offers the others.
     let (_, headers, polish) = get(&format!("{url}?lang=pl"), &[("accept-language", "fr")]).await;
     assert_eq!(header(&headers, "content-language"), "pl");
     assert!(polish.contains("<dt>Języki</dt><dd>niemiecki</dd>"));
+    assert!(polish.contains("Niemcy"));
     assert!(polish.contains(
         "<a href=\"/initiatives/de-kurs?lang=de\" lang=\"de\" hreflang=\"de\">Deutsch</a>"
     ));
@@ -366,6 +369,20 @@ async fn every_record_field_is_escaped() {
     let (_, _, list) = get(&format!("{}{LIST}?country=BE", server.base), &[]).await;
     assert_eq!(list.matches("<script").count(), 0);
     assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[tokio::test]
+async fn the_list_names_and_sorts_countries_in_the_visitors_language() {
+    let server = start(Some(&dataset())).await;
+    let (_, _, german) = get(&format!("{}{LIST}?lang=de", server.base), &[]).await;
+    let belgium = german.find(">Belgien").expect("Belgium in German");
+    let germany = german.find(">Deutschland").expect("Germany in German");
+    assert!(belgium < germany, "sorted by the German names");
+    assert!(!german.contains("Germany"), "{german}");
+    let (_, _, spanish) = get(&format!("{}{LIST}?lang=es", server.base), &[]).await;
+    let belgium = spanish.find(">Bélgica").expect("Belgium in Spanish");
+    let germany = spanish.find(">Alemania").expect("Germany in Spanish");
+    assert!(germany < belgium, "Alemania before Bélgica");
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, caching};
 use crate::filter::Filter;
 use crate::geodesy::LonLatBox;
+use crate::markup::escape;
 use crate::model::{Initiative, Vocabulary};
 use crate::records::InitiativeRef;
 use crate::store::Tombstone;
@@ -313,37 +314,4 @@ fn time(at: Option<Timestamp>) -> String {
     at.unwrap_or(Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-/// Text and attribute values as XML 1.0 allows them: markup characters escaped, and the
-/// control characters XML cannot carry at all dropped (a record may hold them; a feed
-/// reader would reject the whole feed for one).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_keeps_xml_well_formed() {
-        assert_eq!(
-            escape("a<b & \"c\" 'd'>\u{1}\u{FFFF}é\t"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;é\t"
-        );
-    }
 }

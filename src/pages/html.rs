@@ -6,21 +6,7 @@ use std::fmt::Write;
 use super::Visit;
 use crate::translations::Locale;
 
-/// `text` made safe inside an element or a quoted attribute value.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::markup::escape;
 
 /// A path segment with everything but unreserved characters percent-encoded.
 pub fn segment(text: &str) -> String {
@@ -50,14 +36,9 @@ pub fn lang_of(languages: &[crate::model::Language]) -> String {
     }
 }
 
-/// A country's name as HTML: the service knows it in English only, so it is marked as English
-/// on a page in another language.
+/// A country's name in the visitor's language, as HTML.
 pub fn country_name(visit: &Visit, country: crate::country::Country) -> String {
-    if visit.locale == Locale::En {
-        escape(country.name())
-    } else {
-        format!("<span lang=\"en\">{}</span>", escape(country.name()))
-    }
+    escape(crate::translations::country_name(visit.locale, country))
 }
 
 /// What a page puts in its `<head>` besides what every page has.
@@ -147,11 +128,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn texts_and_addresses_are_made_safe() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
+    fn addresses_are_made_safe() {
         assert_eq!(segment("a b/ü"), "a%20b%2F%C3%BC");
         assert_eq!(web_address("HTTPS://x.org"), Some("HTTPS://x.org"));
         assert_eq!(web_address("javascript:alert(1)"), None);

@@ -10,22 +10,17 @@ use serde_json::{Value, json};
 
 use super::html::{Head, country_name, document, escape, lang_of, segment, web_address};
 use super::list::LIST_PATH;
-use super::{PageError, Visit};
+use super::{PageError, Visit, serve};
 use crate::api::AppState;
 use crate::api::caching;
 use crate::model::{Kind, Status};
 use crate::records::InitiativeRef;
-use crate::translations::language_name;
+use crate::translations::{self, language_name};
 
 pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let visit = match Visit::start(&state, &headers, &uri, &[]) {
-        Ok(visit) => visit,
-        Err(refusal) => return refusal,
-    };
-    match respond(&state, &visit, &headers, &uri) {
-        Ok(response) => response,
-        Err(error) => error.render(&visit),
-    }
+    serve(&state, &headers, &uri, &[], |visit| {
+        respond(&state, visit, &headers, &uri)
+    })
 }
 
 fn respond(
@@ -264,7 +259,11 @@ fn json_ld(visit: &Visit, initiative: InitiativeRef<'_>, canonical: &str) -> Str
             "latitude": initiative.location.lat,
             "longitude": initiative.location.lon,
         },
-        "areaServed": { "@type": "Country", "name": initiative.country.name() },
+        // Named in the page's language, as `knowsAbout` is.
+        "areaServed": {
+            "@type": "Country",
+            "name": translations::country_name(visit.locale, initiative.country),
+        },
         "knowsAbout": initiative
             .skill_areas
             .iter()

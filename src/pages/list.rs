@@ -9,32 +9,24 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 
 use super::html::{Head, country_name, document, escape, lang_of, segment};
-use super::{PageError, Visit};
+use super::{PageError, Visit, serve};
 use crate::api::AppState;
 use crate::api::params::FILTER_PARAMS;
 use crate::country::Country;
 use crate::facets::{self, Facets};
 use crate::model::{Kind, SkillArea, Status, TargetGroup, Vocabulary};
 use crate::snapshot::Snapshot;
+use crate::translations::{self, sort_key};
 
 pub const LIST_PATH: &str = "/initiatives";
 /// Initiatives per page: enough to scan, few enough for a phone.
 pub const PAGE_SIZE: usize = 50;
 
 pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let visit = match Visit::start(
-        &state,
-        &headers,
-        &uri,
-        &[FILTER_PARAMS, &["offset"]].concat(),
-    ) {
-        Ok(visit) => visit,
-        Err(refusal) => return refusal,
-    };
-    match respond(&state, &visit, &headers, &uri) {
-        Ok(response) => response,
-        Err(error) => error.render(&visit),
-    }
+    let allowed = [FILTER_PARAMS, &["offset"]].concat();
+    serve(&state, &headers, &uri, &allowed, |visit| {
+        respond(&state, visit, &headers, &uri)
+    })
 }
 
 fn respond(
@@ -228,7 +220,8 @@ fn filter_links(visit: &Visit, counts: &Facets) -> String {
         .iter()
         .filter_map(|(code, count)| Some((Country::parse(code).ok()?, *count)))
         .collect();
-    countries.sort_by_key(|(country, _)| country.name());
+    countries
+        .sort_by_cached_key(|(country, _)| sort_key(translations::country_name(locale, *country)));
     let countries = countries
         .into_iter()
         .map(|(country, count)| (country_name(visit, country), country.code(), count))

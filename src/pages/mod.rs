@@ -21,6 +21,21 @@ pub use error::PageError;
 /// The media type of every page.
 const HTML: &str = "text/html; charset=utf-8";
 
+/// Serves a page: reads the visit (a query parameter outside `allowed` and `lang` is refused),
+/// then answers with `respond`'s page, or its error as a readable page in the visitor's language.
+pub fn serve(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    allowed: &[&str],
+    respond: impl FnOnce(&Visit) -> Result<Response, PageError>,
+) -> Response {
+    match Visit::start(state, headers, uri, allowed) {
+        Ok(visit) => respond(&visit).unwrap_or_else(|error| error.render(&visit)),
+        Err(refusal) => refusal,
+    }
+}
+
 /// One visit to a page: the visitor's language and how to link back to this site.
 pub struct Visit {
     pub locale: Locale,

@@ -1,7 +1,9 @@
 //! The interface's texts in each of its languages: the front-end's message catalogues
 //! (`web/i18n/*.json`, the one source of translations) compiled in, plural rules, numbers, and
-//! the labels of vocabulary terms, for the server's own pages and the API's labels.
+//! the labels of vocabulary terms, and the names of languages and countries, for the server's own
+//! pages and the API's labels.
 
+mod country_names;
 mod language_names;
 
 use std::collections::HashMap;
@@ -9,6 +11,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::model::Vocabulary;
+pub use country_names::{country_name, sort_key};
 pub use language_names::language_name;
 
 /// A language the interface is written in.
