@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use skillsmap::harvest::mapping::Mapping;
 use skillsmap::harvest::source::{Fetcher, Limits, Location};
 use skillsmap::harvest::{self, Feed, HarvestError, Summary};
-use skillsmap::store::{Store, StoreLocation};
+use skillsmap::store::{Store, StoreLocation, WriteGuard};
 
 /// What the partner publishes; tests change it between runs.
 struct Partner {
@@ -662,10 +662,17 @@ on_each_store! {
     run(&mut store, &url, MAPPING, Limits::default()).await.unwrap();
     // A curator renames a harvested record (the feed's later updates used to be refused).
     store
-        .change("partner-k-0", "alice", "update", |_| true, |mut record| {
-            record.name = "Named by a curator".into();
-            Ok(Some(record))
-        })
+        .change(
+            "partner-k-0",
+            "alice",
+            "update",
+            |_| true,
+            |mut record| {
+                record.name = "Named by a curator".into();
+                Ok(Some(record))
+            },
+            &WriteGuard::none(),
+        )
         .unwrap();
     {
         let mut p = partner.lock().unwrap();

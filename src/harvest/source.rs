@@ -528,7 +528,7 @@ mod tests {
         next: Option<Url>,
     }
 
-    fn read(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, HarvestError> {
+    fn read_all(body: &Body, mapping: &Mapping, page: usize) -> Result<Page, HarvestError> {
         let mut records = Vec::new();
         let next = read_page(body, mapping, page, &mut |record| {
             records.push(record);
@@ -550,7 +550,7 @@ mod tests {
     fn ogc_pages_link_to_the_next_page_relative_or_absolute() {
         let page = r#"{"type":"FeatureCollection","features":[{"id":"a","properties":{"x":1}}, 5],
             "links":[{"rel":"self","href":"?offset=0"},{"rel":"next","href":"items?offset=10"}]}"#;
-        let read = read(
+        let read = read_all(
             &body(page, Some("http://h/c/items?offset=0")),
             &Mapping::default(),
             1,
@@ -571,13 +571,13 @@ mod tests {
             ..Mapping::default()
         };
         let text = "id,name,x,lat\n1,A,4.3,50.8\n2,\"B, with comma\",,50\n";
-        let read = read(&body(text, None), &layout, 1).unwrap();
+        let read = read_all(&body(text, None), &layout, 1).unwrap();
         let rows: Vec<Record> = read.records.into_iter().map(Result::unwrap).collect();
         assert_eq!(rows[0].position, "line 2");
         assert_eq!(rows[0].geometry.as_ref().unwrap()["coordinates"][0], 4.3);
         assert!(rows[1].geometry.is_none());
         assert_eq!(rows[1].properties["name"], "B, with comma");
-        let missing = read(&body("a,b\n1,2\n", None), &Mapping::default(), 1);
+        let missing = read_all(&body("a,b\n1,2\n", None), &Mapping::default(), 1);
         assert!(matches!(missing, Err(HarvestError::Malformed(_))));
     }
 
@@ -587,7 +587,7 @@ mod tests {
             Mapping::parse("[json]\nrecords = \"data\"\nposition = \"geoposition\"\n").unwrap();
         let text = r#"{"data": [{"title": "A", "geoposition": "50.85,4.35"},
             {"title": "B", "geoposition": "somewhere"}, 7]}"#;
-        let read = read(&body(text, None), &mapping, 1).unwrap();
+        let read = read_all(&body(text, None), &mapping, 1).unwrap();
         assert_eq!(read.records.len(), 3);
         let first = read.records[0].as_ref().unwrap();
         assert_eq!(first.position, "record 0");
@@ -598,7 +598,7 @@ mod tests {
         assert_eq!(first.properties["title"], "A");
         assert!(read.records[1].as_ref().unwrap().geometry.is_none());
         assert!(read.records[2].is_err());
-        let wrong = read(&body(r#"{"items": []}"#, None), &mapping, 1);
+        let wrong = read_all(&body(r#"{"items": []}"#, None), &mapping, 1);
         assert!(matches!(wrong, Err(HarvestError::Malformed(m)) if m.contains("\"data\"")));
     }
 

@@ -43,7 +43,43 @@ pub(super) enum Plan {
     Repeated,
 }
 
+/// What a plan writes, besides the run's mark on the row.
+pub(super) struct Writes<'a> {
+    /// The record to store, if it changes.
+    pub record: Option<&'a Initiative>,
+    /// The change (`added`, `updated`, `curated`) and its fields, staged for the run's audit.
+    pub staged: Option<(&'static str, Option<&'a str>)>,
+    /// The feed's new base, if it moved.
+    pub base: Option<String>,
+}
+
 impl Plan {
+    pub fn writes<'a>(&'a self, new: &'a Initiative) -> Writes<'a> {
+        let base = || Some(feature_text(new));
+        match self {
+            Plan::Repeated => Writes {
+                record: None,
+                staged: None,
+                base: None,
+            },
+            Plan::Add => Writes {
+                record: Some(new),
+                staged: Some(("added", None)),
+                base: base(),
+            },
+            Plan::Update { record, diff } => Writes {
+                record: Some(record),
+                staged: Some(("updated", Some(diff))),
+                base: base(),
+            },
+            Plan::Keep { base_changed, diff } => Writes {
+                record: None,
+                staged: diff.as_deref().map(|diff| ("curated", Some(diff))),
+                base: if *base_changed { base() } else { None },
+            },
+        }
+    }
+
     pub fn outcome(&self) -> Upserted {
         match self {
             Plan::Add => Upserted::Added,
@@ -75,6 +111,16 @@ pub(super) fn plan(
     }
     if row.deleted {
         return Ok(Plan::Add);
+    }
+    // The common case, an unchanged record, without the merge's three parses.
+    if same_content(&row.feature, new) {
+        return Ok(Plan::Keep {
+            base_changed: row
+                .base
+                .as_deref()
+                .is_none_or(|base| !same_content(base, new)),
+            diff: None,
+        });
     }
     // A row harvested before bases were kept: the feed's last state is taken to be the
     // stored one, so the feed wins as it used to.
@@ -185,11 +231,6 @@ fn fields(text: &str) -> Option<Map<String, Value>> {
         feature.remove("geometry").unwrap_or(Value::Null),
     );
     Some(fields)
-}
-
-/// The feed's new base: the record as the feed gave it.
-pub(super) fn base_text(new: &Initiative) -> String {
-    feature_text(new)
 }
 
 /// A harvest run's one audit entry, from its staged changes `(id, change, diff)` in order:

@@ -12,8 +12,8 @@
 
 mod error;
 pub mod guard;
-mod idempotency;
 mod harvest_merge;
+mod idempotency;
 mod location;
 pub mod postgres;
 mod postgres_schema;

@@ -22,8 +22,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, IsolationLevel, Row};
 
 use super::guard::{KeyedResponse, WriteGuard};
+use super::harvest_merge::{self, HARVEST_ROW, HarvestRow};
 use super::idempotency::{self, bound_postgres as bound, seal_postgres as seal};
-use super::harvest_merge::{self, HARVEST_ROW, HarvestRow, Plan};
 use super::postgres_schema::MIGRATIONS;
 use super::retention::{self, Erased};
 use super::{
@@ -807,43 +807,25 @@ impl Harvest<'_> {
         wait(async {
             let existing = self.harvest_row(&initiative.id).await?;
             let plan = harvest_merge::plan(existing.as_ref(), initiative, origin, run)?;
-            let outcome = plan.outcome();
-            let base = harvest_merge::base_text(initiative);
-            let (staged, base) = match plan {
-                Plan::Repeated => return Ok(outcome),
-                Plan::Add => {
-                    let revision = self.revision().await?;
-                    upsert_row(&self.tx, initiative, revision, Some(origin)).await?;
-                    (Some(("added", None)), Some(base))
-                }
-                Plan::Update { record, diff } => {
-                    let revision = self.revision().await?;
-                    upsert_row(&self.tx, &record, revision, Some(origin)).await?;
-                    (Some(("updated", Some(diff))), Some(base))
-                }
-                Plan::Keep { base_changed, diff } => (
-                    diff.map(|diff| ("curated", Some(diff))),
-                    base_changed.then_some(base),
-                ),
-            };
+            if plan.outcome() == Upserted::Repeated {
+                return Ok(plan.outcome());
+            }
+            let writes = plan.writes(initiative);
+            if let Some(record) = writes.record {
+                let revision = self.revision().await?;
+                upsert_row(&self.tx, record, revision, Some(origin)).await?;
+            }
             execute(
                 &self.tx,
                 "UPDATE initiatives SET harvest_base = coalesce($2, harvest_base), harvest_run = $3
                  WHERE id = $1",
-                &[&&*initiative.id, &base, &run],
+                &[&&*initiative.id, &writes.base, &run],
             )
             .await?;
-            if let Some((change, diff)) = staged {
-                stage(
-                    &self.tx,
-                    origin.source,
-                    &initiative.id,
-                    change,
-                    diff.as_deref(),
-                )
-                .await?;
+            if let Some((change, diff)) = writes.staged {
+                stage(&self.tx, origin.source, &initiative.id, change, diff).await?;
             }
-            Ok(outcome)
+            Ok(plan.outcome())
         })
     }
 

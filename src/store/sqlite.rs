@@ -8,9 +8,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::guard::{KeyedResponse, WriteGuard};
+use super::harvest_merge::{self, HARVEST_ROW, HarvestRow};
 use super::idempotency::{self, seal_sqlite as seal};
 use super::retention::{self, Erased};
-use super::harvest_merge::{self, HARVEST_ROW, HarvestRow, Plan};
 use super::sqlite_schema::MIGRATIONS;
 use super::{
     AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, RunEnd, StoreError,
@@ -653,41 +653,24 @@ impl Harvest<'_> {
             })
             .optional()?;
         let plan = harvest_merge::plan(existing.as_ref(), initiative, origin, run)?;
-        let outcome = plan.outcome();
-        let base = harvest_merge::base_text(initiative);
-        let (staged, base) = match plan {
-            Plan::Repeated => return Ok(outcome),
-            Plan::Add => {
-                let revision = self.revision()?;
-                upsert_row(&self.tx, initiative, revision, Some(origin))?;
-                (Some(("added", None)), Some(base))
-            }
-            Plan::Update { record, diff } => {
-                let revision = self.revision()?;
-                upsert_row(&self.tx, &record, revision, Some(origin))?;
-                (Some(("updated", Some(diff))), Some(base))
-            }
-            Plan::Keep { base_changed, diff } => (
-                diff.map(|diff| ("curated", Some(diff))),
-                base_changed.then_some(base),
-            ),
-        };
+        if plan.outcome() == Upserted::Repeated {
+            return Ok(plan.outcome());
+        }
+        let writes = plan.writes(initiative);
+        if let Some(record) = writes.record {
+            let revision = self.revision()?;
+            upsert_row(&self.tx, record, revision, Some(origin))?;
+        }
         self.tx
             .prepare_cached(
                 "UPDATE initiatives SET harvest_base = coalesce(?2, harvest_base), harvest_run = ?3
                  WHERE id = ?1",
             )?
-            .execute(params![&*initiative.id, base, run])?;
-        if let Some((change, diff)) = staged {
-            stage(
-                &self.tx,
-                origin.source,
-                &initiative.id,
-                change,
-                diff.as_deref(),
-            )?;
+            .execute(params![&*initiative.id, writes.base, run])?;
+        if let Some((change, diff)) = writes.staged {
+            stage(&self.tx, origin.source, &initiative.id, change, diff)?;
         }
-        Ok(outcome)
+        Ok(plan.outcome())
     }
 
     pub fn mark_listed(&mut self, origin: Origin<'_>, run: i64) -> Result<(), StoreError> {

@@ -294,6 +294,7 @@ fn harvests_upsert_by_origin_retire_what_vanished_and_count_only_changes() {
                     i.name = "Curated name".into();
                     Ok(Some(i))
                 },
+                &WriteGuard::none(),
             )
             .unwrap();
         let ((outcomes, retired), r2) = store
