@@ -815,55 +815,34 @@ on_each_store! {
 }
 }
 
-// SQLite only for now: on PostgreSQL this test's own reader stops getting pool connections
-// while it polls the revision (every pooled client held, the store's runtime idle); that is
-// open in docs/harvest.md until it is understood, rather than a run that hangs CI.
-#[tokio::test]
-async fn an_import_killed_mid_run_leaves_whole_batches_and_the_next_run_completes_it() {
-    let store = TestStore::sqlite();
+on_each_store! {
+    async fn an_import_killed_mid_run_leaves_whole_batches_and_the_next_run_completes_it(store) {
     let dir = tempfile::tempdir().unwrap();
     let count = 20_000;
     let first = generated(dir.path(), count, 1);
     let changed = generated(dir.path(), count, 2);
-    let ok = import_command(&first, &store.arg(), "feed")
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    let ok = import_command(&first, &store.arg(), "feed").output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let mut reader = store.open();
     let before = reader.revision().unwrap();
     let live = everything(&mut reader).initiatives.len();
 
     // The same feed with every record changed; killed once its first batch is committed.
-    let mut import = import_command(&changed, &store.arg(), "feed")
-        .spawn()
-        .unwrap();
+    let mut import = import_command(&changed, &store.arg(), "feed").spawn().unwrap();
     while reader.revision().unwrap() == before {
-        assert!(
-            import.try_wait().unwrap().is_none(),
-            "the import ended before it was killed"
-        );
+        assert!(import.try_wait().unwrap().is_none(), "the import ended before it was killed");
         // Samples the store's revision: a batch's commit has no other outside sign.
         std::thread::sleep(Duration::from_millis(2));
     }
     import.kill().unwrap();
     import.wait().unwrap();
     let after_kill = everything(&mut reader);
-    assert_eq!(
-        after_kill.initiatives.len(),
-        live,
-        "nothing retired by the killed run"
-    );
+    assert_eq!(after_kill.initiatives.len(), live, "nothing retired by the killed run");
     assert!(after_kill.tombstones.is_empty());
     if let Store::Sqlite(sqlite) = &reader {
         assert_eq!(sqlite.integrity_check().unwrap(), "ok");
     }
-    let redone = import_command(&changed, &store.arg(), "feed")
-        .output()
-        .unwrap();
+    let redone = import_command(&changed, &store.arg(), "feed").output().unwrap();
     let stdout = String::from_utf8_lossy(&redone.stdout);
     assert!(redone.status.success(), "{stdout}");
     assert!(stdout.contains(" 0 retired"), "{stdout}");
@@ -872,21 +851,13 @@ async fn an_import_killed_mid_run_leaves_whole_batches_and_the_next_run_complete
         .find_map(|part| part.strip_suffix(" updated"))
         .and_then(|n| n.rsplit(' ').next().unwrap().parse().ok())
         .unwrap();
-    assert!(
-        updated > 0 && updated < count,
-        "the killed run stopped mid-way: {stdout}"
-    );
+    assert!(updated > 0 && updated < count, "the killed run stopped mid-way: {stdout}");
     let done = everything(&mut reader);
     assert_eq!(done.initiatives.len(), live);
     assert!(done.tombstones.is_empty());
     // The interrupted run's changes are in the audit entry of the run that completed it.
     let log = reader.audit_log(0, 100).unwrap();
-    let run: Value =
-        serde_json::from_str(log.last().unwrap().after.as_ref().unwrap().get()).unwrap();
-    assert_eq!(
-        run["updated"].as_object().unwrap().len(),
-        count,
-        "{}",
-        log.last().unwrap().detail.as_deref().unwrap_or("")
-    );
+    let run: Value = serde_json::from_str(log.last().unwrap().after.as_ref().unwrap().get()).unwrap();
+    assert_eq!(run["updated"].as_object().unwrap().len(), count, "{}", log.last().unwrap().detail.as_deref().unwrap_or(""));
+}
 }

@@ -140,7 +140,7 @@ pub async fn submit(
         message: "Thank you: a curator will review the proposal before it appears on the map.",
     })
     .unwrap_or_default();
-    let guard = idempotency::guard(deadline, pending.as_ref());
+    let guard = idempotency::guard(deadline, pending.as_ref())?;
     let answer = idempotency::record(
         &guard,
         StoredResponse {
@@ -236,7 +236,7 @@ pub async fn approve(
         Begun::Replay(answer) => return Ok(answer),
         Begun::Fresh(pending) => pending,
     };
-    let guard = idempotency::guard(deadline, pending.as_ref());
+    let guard = idempotency::guard(deadline, pending.as_ref())?;
     let base = base_url(&state, &headers);
     let regions = state.snapshot.load().regions.clone();
     let answer = store(&state)?
@@ -317,7 +317,7 @@ pub async fn reject(
         Begun::Replay(answer) => return Ok(answer),
         Begun::Fresh(pending) => pending,
     };
-    let guard = idempotency::guard(deadline, pending.as_ref());
+    let guard = idempotency::guard(deadline, pending.as_ref())?;
     let answer = idempotency::record(
         &guard,
         private_stored(&serde_json::json!({ "id": id, "status": SubmissionStatus::Rejected })),
@@ -347,7 +347,7 @@ pub async fn create(
     let value = with_id(&raw)?;
     let initiative =
         curation::prepare_value(value, &curator_stamp(None)).map_err(ApiError::InvalidRecord)?;
-    let guard = idempotency::guard(deadline, pending.as_ref());
+    let guard = idempotency::guard(deadline, pending.as_ref())?;
     let answer = idempotency::record(
         &guard,
         item_answer(&state, &headers, StatusCode::CREATED, &initiative),
@@ -376,7 +376,7 @@ pub async fn replace(
     if preconditions.only_if_absent() {
         // `If-None-Match: *`: create under this id, and only if nothing lives there.
         let stored = initiative.clone();
-        let guard = idempotency::guard(deadline, None);
+        let guard = idempotency::guard(deadline, None)?;
         let created = store(&state)?
             .write(move |store| Ok(((), store.create(&stored, &curator, &guard)?)))
             .await;
@@ -475,7 +475,7 @@ async fn change(
     let allows_absent = preconditions.allow(None);
     let preconditions = Arc::new(preconditions);
     let checked = preconditions.clone();
-    let guard = idempotency::guard(deadline, None);
+    let guard = idempotency::guard(deadline, None)?;
     let result = store(state)?
         .write(move |store| {
             store.change(

@@ -161,10 +161,11 @@ pub async fn begin(
     }
 }
 
-/// The guard for a write due by `deadline`, recording `pending`'s key if there is one.
-pub fn guard(deadline: Deadline, pending: Option<&Pending>) -> WriteGuard {
-    WriteGuard {
-        deadline: Some(deadline.0),
+/// The guard for a write due by `deadline`, recording `pending`'s key if there is one; the
+/// write begins here (see [`Deadline::begin`]).
+pub fn guard(deadline: Deadline, pending: Option<&Pending>) -> Result<WriteGuard, ApiError> {
+    Ok(WriteGuard {
+        deadline: Some(deadline.begin()?),
         key: pending.map(|p| KeyRecord {
             scope: p.scope.clone(),
             key: p.key.clone(),
@@ -172,7 +173,7 @@ pub fn guard(deadline: Deadline, pending: Option<&Pending>) -> WriteGuard {
             response: Default::default(),
             expired_before: p.expired_before,
         }),
-    }
+    })
 }
 
 /// Gives the write's answer to its key's record (before COMMIT), and returns the answer to

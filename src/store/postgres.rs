@@ -64,8 +64,13 @@ impl Drop for PostgresStore {
 }
 
 /// Runs `future` to completion on this thread (see the module's notes).
+///
+/// Unconstrained by tokio's cooperative budget: called from inside a tokio task (a test body,
+/// a handler that did not move to a blocking thread), the caller's budget runs out after a
+/// hundred-odd polls, and tokio then defers the wake-up to the caller's scheduler, which never
+/// runs while this thread blocks; the wait would hang with nothing left to wake it.
 fn wait<F: Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
+    futures_executor::block_on(tokio::task::unconstrained(future))
 }
 
 /// The connection settings and TLS of a `postgres://` URL. TLS is used when the URL asks for
