@@ -246,6 +246,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
             break body;
         }
         assert!(body.contains("\"loading\""), "{body}");
+        // Polls the health check until it says ok (bounded by `deadline` above).
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(body.contains("\"ok\""), "{body}");

@@ -346,6 +346,8 @@ async fn writes_across_a_postgresql_outage_answer_503_lose_nothing_and_retry_onc
                 if answers.iter().filter(|(_, s)| *s == 503).count() >= 4 {
                     break;
                 }
+                // The writing client's pace: a write every 50 ms until the outage has been
+                // met four times.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             answers

@@ -84,6 +84,7 @@ async function whenHealthy(url, limitMs = 60000) {
     );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${url} did not become healthy in ${limitMs} ms`);
+    // Polls /healthz until it says ok (bounded by `deadline`).
     await new Promise((done) => setTimeout(done, 50));
   }
 }
