@@ -24,6 +24,21 @@ use crate::store::{KeyRecord, StoredResponse, WriteGuard, epoch_seconds};
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Longest key accepted, in characters.
 pub const MAX_KEY_CHARS: usize = 255;
+/// The characters a key may hold: enough for UUIDs, ULIDs, base64 and base64url and
+/// `scope:counter` forms, and nothing a header would need escaping for. The server's check
+/// and the OpenAPI pattern (`KEY_PATTERN`) are both built from this one list, so the
+/// documented set and the accepted set are the same.
+const KEY_SYMBOLS: &str = "._~:+/=-";
+/// The header's value as a JSON Schema (ECMA 262) pattern: a key, bare or quoted as the
+/// draft's structured-field string.
+pub fn key_pattern() -> String {
+    let class = format!("[A-Za-z0-9{KEY_SYMBOLS}]{{1,{MAX_KEY_CHARS}}}");
+    format!("^({class}|\"{class}\")$")
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || KEY_SYMBOLS.contains(c)
+}
 
 /// The keys of the writes this replica is running now (writer's scope, key).
 #[derive(Default)]
@@ -59,8 +74,8 @@ pub enum Begun {
     Fresh(Option<Pending>),
 }
 
-/// The key the request sent, if any: a string (quoted, as the draft's structured field, or
-/// bare) of 1 to 255 printable ASCII characters.
+/// The key the request sent, if any: 1 to 255 of the key characters, bare or quoted (the
+/// draft's structured field); anything else is 400, as `key_pattern` documents.
 pub fn requested_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let mut values = headers.get_all(&HEADER).iter();
     let Some(value) = values.next() else {
@@ -77,8 +92,7 @@ pub fn requested_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let key = match text.strip_prefix('"') {
         Some(rest) => rest
             .strip_suffix('"')
-            .filter(|inner| !inner.contains('"') && !inner.contains('\\'))
-            .ok_or_else(|| bad("a quoted key must end with its quote and hold no quotes"))?,
+            .ok_or_else(|| bad("a quoted key must end with its quote"))?,
         None => text,
     };
     if key.is_empty() || key.len() > MAX_KEY_CHARS {
@@ -87,8 +101,10 @@ pub fn requested_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             key.len()
         )));
     }
-    if !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(bad("expected printable ASCII characters"));
+    if !key.chars().all(is_key_char) {
+        return Err(bad(&format!(
+            "expected letters, digits and {KEY_SYMBOLS} only"
+        )));
     }
     Ok(Some(key.to_string()))
 }
@@ -212,17 +228,62 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_quoted_or_bare_printable_strings_of_at_most_255_characters() {
+    fn keys_are_quoted_or_bare_strings_of_at_most_255_key_characters() {
         assert_eq!(requested_key(&HeaderMap::new()).unwrap(), None);
         assert_eq!(
             key("\"8e03978e-40d5\"").unwrap().as_deref(),
             Some("8e03978e-40d5")
         );
-        assert_eq!(key("abc def").unwrap().as_deref(), Some("abc def"));
+        assert_eq!(
+            key("tenant:42/a+b=_~.").unwrap().as_deref(),
+            Some("tenant:42/a+b=_~.")
+        );
         assert_eq!(key(&"k".repeat(255)).unwrap().unwrap().len(), 255);
-        for bad in ["", "\"\"", "\"open", &"k".repeat(256), "tab\there"] {
+        let long = "k".repeat(256);
+        for bad in [
+            "",
+            "\"\"",
+            "\"open",
+            &long,
+            "tab\there",
+            "abc def",
+            "{}",
+            "[1]",
+            "a\"b",
+        ] {
             let refused = key(bad).unwrap_err();
             assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        }
+    }
+
+    /// The documented pattern and the server's check accept the same values.
+    #[test]
+    fn the_documented_pattern_is_the_rule_the_server_applies() {
+        let pattern = regex::Regex::new(&key_pattern()).unwrap();
+        let long = "k".repeat(256);
+        for value in [
+            "abc",
+            "\"abc\"",
+            "tenant:42/a+b=_~.",
+            "",
+            "\"\"",
+            "\"open",
+            "close\"",
+            &long,
+            "abc def",
+            "{}",
+            "[1]",
+            "a\"b",
+            "é",
+            "0",
+            "true",
+            "a,b",
+        ] {
+            assert_eq!(
+                pattern.is_match(value),
+                key(value).is_ok(),
+                "{value:?}: pattern and server disagree"
+            );
         }
     }
 }

@@ -587,8 +587,8 @@ pub fn parameters() -> Value {
         },
         "Idempotency-Key": {
             "name": "Idempotency-Key", "in": "header", "required": false,
-            "description": "Makes retrying this POST safe (IETF draft \"The Idempotency-Key HTTP Header Field\"): a unique string of 1 to 255 printable characters, bare or quoted. A retry with the same key and the same request gets the first answer again (same status and body) without writing twice; the same key with another request is 422; while the first request is still being answered, 409. Keys are kept 24 hours by default",
-            "schema": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,255}$" },
+            "description": "Makes retrying this POST safe (IETF draft \"The Idempotency-Key HTTP Header Field\"): a unique string of 1 to 255 letters, digits and . _ ~ : + / = -, bare or quoted (otherwise 400). A retry with the same key and the same request gets the first answer again (same status and body) without writing twice; the same key with another request is 422; while the first request is still being answered, 409. Keys are kept 24 hours by default",
+            "schema": { "type": "string", "pattern": crate::api::idempotency::key_pattern() },
         },
         "If-Unmodified-Since": {
             "name": "If-Unmodified-Since", "in": "header", "required": false,
