@@ -16,11 +16,9 @@ mod harvest_merge;
 mod idempotency;
 mod location;
 pub mod postgres;
-mod postgres_schema;
 pub mod retention;
 pub mod scratch;
 pub mod sqlite;
-mod sqlite_schema;
 
 use jiff::Timestamp;
 

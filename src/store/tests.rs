@@ -513,7 +513,7 @@ fn old_sqlite_stores_migrate_to_records_with_status_and_precision() {
     {
         // A store as schema 3 left it, with a record written before the evidence fields.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        for sql in &sqlite_schema::MIGRATIONS[..3] {
+        for sql in &sqlite::MIGRATIONS[..3] {
             conn.execute_batch(sql).unwrap();
         }
         conn.pragma_update(None, "user_version", 3).unwrap();

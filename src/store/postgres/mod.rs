@@ -12,27 +12,31 @@
 //! commit in order) and sends `NOTIFY skillsmap_changes` with it: [`Listener`] wakes the
 //! replicas, which then read what changed after their own revision.
 
+mod harvest;
+mod listener;
+mod schema;
+mod submissions;
+
 use std::future::Future;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
-use futures_util::StreamExt;
 use jiff::Timestamp;
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{AsyncMessage, IsolationLevel, Row};
 
 use super::guard::{KeyedResponse, WriteGuard};
-use super::harvest_merge::{self, HARVEST_ROW, HarvestRow};
 use super::idempotency::{self, bound_postgres as bound, seal_postgres as seal};
-use super::postgres_schema::MIGRATIONS;
 use super::retention::{self, Erased};
 use super::{
-    AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, RunEnd, StoreError,
-    StoreLocation, Submission, SubmissionStatus, Tombstone, Upserted, decide_claim, parse_rows,
-    parse_time, pending_feature, raw_json, read_initiative, same_content,
+    AuditEntry, AuditRecord, Changes, Origin, Quota, StoreError, StoreLocation, Tombstone,
+    parse_rows, parse_time, raw_json, read_initiative, same_content,
 };
 use crate::feature::canonical_json as feature_text;
 use crate::model::Initiative;
+pub use harvest::Harvest;
+pub use listener::Listener;
+use schema::migrate;
 
 /// The channel every committed change is announced on.
 pub const CHANNEL: &str = "skillsmap_changes";
@@ -394,174 +398,6 @@ impl PostgresStore {
         })
     }
 
-    pub fn submit(
-        &mut self,
-        id: &str,
-        feature: &str,
-        client: &str,
-        guard: &WriteGuard,
-    ) -> Result<u64, StoreError> {
-        let mut connection = self.client()?;
-        wait(async {
-            let tx = connection.transaction().await?;
-            bound(&tx, guard).await?;
-            execute(
-                &tx,
-                "INSERT INTO submissions (id, feature, client, submitted_at, status)
-                 VALUES ($1, $2, $3, $4, 'pending')",
-                &[&id, &feature, &client, &Timestamp::now().to_string()],
-            )
-            .await?;
-            audit(
-                &tx,
-                &AuditRecord {
-                    actor: &format!("public {client}"),
-                    action: "submit",
-                    submission_id: Some(id),
-                    after: Some(feature),
-                    ..AuditRecord::default()
-                },
-            )
-            .await?;
-            let revision = current_revision(&tx).await?;
-            seal(&tx, guard).await?;
-            tx.commit().await?;
-            Ok(revision)
-        })
-    }
-
-    pub fn submissions(
-        &self,
-        status: Option<SubmissionStatus>,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<Submission>, StoreError> {
-        let client = self.client()?;
-        let rows = wait(client.query(
-            "SELECT id, status, submitted_at, client, feature, decided_by, decided_at, reason,
-                    initiative_id
-             FROM submissions WHERE $1::text IS NULL OR status = $1
-             ORDER BY submitted_at DESC, id LIMIT $2 OFFSET $3",
-            &[
-                &status.map(SubmissionStatus::as_str),
-                &(limit as i64),
-                &(offset as i64),
-            ],
-        ))?;
-        rows.iter().map(submission_row).collect()
-    }
-
-    pub fn count_submissions(&self, status: Option<SubmissionStatus>) -> Result<u64, StoreError> {
-        let client = self.client()?;
-        let row = wait(client.query_one(
-            "SELECT count(*) FROM submissions WHERE $1::text IS NULL OR status = $1",
-            &[&status.map(SubmissionStatus::as_str)],
-        ))?;
-        Ok(row.get::<_, i64>(0) as u64)
-    }
-
-    pub fn submission(&self, id: &str) -> Result<Option<Submission>, StoreError> {
-        let client = self.client()?;
-        let row = wait(client.query_opt(
-            "SELECT id, status, submitted_at, client, feature, decided_by, decided_at, reason,
-                    initiative_id
-             FROM submissions WHERE id = $1",
-            &[&id],
-        ))?;
-        row.as_ref().map(submission_row).transpose()
-    }
-
-    pub fn approve(
-        &mut self,
-        id: &str,
-        actor: &str,
-        edit: impl FnOnce(&str) -> Result<Initiative, StoreError>,
-        guard: &WriteGuard,
-    ) -> Result<(Initiative, u64), StoreError> {
-        let mut client = self.client()?;
-        let tx = wait(client.transaction())?;
-        wait(bound(&tx, guard))?;
-        let row = wait(tx.query_opt(
-            "SELECT status, feature FROM submissions WHERE id = $1 FOR UPDATE",
-            &[&id],
-        ))?;
-        let feature = pending_feature(id, row.map(|r| (r.get(0), r.get(1))))?;
-        let initiative = edit(&feature)?;
-        wait(async {
-            let revision = bump(&tx).await?;
-            if live_feature(&tx, &initiative.id).await?.is_some() {
-                return Err(StoreError::AlreadyExists(initiative.id.to_string()));
-            }
-            let after = upsert_row(&tx, &initiative, revision, None).await?;
-            execute(
-                &tx,
-                "UPDATE submissions SET status = 'approved', decided_by = $2, decided_at = $3,
-                        initiative_id = $4
-                 WHERE id = $1",
-                &[&id, &actor, &Timestamp::now().to_string(), &&*initiative.id],
-            )
-            .await?;
-            audit(
-                &tx,
-                &AuditRecord {
-                    actor,
-                    action: "approve",
-                    initiative_id: Some(&initiative.id),
-                    submission_id: Some(id),
-                    after: Some(&after),
-                    ..AuditRecord::default()
-                },
-            )
-            .await?;
-            seal(&tx, guard).await?;
-            tx.commit().await?;
-            Ok((initiative, revision))
-        })
-    }
-
-    pub fn reject(
-        &mut self,
-        id: &str,
-        actor: &str,
-        reason: &str,
-        guard: &WriteGuard,
-    ) -> Result<(), StoreError> {
-        let mut client = self.client()?;
-        wait(async {
-            let tx = client.transaction().await?;
-            bound(&tx, guard).await?;
-            let row = tx
-                .query_opt(
-                    "SELECT status, feature FROM submissions WHERE id = $1 FOR UPDATE",
-                    &[&id],
-                )
-                .await?;
-            pending_feature(id, row.map(|r| (r.get(0), r.get(1))))?;
-            execute(
-                &tx,
-                "UPDATE submissions SET status = 'rejected', decided_by = $2, decided_at = $3,
-                        reason = $4
-                 WHERE id = $1",
-                &[&id, &actor, &Timestamp::now().to_string(), &reason],
-            )
-            .await?;
-            audit(
-                &tx,
-                &AuditRecord {
-                    actor,
-                    action: "reject",
-                    submission_id: Some(id),
-                    detail: Some(reason.to_string()),
-                    ..AuditRecord::default()
-                },
-            )
-            .await?;
-            seal(&tx, guard).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
     pub fn audit_page(
         &self,
         newest_first: bool,
@@ -595,38 +431,6 @@ impl PostgresStore {
                 detail: r.get(8),
             })
             .collect())
-    }
-
-    pub fn harvest<T>(
-        &mut self,
-        body: impl FnOnce(&mut Harvest<'_>) -> Result<T, StoreError>,
-    ) -> Result<(T, u64), StoreError> {
-        let mut client = self.client()?;
-        let tx = wait(client.transaction())?;
-        // A batch marks rows before it knows whether it changes any: it takes the revision's
-        // lock first, as every writer does, so that it never deadlocks with a curator's write.
-        wait(lock_revision(&tx))?;
-        let mut harvest = Harvest { tx, revision: None };
-        let result = body(&mut harvest)?;
-        let revision = match harvest.revision {
-            Some(revision) => revision,
-            None => wait(current_revision(&harvest.tx))?,
-        };
-        wait(harvest.tx.commit())?;
-        Ok((result, revision))
-    }
-
-    pub fn feed_validators(
-        &self,
-        source: &str,
-        location: &str,
-    ) -> Result<Option<FeedValidators>, StoreError> {
-        let client = self.client()?;
-        let row = wait(client.query_opt(
-            "SELECT etag, last_modified FROM feeds WHERE source = $1 AND location = $2",
-            &[&source, &location],
-        ))?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     pub fn revision(&mut self) -> Result<u64, StoreError> {
@@ -683,43 +487,6 @@ impl PostgresStore {
         })
     }
 
-    pub fn claim_harvest(
-        &mut self,
-        feed: &str,
-        holder: &str,
-        now: f64,
-        hold_for: f64,
-    ) -> Result<Claim, StoreError> {
-        let mut client = self.client()?;
-        wait(async {
-            let tx = client.transaction().await?;
-            execute(
-                &tx,
-                "INSERT INTO harvest_leases (feed, next_due) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                &[&feed],
-            )
-            .await?;
-            let row = tx
-                .query_one(
-                    "SELECT next_due, held_until, failures FROM harvest_leases
-                     WHERE feed = $1 FOR UPDATE",
-                    &[&feed],
-                )
-                .await?;
-            let claim = decide_claim(row.get(0), row.get(1), i64::from(row.get::<_, i32>(2)), now);
-            if let Claim::Granted { .. } = claim {
-                execute(
-                    &tx,
-                    "UPDATE harvest_leases SET holder = $2, held_until = $3 WHERE feed = $1",
-                    &[&feed, &holder, &(now + hold_for)],
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(claim)
-        })
-    }
-
     /// The response recorded under `key` by `scope` since `not_before` (epoch seconds).
     pub fn keyed_response(
         &self,
@@ -744,302 +511,6 @@ impl PostgresStore {
         let mut client = self.client()?;
         wait(retention::erase_postgres(&mut client, before, now))
     }
-
-    pub fn release_harvest(
-        &mut self,
-        feed: &str,
-        holder: &str,
-        next_due: f64,
-        failures: u32,
-    ) -> Result<(), StoreError> {
-        let client = self.client()?;
-        let failures = i32::try_from(failures).unwrap_or(i32::MAX);
-        wait(client.execute(
-            "UPDATE harvest_leases SET next_due = $3, holder = NULL, held_until = NULL,
-                 failures = $4
-             WHERE feed = $1 AND holder = $2",
-            &[&feed, &holder, &next_due, &failures],
-        ))?;
-        Ok(())
-    }
-}
-
-/// An open harvest transaction; the revision is taken at its first change.
-pub struct Harvest<'a> {
-    tx: Transaction<'a>,
-    revision: Option<u64>,
-}
-
-impl Harvest<'_> {
-    async fn revision(&mut self) -> Result<u64, StoreError> {
-        match self.revision {
-            Some(revision) => Ok(revision),
-            None => {
-                let revision = bump(&self.tx).await?;
-                self.revision = Some(revision);
-                Ok(revision)
-            }
-        }
-    }
-
-    async fn harvest_row(&self, id: &str) -> Result<Option<HarvestRow>, StoreError> {
-        let statement = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {HARVEST_ROW} FROM initiatives WHERE id = $1"
-            ))
-            .await?;
-        Ok(self
-            .tx
-            .query_opt(&statement, &[&id])
-            .await?
-            .map(|r| HarvestRow {
-                feature: r.get(0),
-                deleted: r.get(1),
-                source: r.get(2),
-                source_id: r.get(3),
-                base: r.get(4),
-                run: r.get(5),
-            }))
-    }
-
-    pub fn upsert(
-        &mut self,
-        initiative: &Initiative,
-        origin: Origin<'_>,
-        run: i64,
-    ) -> Result<Upserted, StoreError> {
-        wait(async {
-            let existing = self.harvest_row(&initiative.id).await?;
-            let plan = harvest_merge::plan(existing.as_ref(), initiative, origin, run)?;
-            if plan.outcome() == Upserted::Repeated {
-                return Ok(plan.outcome());
-            }
-            let writes = plan.writes(initiative);
-            if let Some(record) = writes.record {
-                let revision = self.revision().await?;
-                upsert_row(&self.tx, record, revision, Some(origin)).await?;
-            }
-            execute(
-                &self.tx,
-                "UPDATE initiatives SET harvest_base = coalesce($2, harvest_base), harvest_run = $3
-                 WHERE id = $1",
-                &[&&*initiative.id, &writes.base, &run],
-            )
-            .await?;
-            if let Some((change, diff)) = writes.staged {
-                stage(&self.tx, origin.source, &initiative.id, change, diff).await?;
-            }
-            Ok(plan.outcome())
-        })
-    }
-
-    pub fn mark_listed(&mut self, origin: Origin<'_>, run: i64) -> Result<(), StoreError> {
-        wait(execute(
-            &self.tx,
-            "UPDATE initiatives SET harvest_run = $3 WHERE source = $1 AND source_id = $2",
-            &[&origin.source, &origin.source_id, &run],
-        ))?;
-        Ok(())
-    }
-
-    pub fn retire_unlisted(
-        &mut self,
-        source: &str,
-        run: i64,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        wait(async {
-            let rows = self
-                .tx
-                .query(
-                    "SELECT id FROM initiatives
-                     WHERE source = $1 AND deleted_at IS NULL
-                       AND harvest_run IS DISTINCT FROM $2
-                     LIMIT $3",
-                    &[&source, &run, &(limit as i64)],
-                )
-                .await?;
-            let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-            let now = Timestamp::now().to_string();
-            for id in &ids {
-                let revision = self.revision().await?;
-                execute(
-                    &self.tx,
-                    "UPDATE initiatives SET deleted_at = $2, revision = $3 WHERE id = $1",
-                    &[id, &now, &(revision as i64)],
-                )
-                .await?;
-                stage(&self.tx, source, id, "retired", None).await?;
-            }
-            Ok(ids)
-        })
-    }
-
-    pub fn finish_run(&mut self, end: &RunEnd<'_>) -> Result<(), StoreError> {
-        wait(async {
-            execute(
-                &self.tx,
-                "INSERT INTO feeds (source, location, etag, last_modified, harvested_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (source) DO UPDATE SET location = $2, etag = $3, last_modified = $4,
-                     harvested_at = $5",
-                &[
-                    &end.source,
-                    &end.location,
-                    &end.etag,
-                    &end.last_modified,
-                    &Timestamp::now().to_string(),
-                ],
-            )
-            .await?;
-            let staged = self
-                .tx
-                .query(
-                    "SELECT initiative_id, change, diff FROM harvest_changes WHERE source = $1
-                     ORDER BY seq",
-                    &[&end.source],
-                )
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2)))
-                .collect();
-            if let Some((detail, after)) = harvest_merge::run_entry(staged) {
-                audit(
-                    &self.tx,
-                    &AuditRecord {
-                        actor: end.actor,
-                        action: "harvest",
-                        after: Some(&after),
-                        detail: Some(detail),
-                        ..AuditRecord::default()
-                    },
-                )
-                .await?;
-                execute(
-                    &self.tx,
-                    "DELETE FROM harvest_changes WHERE source = $1",
-                    &[&end.source],
-                )
-                .await?;
-            }
-            execute(
-                &self.tx,
-                "DELETE FROM audit WHERE action LIKE 'harvest%' AND at < $1",
-                &[&end.prune_before.to_string()],
-            )
-            .await?;
-            Ok(())
-        })
-    }
-}
-
-/// Stages one change of a harvest run for the run's audit entry.
-async fn stage(
-    tx: &Transaction<'_>,
-    source: &str,
-    id: &str,
-    change: &str,
-    diff: Option<&str>,
-) -> Result<(), StoreError> {
-    execute(
-        tx,
-        "INSERT INTO harvest_changes (source, initiative_id, change, diff) VALUES ($1, $2, $3, $4)",
-        &[&source, &id, &change, &diff],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Wakes a replica whenever any process commits a change to the store.
-pub struct Listener {
-    wake: tokio::sync::mpsc::UnboundedReceiver<u64>,
-    /// Kept open: dropping it would end the session and its `LISTEN`.
-    _client: tokio_postgres::Client,
-}
-
-impl Listener {
-    /// Opens a session of its own (outside the pool) listening on [`CHANNEL`]; runs on the
-    /// caller's async runtime.
-    pub async fn connect(url: &str) -> Result<Listener, StoreError> {
-        let (config, tls) = connection_config(url)?;
-        let (client, mut connection) = config.connect(tls).await?;
-        let (sender, wake) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(note)) => {
-                        let revision = note.payload().parse().unwrap_or(0);
-                        if sender.send(revision).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the store's notification session ended");
-                        break;
-                    }
-                }
-            }
-        });
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-        Ok(Listener {
-            wake,
-            _client: client,
-        })
-    }
-
-    /// The revision of the next announced change, or `None` once the session is lost (the
-    /// changes meanwhile are not announced: the caller catches up by revision).
-    pub async fn changed(&mut self) -> Option<u64> {
-        let first = self.wake.recv().await?;
-        // Several changes announced at once need one catch-up.
-        let mut latest = first;
-        while let Ok(next) = self.wake.try_recv() {
-            latest = latest.max(next);
-        }
-        Some(latest)
-    }
-}
-
-async fn migrate(client: &mut Object, location: &str) -> Result<(), StoreError> {
-    let tx = client.transaction().await?;
-    tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version INTEGER PRIMARY KEY,
-             applied_at TEXT NOT NULL
-         )",
-    )
-    .await?;
-    let applied: i32 = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations",
-            &[],
-        )
-        .await?
-        .get(0);
-    if applied as usize > MIGRATIONS.len() {
-        return Err(StoreError::TooNew {
-            location: location.to_string(),
-            found: i64::from(applied),
-            known: MIGRATIONS.len(),
-        });
-    }
-    for (number, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        tx.batch_execute(sql).await?;
-        let version = (number + 1) as i32;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-            &[&version, &Timestamp::now().to_string()],
-        )
-        .await?;
-        tracing::info!(migration = version, "store schema migrated");
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Runs a prepared (and cached) statement in `tx`.
@@ -1116,24 +587,6 @@ async fn upsert_row(
     )
     .await?;
     Ok(text)
-}
-
-fn submission_row(r: &Row) -> Result<Submission, StoreError> {
-    let id: String = r.get(0);
-    let status: String = r.get(1);
-    let feature: String = r.get(4);
-    Ok(Submission {
-        status: SubmissionStatus::parse(&status).unwrap_or(SubmissionStatus::Pending),
-        submitted_at: r.get(2),
-        client: r.get(3),
-        feature: serde_json::value::RawValue::from_string(feature)
-            .map_err(|e| StoreError::Corrupt(id.clone(), e.to_string()))?,
-        decided_by: r.get(5),
-        decided_at: r.get(6),
-        reason: r.get(7),
-        initiative_id: r.get(8),
-        id,
-    })
 }
 
 async fn audit(tx: &Transaction<'_>, record: &AuditRecord<'_>) -> Result<(), StoreError> {

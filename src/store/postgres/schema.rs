@@ -2,6 +2,12 @@
 //! The same tables as SQLite's, in PostgreSQL's types; times are RFC 3339 text in both, so
 //! that both back-ends read and write them with the same code.
 
+use deadpool_postgres::Object;
+use jiff::Timestamp;
+
+use super::MIGRATION_LOCK;
+use crate::store::StoreError;
+
 pub const MIGRATIONS: &[&str] = &[
     // 1: the store's revision and instance, initiatives with tombstones, submissions, the
     // audit log, feeds, rate limits and harvest leases.
@@ -93,3 +99,43 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX initiatives_by_source ON initiatives (source, harvest_run) WHERE source IS NOT NULL;
      CREATE INDEX audit_harvests ON audit (at) WHERE action LIKE 'harvest%';",
 ];
+
+/// Brings the schema up to date, one replica at a time (the advisory lock).
+pub(super) async fn migrate(client: &mut Object, location: &str) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied_at TEXT NOT NULL
+         )",
+    )
+    .await?;
+    let applied: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    if applied as usize > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            location: location.to_string(),
+            found: i64::from(applied),
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (number, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.batch_execute(sql).await?;
+        let version = (number + 1) as i32;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[&version, &Timestamp::now().to_string()],
+        )
+        .await?;
+        tracing::info!(migration = version, "store schema migrated");
+    }
+    tx.commit().await?;
+    Ok(())
+}

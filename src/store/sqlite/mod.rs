@@ -2,23 +2,26 @@
 //! acknowledged change survives a crash or power loss. Several processes may open the same
 //! file (a server and `skillsmap import`): SQLite's write lock orders their transactions.
 
+mod harvest;
+mod schema;
+mod submissions;
+
 use std::path::Path;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::guard::{KeyedResponse, WriteGuard};
-use super::harvest_merge::{self, HARVEST_ROW, HarvestRow};
 use super::idempotency::{self, seal_sqlite as seal};
 use super::retention::{self, Erased};
-use super::sqlite_schema::MIGRATIONS;
 use super::{
-    AuditEntry, AuditRecord, Changes, Claim, FeedValidators, Origin, Quota, RunEnd, StoreError,
-    Submission, SubmissionStatus, Tombstone, Upserted, parse_rows, parse_time, raw_json,
-    read_initiative, same_content,
+    AuditEntry, AuditRecord, Changes, Origin, Quota, StoreError, Tombstone, parse_rows, parse_time,
+    raw_json, read_initiative, same_content,
 };
 use crate::feature::canonical_json as feature_text;
 use crate::model::Initiative;
+pub use harvest::Harvest;
+pub(super) use schema::MIGRATIONS;
 
 /// How long a write waits for another process's write lock before answering "unavailable"
 /// (and rolling back): well below the request timeout, so that the client is told the
@@ -278,147 +281,6 @@ impl SqliteStore {
         Ok((after, revision))
     }
 
-    pub fn submit(
-        &mut self,
-        id: &str,
-        feature: &str,
-        client: &str,
-        guard: &WriteGuard,
-    ) -> Result<u64, StoreError> {
-        let tx = self.write_within(guard)?;
-        tx.execute(
-            "INSERT INTO submissions (id, feature, client, submitted_at, status)
-             VALUES (?1, ?2, ?3, ?4, 'pending')",
-            params![id, feature, client, Timestamp::now().to_string()],
-        )?;
-        audit(
-            &tx,
-            &AuditRecord {
-                actor: &format!("public {client}"),
-                action: "submit",
-                submission_id: Some(id),
-                after: Some(feature),
-                ..AuditRecord::default()
-            },
-        )?;
-        let revision = revision(&tx)?;
-        seal(&tx, guard)?;
-        tx.commit()?;
-        Ok(revision)
-    }
-
-    pub fn submissions(
-        &self,
-        status: Option<SubmissionStatus>,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<Submission>, StoreError> {
-        let mut statement = self.conn.prepare(
-            "SELECT id, status, submitted_at, client, feature, decided_by, decided_at, reason,
-                    initiative_id
-             FROM submissions WHERE ?1 IS NULL OR status = ?1
-             ORDER BY submitted_at DESC, id LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = statement.query_map(
-            params![
-                status.map(SubmissionStatus::as_str),
-                limit as i64,
-                offset as i64
-            ],
-            submission_row,
-        )?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    pub fn count_submissions(&self, status: Option<SubmissionStatus>) -> Result<u64, StoreError> {
-        let count: i64 = self.conn.query_row(
-            "SELECT count(*) FROM submissions WHERE ?1 IS NULL OR status = ?1",
-            [status.map(SubmissionStatus::as_str)],
-            |r| r.get(0),
-        )?;
-        Ok(count as u64)
-    }
-
-    pub fn submission(&self, id: &str) -> Result<Option<Submission>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, status, submitted_at, client, feature, decided_by, decided_at, reason,
-                        initiative_id
-                 FROM submissions WHERE id = ?1",
-                [id],
-                submission_row,
-            )
-            .optional()?)
-    }
-
-    pub fn approve(
-        &mut self,
-        id: &str,
-        actor: &str,
-        edit: impl FnOnce(&str) -> Result<Initiative, StoreError>,
-        guard: &WriteGuard,
-    ) -> Result<(Initiative, u64), StoreError> {
-        let tx = self.write_within(guard)?;
-        let feature = pending_submission(&tx, id)?;
-        let initiative = edit(&feature)?;
-        if live_feature(&tx, &initiative.id)?.is_some() {
-            return Err(StoreError::AlreadyExists(initiative.id.to_string()));
-        }
-        let revision = bump(&tx)?;
-        let after = upsert_row(&tx, &initiative, revision, None)?;
-        tx.execute(
-            "UPDATE submissions SET status = 'approved', decided_by = ?2, decided_at = ?3,
-                    initiative_id = ?4
-             WHERE id = ?1",
-            params![id, actor, Timestamp::now().to_string(), &*initiative.id],
-        )?;
-        audit(
-            &tx,
-            &AuditRecord {
-                actor,
-                action: "approve",
-                initiative_id: Some(&initiative.id),
-                submission_id: Some(id),
-                after: Some(&after),
-                ..AuditRecord::default()
-            },
-        )?;
-        seal(&tx, guard)?;
-        tx.commit()?;
-        Ok((initiative, revision))
-    }
-
-    pub fn reject(
-        &mut self,
-        id: &str,
-        actor: &str,
-        reason: &str,
-        guard: &WriteGuard,
-    ) -> Result<(), StoreError> {
-        let tx = self.write_within(guard)?;
-        pending_submission(&tx, id)?;
-        tx.execute(
-            "UPDATE submissions SET status = 'rejected', decided_by = ?2, decided_at = ?3,
-                    reason = ?4
-             WHERE id = ?1",
-            params![id, actor, Timestamp::now().to_string(), reason],
-        )?;
-        audit(
-            &tx,
-            &AuditRecord {
-                actor,
-                action: "reject",
-                submission_id: Some(id),
-                detail: Some(reason.to_string()),
-                ..AuditRecord::default()
-            },
-        )?;
-        seal(&tx, guard)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Audit entries after `bound` oldest first, or (`newest_first`) before it newest first.
     pub fn audit_page(
         &self,
@@ -449,36 +311,6 @@ impl SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    pub fn harvest<T>(
-        &mut self,
-        body: impl FnOnce(&mut Harvest<'_>) -> Result<T, StoreError>,
-    ) -> Result<(T, u64), StoreError> {
-        let tx = self.write()?;
-        let mut harvest = Harvest { tx, revision: None };
-        let result = body(&mut harvest)?;
-        let revision = match harvest.revision {
-            Some(revision) => revision,
-            None => revision(&harvest.tx)?,
-        };
-        harvest.tx.commit()?;
-        Ok((result, revision))
-    }
-
-    pub fn feed_validators(
-        &self,
-        source: &str,
-        location: &str,
-    ) -> Result<Option<FeedValidators>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT etag, last_modified FROM feeds WHERE source = ?1 AND location = ?2",
-                [source, location],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
     }
 
     pub fn revision(&mut self) -> Result<u64, StoreError> {
@@ -526,50 +358,6 @@ impl SqliteStore {
         Ok(decision.map(|_| ()))
     }
 
-    pub fn claim_harvest(
-        &mut self,
-        feed: &str,
-        holder: &str,
-        now: f64,
-        hold_for: f64,
-    ) -> Result<Claim, StoreError> {
-        let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO harvest_leases (feed, next_due) VALUES (?1, 0) ON CONFLICT DO NOTHING",
-            [feed],
-        )?;
-        let (next_due, held_until, failures): (f64, Option<f64>, i64) = tx.query_row(
-            "SELECT next_due, held_until, failures FROM harvest_leases WHERE feed = ?1",
-            [feed],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let claim = super::decide_claim(next_due, held_until, failures, now);
-        if let Claim::Granted { .. } = claim {
-            tx.execute(
-                "UPDATE harvest_leases SET holder = ?2, held_until = ?3 WHERE feed = ?1",
-                params![feed, holder, now + hold_for],
-            )?;
-        }
-        tx.commit()?;
-        Ok(claim)
-    }
-
-    pub fn release_harvest(
-        &mut self,
-        feed: &str,
-        holder: &str,
-        next_due: f64,
-        failures: u32,
-    ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE harvest_leases SET next_due = ?3, holder = NULL, held_until = NULL,
-                 failures = ?4
-             WHERE feed = ?1 AND holder = ?2",
-            params![feed, holder, next_due, failures],
-        )?;
-        Ok(())
-    }
-
     /// `PRAGMA integrity_check`: `ok`, or what is wrong.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         Ok(self
@@ -610,163 +398,6 @@ impl SqliteStore {
     fn write(&mut self) -> Result<Transaction<'_>, StoreError> {
         self.write_within(&WriteGuard::none())
     }
-}
-
-/// An open harvest transaction; the revision is taken at its first change.
-pub struct Harvest<'a> {
-    tx: Transaction<'a>,
-    revision: Option<u64>,
-}
-
-impl Harvest<'_> {
-    fn revision(&mut self) -> Result<u64, StoreError> {
-        match self.revision {
-            Some(revision) => Ok(revision),
-            None => {
-                let revision = bump(&self.tx)?;
-                self.revision = Some(revision);
-                Ok(revision)
-            }
-        }
-    }
-
-    pub fn upsert(
-        &mut self,
-        initiative: &Initiative,
-        origin: Origin<'_>,
-        run: i64,
-    ) -> Result<Upserted, StoreError> {
-        let existing = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {HARVEST_ROW} FROM initiatives WHERE id = ?1"
-            ))?
-            .query_row([&*initiative.id], |r| {
-                Ok(HarvestRow {
-                    feature: r.get(0)?,
-                    deleted: r.get(1)?,
-                    source: r.get(2)?,
-                    source_id: r.get(3)?,
-                    base: r.get(4)?,
-                    run: r.get(5)?,
-                })
-            })
-            .optional()?;
-        let plan = harvest_merge::plan(existing.as_ref(), initiative, origin, run)?;
-        if plan.outcome() == Upserted::Repeated {
-            return Ok(plan.outcome());
-        }
-        let writes = plan.writes(initiative);
-        if let Some(record) = writes.record {
-            let revision = self.revision()?;
-            upsert_row(&self.tx, record, revision, Some(origin))?;
-        }
-        self.tx
-            .prepare_cached(
-                "UPDATE initiatives SET harvest_base = coalesce(?2, harvest_base), harvest_run = ?3
-                 WHERE id = ?1",
-            )?
-            .execute(params![&*initiative.id, writes.base, run])?;
-        if let Some((change, diff)) = writes.staged {
-            stage(&self.tx, origin.source, &initiative.id, change, diff)?;
-        }
-        Ok(plan.outcome())
-    }
-
-    pub fn mark_listed(&mut self, origin: Origin<'_>, run: i64) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE initiatives SET harvest_run = ?3 WHERE source = ?1 AND source_id = ?2",
-            )?
-            .execute(params![origin.source, origin.source_id, run])?;
-        Ok(())
-    }
-
-    pub fn retire_unlisted(
-        &mut self,
-        source: &str,
-        run: i64,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        let ids: Vec<String> = self
-            .tx
-            .prepare_cached(
-                "SELECT id FROM initiatives
-                 WHERE source = ?1 AND deleted_at IS NULL AND harvest_run IS NOT ?2 LIMIT ?3",
-            )?
-            .query_map(params![source, run, limit as i64], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let now = Timestamp::now().to_string();
-        for id in &ids {
-            let revision = self.revision()?;
-            self.tx.execute(
-                "UPDATE initiatives SET deleted_at = ?2, revision = ?3 WHERE id = ?1",
-                params![id, now, revision as i64],
-            )?;
-            stage(&self.tx, source, id, "retired", None)?;
-        }
-        Ok(ids)
-    }
-
-    pub fn finish_run(&mut self, end: &RunEnd<'_>) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT INTO feeds (source, location, etag, last_modified, harvested_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (source) DO UPDATE SET location = ?2, etag = ?3, last_modified = ?4,
-                 harvested_at = ?5",
-            params![
-                end.source,
-                end.location,
-                end.etag,
-                end.last_modified,
-                Timestamp::now().to_string()
-            ],
-        )?;
-        let staged: Vec<(String, String, Option<String>)> = self
-            .tx
-            .prepare(
-                "SELECT initiative_id, change, diff FROM harvest_changes WHERE source = ?1
-                 ORDER BY seq",
-            )?
-            .query_map([end.source], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        if let Some((detail, after)) = harvest_merge::run_entry(staged) {
-            audit(
-                &self.tx,
-                &AuditRecord {
-                    actor: end.actor,
-                    action: "harvest",
-                    after: Some(&after),
-                    detail: Some(detail),
-                    ..AuditRecord::default()
-                },
-            )?;
-            self.tx.execute(
-                "DELETE FROM harvest_changes WHERE source = ?1",
-                [end.source],
-            )?;
-        }
-        self.tx.execute(
-            "DELETE FROM audit WHERE action LIKE 'harvest%' AND at < ?1",
-            [end.prune_before.to_string()],
-        )?;
-        Ok(())
-    }
-}
-
-/// Stages one change of a harvest run for the run's audit entry.
-fn stage(
-    tx: &Transaction<'_>,
-    source: &str,
-    id: &str,
-    change: &str,
-    diff: Option<&str>,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO harvest_changes (source, initiative_id, change, diff) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![source, id, change, diff])?;
-    Ok(())
 }
 
 /// True for a database with tables but no skillsmap schema version: not ours to migrate.
@@ -862,35 +493,6 @@ fn upsert_row(
         ],
     )?;
     Ok(text)
-}
-
-fn pending_submission(tx: &Transaction<'_>, id: &str) -> Result<String, StoreError> {
-    let row: Option<(String, String)> = tx
-        .query_row(
-            "SELECT status, feature FROM submissions WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    super::pending_feature(id, row)
-}
-
-fn submission_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
-    let status: String = r.get(1)?;
-    let feature: String = r.get(4)?;
-    Ok(Submission {
-        id: r.get(0)?,
-        status: SubmissionStatus::parse(&status).unwrap_or(SubmissionStatus::Pending),
-        submitted_at: r.get(2)?,
-        client: r.get(3)?,
-        feature: serde_json::value::RawValue::from_string(feature).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        decided_by: r.get(5)?,
-        decided_at: r.get(6)?,
-        reason: r.get(7)?,
-        initiative_id: r.get(8)?,
-    })
 }
 
 fn audit(tx: &Transaction<'_>, record: &AuditRecord<'_>) -> Result<(), StoreError> {
