@@ -100,7 +100,7 @@ export class Panel {
     this.handlers = handlers;
     this.boxes = {}; // key -> Map(value -> {input, count, item})
     this.summaries = {};
-    this.selected = null; // the selected initiative's id, marked in entries as they are built
+    this.selected = null; // the selected initiative's id, marked again when a list page is shown
     this.filling = null; // the list page being built (a newer one makes it stale)
     this.buildFilters(vocabularies);
     this.bindSearch();
