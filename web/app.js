@@ -15,7 +15,7 @@ import { setupPropose } from './propose.js';
 import { CoverageView } from './coverage.js';
 import { setupLanguage } from './language.js';
 import { t } from './i18n.js';
-import { afterNextPaint } from './slices.js';
+import { afterNextPaint, yieldToMain } from './slices.js';
 
 const LIST_LIMIT = 200;
 const COLOCATED_LIMIT = 100;
@@ -58,12 +58,22 @@ async function start() {
   const report = showMessage;
 
   const map = createMap(document.getElementById('map'), state, config, report);
+  // A visitor can move the map while the rest starts (between its tasks): that view is kept.
+  let movedEarly = false;
+  const earlyMove = () => {
+    movedEarly = true;
+  };
+  map.on('moveend', earlyMove);
+  // Start-up is split into tasks (the map; its controls and labels; its layers; search and near;
+  // the panel; the view): in one, it was a long task that held back a phone's first input.
+  await yieldToMain();
   legendControl(vocabularies.kinds || []).addTo(map);
   if (config.labels) new PlaceLabels(map, report);
   setupPropose(map, vocabularies);
 
   const popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'initiative-popup' });
   let popupController = null;
+  await yieldToMain();
 
   const tiles = new TileData(map, {
     onSelect: (id, latlng, name, keyboard) => select(id, { latlng, name, push: true, focus: keyboard }),
@@ -299,7 +309,6 @@ async function start() {
         if (listController !== lc) return;
         for (const f of fc.features || []) known.set(String(f.id), f);
         panel.setList(fc);
-        panel.setSelected(state.selected);
       },
       (err) => {
         if (isAbort(err) || listController !== lc) return;
@@ -320,13 +329,14 @@ async function start() {
         if (listController !== lc) return;
         for (const f of fc.features || []) known.set(String(f.id), f);
         panel.setList(fc, true);
-        panel.setSelected(state.selected);
       },
       (err) => {
         if (!isAbort(err) && listController === lc) report(t('error.list', { error: err.message }));
       },
     );
   }
+
+  await yieldToMain();
 
   // On a phone, what the closed drawer hides: the filters that are on, what "near" found.
   const status = new MapStatus({
@@ -421,6 +431,7 @@ async function start() {
     onError: report,
   });
 
+  await yieldToMain();
   panel = new Panel(vocabularies, label, {
     onFilters: (filters) => {
       state.filters = filters;
@@ -444,6 +455,7 @@ async function start() {
     onMore: () => loadMore(),
   });
   panel.setState(state);
+  await yieldToMain();
 
   // <html data-moving> tells tests (and curious developers) that the view is still changing.
   map.on('movestart zoomstart', () => {
@@ -493,10 +505,21 @@ async function start() {
   window.addEventListener('popstate', restore);
   window.addEventListener('hashchange', restore);
 
+  map.off('moveend', earlyMove);
+  if (movedEarly) {
+    const c = map.getCenter();
+    state.center = [c.lat, c.lng];
+    state.zoom = map.getZoom();
+  }
   apply(state);
   writeUrl(state, false);
 }
 
-start().catch((err) => {
-  showMessage(t('error.start', { error: err && err.message ? err.message : String(err) }));
-});
+// Start-up is work in progress (<html data-pending>) until the state is shown: it yields to the
+// browser between its steps, and the page has not settled in between.
+beginWork();
+start()
+  .catch((err) => {
+    showMessage(t('error.start', { error: err && err.message ? err.message : String(err) }));
+  })
+  .finally(endWork);

@@ -1,7 +1,7 @@
 // coverage.js – the Coverage mode: a choropleth of countries or NUTS regions by a measure, its legend, a sortable table, CSV download and region details.
 
 import L from './leaflet.js';
-import { api, isAbort } from './api.js';
+import { api, beginWork, endWork, isAbort } from './api.js';
 import {
   NO_DATA,
   classBreaks,
@@ -13,12 +13,29 @@ import {
 } from './coverage-model.js';
 import { MissingView } from './missing.js';
 import { el } from './dom.js';
+import { MEASURES } from './state.js';
 import { inSlices } from './slices.js';
 import { formatNumber, t, termLabel } from './i18n.js';
 
 /** A measure's name in the interface's language. */
 function measureLabel(measure) {
   return t(`coverage.measure.${measure}`);
+}
+
+/** A region's row of the table: its name heads the row; Enter on it (a tab stop) selects it. */
+function tableRow(row, region) {
+  const tr = el('tr');
+  tr.dataset.code = String(row.code);
+  tr.dataset.gapShare = String(row.gap_share);
+  tr.tabIndex = 0;
+  if (row.code === region) tr.classList.add('selected');
+  const name = el('th', null, row.name);
+  name.scope = 'row';
+  tr.append(name);
+  for (const measure of MEASURES) {
+    tr.append(el('td', null, formatMeasure(measure, row[measure])));
+  }
+  return tr;
 }
 
 export class CoverageView {
@@ -61,6 +78,10 @@ export class CoverageView {
     this.body.addEventListener('click', (event) => {
       const row = event.target.closest('tr[data-code]');
       if (row) this.handlers.onChange({ region: row.dataset.code }, true);
+    });
+    this.body.addEventListener('keydown', (event) => {
+      const row = event.target.closest('tr[data-code]');
+      if (row && event.key === 'Enter') this.handlers.onChange({ region: row.dataset.code }, true);
     });
     this.body.addEventListener('mouseover', (event) => {
       const row = event.target.closest('tr[data-code]');
@@ -120,6 +141,7 @@ export class CoverageView {
     if (this.controller) this.controller.abort();
     this.controller = null;
     this.drawing = null;
+    this.painting = null;
     this.key = null;
     this.map.removeLayer(this.layer);
     this.missing.clear();
@@ -173,21 +195,8 @@ export class CoverageView {
   restyle() {
     const { measure, sort, region } = this.state;
     const breaks = classBreaks(measure, this.rows.map((r) => r[measure]));
-    for (const row of this.rows) {
-      const layer = this.shapes.get(String(row.code));
-      if (!layer) continue;
-      const selected = row.code === region;
-      layer.setStyle({
-        fillColor: colourFor(measure, row[measure], breaks),
-        weight: selected ? 2.5 : 0.6,
-        color: selected ? '#1b2530' : '#ffffff',
-      });
-      const figure = layer.getTooltip()?.getContent()?.querySelector('.tip-figure');
-      if (figure) figure.textContent = `${measureLabel(measure)}: ${formatMeasure(measure, row[measure])}`;
-      if (selected) layer.bringToFront();
-    }
+    this.paint(measure, breaks, sortRows(this.rows, sort), region);
     this.drawLegend(measure, breaks);
-    this.fillTable(sortRows(this.rows, sort), region);
     const zero = this.rows.filter((r) => r.count === 0).length;
     const { matched = 0, outside = 0, gap = this.state.gap } = this.totals || {};
     this.summary.textContent = t('coverage.summary', { matched, regions: this.rows.length, outside, zero, gap });
@@ -201,28 +210,42 @@ export class CoverageView {
     }
   }
 
-  fillTable(rows, region) {
-    const cells = (row) => [
-      row.name,
-      formatMeasure('count', row.count),
-      formatMeasure('per_100k', row.per_100k),
-      formatMeasure('gap_share', row.gap_share),
-      formatMeasure('people_gap_share', row.people_gap_share),
-    ];
-    const trs = rows.map((row) => {
-      const tr = el('tr');
-      tr.dataset.code = String(row.code);
-      tr.dataset.gapShare = String(row.gap_share);
-      tr.tabIndex = 0;
-      if (row.code === region) tr.classList.add('selected');
-      cells(row).forEach((text, i) => tr.append(el(i === 0 ? 'th' : 'td', null, text)));
-      tr.firstChild.scope = 'row';
-      tr.addEventListener('keydown', (event) => {
-        if (event.key === 'Enter') this.handlers.onChange({ region: String(row.code) }, true);
-      });
-      return tr;
+  /**
+   * Colours the regions by `measure`, then fills the table with `rows`, every one of them: both
+   * a slice at a time (hundreds of shapes and rows at once were long tasks on a phone), the rows
+   * put in together so that the table is never half one order and half another. A newer paint,
+   * or leaving the mode, makes this one stale.
+   */
+  async paint(measure, breaks, rows, region) {
+    const painting = {};
+    this.painting = painting;
+    const stale = () => this.painting !== painting;
+    beginWork();
+    try {
+      const label = measureLabel(measure);
+      const coloured = await inSlices(this.rows, (row) => this.colour(row, label, measure, breaks, region), stale);
+      if (!coloured || stale()) return;
+      const trs = [];
+      const built = await inSlices(rows, (row) => trs.push(tableRow(row, region)), stale);
+      if (built && !stale()) this.body.replaceChildren(...trs);
+    } finally {
+      endWork();
+    }
+  }
+
+  /** A region's colour for the measure, outline (the selected one's on top), and tooltip figure. */
+  colour(row, label, measure, breaks, region) {
+    const layer = this.shapes.get(String(row.code));
+    if (!layer) return;
+    const selected = row.code === region;
+    layer.setStyle({
+      fillColor: colourFor(measure, row[measure], breaks),
+      weight: selected ? 2.5 : 0.6,
+      color: selected ? '#1b2530' : '#ffffff',
     });
-    this.body.replaceChildren(...trs);
+    const figure = layer.getTooltip()?.getContent()?.querySelector('.tip-figure');
+    if (figure) figure.textContent = `${label}: ${formatMeasure(measure, row[measure])}`;
+    if (selected) layer.bringToFront();
   }
 
   showDetail(row) {

@@ -71,16 +71,29 @@ export function remembered() {
   }
 }
 
+// Intl formatters by kind, language and options: making one costs far more than using it, and
+// a table or a list formats hundreds of numbers with the same few.
+const formatters = new Map();
+function formatter(Kind, options) {
+  const key = `${Kind.name}|${current}|${JSON.stringify(options ?? {})}`;
+  let made = formatters.get(key);
+  if (!made) {
+    made = new Kind(current, options);
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 /** A number in the interface's language. */
 export function formatNumber(n, options) {
-  return new Intl.NumberFormat(current, options).format(n);
+  return formatter(Intl.NumberFormat, options).format(n);
 }
 
 /** A YYYY-MM-DD date in the interface's language. */
 export function formatDate(iso) {
   const date = new Date(`${iso}T00:00:00Z`);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeZone: 'UTC' }).format(date);
+  return formatter(Intl.DateTimeFormat, { dateStyle: 'medium', timeZone: 'UTC' }).format(date);
 }
 
 /** Whether the catalogue has `key` (vocabulary terms fall back to the API's label). */
@@ -95,7 +108,7 @@ export function has(key) {
 export function t(key, vars = {}) {
   let message = messages[key] ?? fallback[key] ?? key;
   if (message && typeof message === 'object') {
-    const form = new Intl.PluralRules(current).select(Number(vars.count) || 0);
+    const form = formatter(Intl.PluralRules).select(Number(vars.count) || 0);
     message = message[form] ?? message.other ?? key;
   }
   return String(message).replace(/\{(\w+)\}/g, (whole, name) => {
@@ -111,18 +124,13 @@ export function termLabel(vocab, slug, apiLabel) {
   return has(key) ? t(key) : (apiLabel ?? String(slug));
 }
 
-const displayNames = new Map();
+/** Names of languages or regions (`type`) in the interface's language, or null without them. */
 function names(type) {
-  if (!displayNames.has(type + current)) {
-    let dn = null;
-    try {
-      dn = new Intl.DisplayNames([current], { type });
-    } catch (_) {
-      dn = null;
-    }
-    displayNames.set(type + current, dn);
+  try {
+    return formatter(Intl.DisplayNames, { type });
+  } catch (_) {
+    return null;
   }
-  return displayNames.get(type + current);
 }
 
 /** A language's name in the interface's language ("de" → "German", "Deutsch", "allemand"…). */

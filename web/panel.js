@@ -1,9 +1,10 @@
 // panel.js – the side panel: filter checkboxes with live counts, the search box, the list in view and the drawer.
 
-import { FILTER_KEYS } from './api.js';
+import { FILTER_KEYS, beginWork, endWork } from './api.js';
 import { swatch } from './legend.js';
 import { formatNumber, language, markLanguage, t } from './i18n.js';
 import { el } from './dom.js';
+import { inSlices } from './slices.js';
 
 const GROUPS = {
   skill_area: { vocab: 'skill_areas', open: true },
@@ -99,6 +100,8 @@ export class Panel {
     this.handlers = handlers;
     this.boxes = {}; // key -> Map(value -> {input, count, item})
     this.summaries = {};
+    this.selected = null; // the selected initiative's id, marked again when a list page is shown
+    this.filling = null; // the list page being built (a newer one makes it stale)
     this.buildFilters(vocabularies);
     this.bindSearch();
     this.bindDrawer();
@@ -276,16 +279,35 @@ export class Panel {
 
   /**
    * Fills the list of initiatives in view from an items FeatureCollection, or with `append` adds
-   * its next page (sorted within itself) and moves the focus to the first new entry.
+   * its next page (sorted within itself) and moves the focus to the first new entry. The entries
+   * are built a slice at a time (200 of them at once were a long task on a phone) and shown
+   * together, so the list never shows half a page; resolves false when a newer call made it stale.
    */
-  setList(fc, append = false) {
+  async setList(fc, append = false) {
+    const filling = {};
+    this.filling = filling;
+    beginWork();
+    try {
+      const features = [...(fc.features || [])].sort((a, b) =>
+        String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), language()),
+      );
+      const items = [];
+      const built = await inSlices(features, (f) => items.push(entry(f, this.label)), () => this.filling !== filling);
+      if (!built || this.filling !== filling) return false;
+      this.filling = null;
+      this.showList(fc, items, append);
+      return true;
+    } finally {
+      endWork();
+    }
+  }
+
+  /** Puts built entries in the list, with its summary and "show more". */
+  showList(fc, items, append) {
     const list = document.getElementById('list');
-    const features = [...(fc.features || [])].sort((a, b) =>
-      String(a.properties?.name ?? '').localeCompare(String(b.properties?.name ?? ''), language()),
-    );
-    const items = features.map((f) => entry(f, this.label));
     if (append) list.append(...items);
     else list.replaceChildren(...items);
+    this.setSelected(this.selected);
     if (append && items.length) items[0].querySelector('.result').focus();
     const shown = list.children.length;
     const matched = Number(fc.numberMatched ?? shown);
@@ -297,7 +319,7 @@ export class Panel {
     } else {
       summary.textContent = t('list.count', { count: matched });
     }
-    document.getElementById('list-more').hidden = !(matched > shown && features.length > 0);
+    document.getElementById('list-more').hidden = !(matched > shown && items.length > 0);
     list.setAttribute('aria-busy', 'false');
   }
 
@@ -312,6 +334,7 @@ export class Panel {
 
   /** Marks the selected entry in the list. */
   setSelected(id) {
+    this.selected = id;
     for (const button of document.querySelectorAll('.result')) {
       button.classList.toggle('selected', button.dataset.id === id);
       if (button.dataset.id === id) button.setAttribute('aria-current', 'true');

@@ -1,9 +1,12 @@
 // slices.js – long work on many items split into short slices, so that the page stays responsive (no long tasks) while it runs.
 
-const SLICE_MS = 30;
+// A task over 50 ms is a long task. Slices are timed where they run, but Lighthouse's phone
+// simulation multiplies what it timed on a fast machine by four: at 10 ms a slice stays under
+// 50 ms there too (at 30 ms, it became a long task of 120 ms).
+const SLICE_MS = 10;
 
 /** Gives the main thread back (input, paint) before the next slice. */
-function yieldToMain() {
+export function yieldToMain() {
   if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
   return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -79,6 +79,19 @@ describe('coverage mode on the seed data', () => {
     const busiest = [...table.regions].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code))[0];
     assert.equal(codes[0], busiest.code);
     await page.screenshot({ path: path.join(ensureOutputDir(), 'coverage-nuts2.png') });
+    // Sorted by name: every region keeps its row, in that order, and the last is reachable too.
+    await page.click('#coverage-table th button[data-sort="name"]');
+    await settle(page);
+    const names = await page.$$eval('#coverage-table tbody th', (cells) => cells.map((th) => th.textContent));
+    assert.deepEqual(names, table.regions.map((r) => r.name).sort((a, b) => a.localeCompare(b, 'en')));
+    assert.deepEqual([...(await tableCodes(page))].sort(), table.regions.map((r) => r.code).sort());
+    const last = page.locator('#coverage-table tbody tr').last();
+    const lastCode = await last.getAttribute('data-code');
+    await last.focus();
+    await page.keyboard.press('Enter');
+    await settle(page);
+    assert.match(page.url(), new RegExp(`region=${lastCode}`));
+    assert.ok((await page.textContent('#coverage-detail')).includes(lastCode));
     // Back to the map.
     await page.click('#mode-map');
     await settle(page);

@@ -2,7 +2,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertClean, freeSpot, randomFeatures, serverAndBrowser, settle, viewOf, watchedPage } from './helpers.mjs';
+import { assertClean, freeSpot, listIds, randomFeatures, serverAndBrowser, settle, viewOf, watchedPage } from './helpers.mjs';
 
 const COUNT = 4000;
 describe('map page on a large generated dataset', () => {
@@ -49,6 +49,41 @@ describe('map page on a large generated dataset', () => {
     await settle(page);
     const fills = await page.$$eval('path.point', (ps) => [...new Set(ps.map((p) => p.getAttribute('fill')))]);
     assert.ok(fills.every((f) => f === '#7b52ae'), `only funding markers: ${fills}`);
+    assertClean(assert, problems);
+    await context.close();
+  });
+
+  test('the list shows every initiative of the page the server sent, and of the next page', async () => {
+    const { context, page, problems } = await watchedPage(suite.browser);
+    // The list's pages as the server sent them (the last answer for the view, and the next page).
+    const pages = [];
+    page.on('response', (response) => {
+      if (!response.url().includes('/collections/initiatives/items?')) return;
+      const offset = Number(new URL(response.url()).searchParams.get('offset') || 0);
+      // (An answer the page aborted has no body: it is not the one the list shows.)
+      const ids = response.json().then((fc) => fc.features.map((f) => String(f.id)), () => null);
+      pages.push({ offset, ids });
+    });
+    await page.goto(`${suite.server.url}/#c=50.0000,10.0000&z=5`);
+    await settle(page);
+    const firstIds = await pages.filter((p) => p.offset === 0).at(-1).ids;
+    assert.equal(firstIds.length, 200);
+    const shown = await listIds(page);
+    assert.deepEqual([...shown].sort(), [...firstIds].sort(), 'every entry of the first page, once');
+    // In the language's alphabetical order.
+    const names = await page.$$eval('#list .result-name', (nodes) => nodes.map((n) => n.textContent));
+    assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b, 'en')));
+
+    await page.click('#list-more');
+    await page.waitForFunction(() => document.querySelectorAll('#list .result').length > 200);
+    await settle(page);
+    const second = pages.find((p) => p.offset === 200);
+    assert.ok(second, 'the next page was asked for at offset 200');
+    const secondIds = await second.ids;
+    const both = await listIds(page);
+    assert.deepEqual(both.slice(0, 200), shown, 'the first page stays as it was');
+    assert.deepEqual([...both.slice(200)].sort(), [...secondIds].sort(), 'every entry of the next page, once');
+    assert.match(await page.textContent('#list-summary'), new RegExp(`Showing ${both.length} of|^${both.length} initiatives`));
     assertClean(assert, problems);
     await context.close();
   });
