@@ -80,6 +80,9 @@ describe('languages', () => {
     assert.match(await page.textContent('#coverage-summary'), /passende Initiativen in \d+ Regionen/);
     const detail = await page.textContent('#coverage-detail');
     assert.match(detail, /Einwohner/);
+    // The countries are named in German by the API (`lang`), in the details and the table.
+    assert.equal(await page.textContent('#coverage-detail h3'), 'Deutschland');
+    assert.ok(await page.locator('#coverage-table tbody tr', { hasText: 'Frankreich' }).count(), 'France as Frankreich');
     assert.match(detail, /Nächste passende Initiative/);
     assert.match(await page.textContent('.coverage-legend'), /keine Daten/);
     assert.equal(await page.textContent('#missing-run'), 'Zeigen, wo Hilfe fehlt');
