@@ -11,6 +11,7 @@ import { InitiativeForm, around, h, httpUrl } from './initiative-form.js';
 import { send } from './requests.js';
 import { DEFAULT_LANGUAGE, formatDate, formatNumber, language, languageName, t } from './i18n.js';
 import { setupLanguage } from './language.js';
+import { zoomButtons } from './map.js';
 
 const TOKEN_KEY = 'skillsmap.curator-token';
 const PAGE = 50;
@@ -138,7 +139,9 @@ function pointMap(container, coordinates, onMove = null) {
     maxZoom: 16,
     scrollWheelZoom: false,
     attributionControl: false,
+    zoomControl: false,
   });
+  zoomButtons('topleft').addTo(map);
   maps.add(map);
   outlines().then((geojson) => {
     if (geojson && maps.has(map)) {

@@ -23,6 +23,7 @@ describe('languages', () => {
     assert.equal(await page.textContent('#f-country-AT + label .option-label'), 'Autriche', 'countries named by the browser');
     assert.match(await page.textContent('#list-summary'), /dans la vue/);
     assert.equal(await page.$eval('#language', (s) => s.selectedOptions[0].textContent), 'français');
+    assert.equal(await page.getAttribute('.leaflet-control-zoom-in', 'aria-label'), 'Zoom avant', 'the zoom buttons too');
 
     await page.waitForSelector('.initiative-popup .popup-link');
     const popup = page.locator('.initiative-popup');

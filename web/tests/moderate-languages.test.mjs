@@ -22,14 +22,14 @@ function shownText(page) {
 }
 
 /**
- * The English texts of the `moderate.*` messages that `lang` words differently, cut at their
- * placeholders; pieces of three letters or fewer ("Id", "#") say nothing.
+ * The English texts of the `moderate.*` messages (and of the maps' zoom buttons) that `lang` words
+ * differently, cut at their placeholders; pieces of three letters or fewer ("Id", "#") say nothing.
  */
 function englishPieces(lang) {
   const other = catalogue(lang);
   const texts = (message) => (typeof message === 'object' ? Object.values(message) : [message]);
   return Object.keys(english)
-    .filter((key) => key.startsWith('moderate.') && JSON.stringify(english[key]) !== JSON.stringify(other[key]))
+    .filter((key) => (key.startsWith('moderate.') || key.startsWith('map.zoom')) && JSON.stringify(english[key]) !== JSON.stringify(other[key]))
     .flatMap((key) => texts(english[key]).flatMap((text) => text.split(/\{\w+\}/)))
     .map((piece) => piece.trim())
     .filter((piece) => piece.length > 3);
