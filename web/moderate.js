@@ -582,6 +582,23 @@ async function loadAudit() {
   }
 }
 
+// The audit log's actions (the store's codes) by what the page calls them.
+const ACTIONS = {
+  create: 'moderate.action.create',
+  update: 'moderate.action.update',
+  delete: 'moderate.action.delete',
+  submit: 'moderate.action.submit',
+  approve: 'moderate.action.approve',
+  reject: 'moderate.action.reject',
+  seed: 'moderate.action.seed',
+  harvest: 'moderate.action.harvest',
+};
+
+/** An action in the visitor's language; one the page does not know yet shows as its code. */
+function actionName(code) {
+  return Object.hasOwn(ACTIONS, String(code)) ? t(ACTIONS[String(code)]) : String(code ?? '');
+}
+
 /** The value at a path such as "properties.name" or "geometry" of a feature, as short text. */
 function valueAt(feature, path) {
   let v = feature;
@@ -625,7 +642,7 @@ function renderAudit() {
       h('td', { class: 'num' }, String(e.seq ?? '')),
       h('td', {}, timeNode(e.at)),
       h('td', {}, String(e.actor ?? '')),
-      h('td', {}, String(e.action ?? '')),
+      h('td', { 'data-action': String(e.action ?? '') }, actionName(e.action)),
       ids,
       what,
     );

@@ -92,6 +92,18 @@ describe('moderation page in other languages', () => {
     assert.deepEqual(left, [], 'no English text of a moderate.* message');
     await page.screenshot({ path: path.join(ensureOutputDir(), 'moderate-de.png'), fullPage: true });
     await assertAccessible(assert, page, 'moderation in German, signed in, a proposal open');
+
+    // The audit log: its headings and the actions by name.
+    await page.click('#tab-audit');
+    await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length > 0);
+    assert.equal(await page.textContent('#audit-rows tr >> nth=0 >> td[data-action="submit"]'), german['moderate.action.submit']);
+    const audit = await shownText(page);
+    assert.deepEqual(
+      englishPieces('de').filter((piece) => audit.includes(piece)),
+      [],
+      'no English text of a moderate.* message in the audit log',
+    );
+    await assertAccessible(assert, page, 'moderation in German, the audit log');
     assertClean(assert, problems);
   });
 
