@@ -15,7 +15,7 @@ import { MissingView } from './missing.js';
 import { el } from './dom.js';
 import { MEASURES } from './state.js';
 import { inSlices } from './slices.js';
-import { formatNumber, t, termLabel } from './i18n.js';
+import { formatNumber, language, t, termLabel } from './i18n.js';
 
 /** A measure's name in the interface's language. */
 function measureLabel(measure) {
@@ -98,6 +98,8 @@ export class CoverageView {
     this.measure.value = state.measure;
     this.gap.value = String(state.gap);
     const params = coverageParams(state);
+    // Countries named in the page's language, in the map and in the CSV.
+    params.set('lang', language());
     const csv = new URLSearchParams(params);
     csv.set('level', state.level);
     csv.set('f', 'csv');

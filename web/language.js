@@ -14,10 +14,11 @@ import { writeUrl } from './state.js';
 
 /**
  * Loads the interface's language for `state` (its `lang` is set when not the default), puts the
- * page's texts in it and fills the switch; a choice there is remembered, kept in the URL and
- * shown by reloading the page in that language.
+ * page's texts in it and fills the switch; a choice there is remembered, kept in the URL (by
+ * `keep`, the map's address unless a page keeps its own) and shown by reloading the page in
+ * that language.
  */
-export async function setupLanguage(state) {
+export async function setupLanguage(state, keep = () => writeUrl(state, false)) {
   const chosen = chooseLanguage({
     requested: state.lang,
     stored: remembered(),
@@ -47,7 +48,7 @@ export async function setupLanguage(state) {
   select.addEventListener('change', () => {
     remember(select.value);
     state.lang = select.value === DEFAULT_LANGUAGE ? null : select.value;
-    writeUrl(state, false);
+    keep();
     window.location.reload();
   });
   return lang;

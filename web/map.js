@@ -11,6 +11,11 @@ const MAX_TILE_ZOOM = 20;
 const MAX_LAT = 85.0511287798;
 const CACHE_LIMIT = 400;
 
+/** Zoom buttons whose names (title and aria-label) are in the interface's language, not Leaflet's English. */
+export function zoomButtons(position) {
+  return L.control.zoom({ position, zoomInTitle: t('map.zoomIn'), zoomOutTitle: t('map.zoomOut') });
+}
+
 /** Creates the map in `container` at the state's view, with the base map. */
 export function createMap(container, state, config, onError) {
   const map = L.map(container, {
@@ -26,7 +31,7 @@ export function createMap(container, state, config, onError) {
     maxBoundsViscosity: 0.8,
     keyboard: true,
   });
-  L.control.zoom({ position: 'topright' }).addTo(map);
+  zoomButtons('topright').addTo(map);
   L.control.scale({ position: 'bottomleft', imperial: false }).addTo(map);
   map.attributionControl.setPrefix('');
   map.attributionControl.addAttribution(

@@ -1,13 +1,17 @@
 // moderate.js – the curators' page: sign in with a token (kept in sessionStorage only), review proposals
 // (approve, correct then approve, reject with a reason), read the audit log, edit or delete a published
-// initiative (PATCH/DELETE with If-Match). Everything from the data goes into the page as text.
+// initiative (PATCH/DELETE with If-Match). Everything from the data goes into the page as text; every
+// text of the page's own is in the visitor's language (the map page's choice: `#lang=`, the remembered
+// switch, the browser's languages).
 
 import L from './leaflet.js';
 import { api } from './api.js';
 import { labeller } from './popup.js';
-import { InitiativeForm, h, httpUrl } from './initiative-form.js';
+import { InitiativeForm, around, h, httpUrl } from './initiative-form.js';
 import { send } from './requests.js';
-import { DEFAULT_LANGUAGE, loadLanguage } from './i18n.js';
+import { DEFAULT_LANGUAGE, formatDate, formatNumber, language, languageName, t } from './i18n.js';
+import { setupLanguage } from './language.js';
+import { zoomButtons } from './map.js';
 
 const TOKEN_KEY = 'skillsmap.curator-token';
 const PAGE = 50;
@@ -51,7 +55,7 @@ async function call(method, path, options = {}) {
   try {
     return await send(method, path, { ...options, token });
   } catch (err) {
-    if (err.status === 401 && token) signOut('The server no longer accepts your token. Please sign in again.');
+    if (err.status === 401 && token) signOut(t('moderate.revoked'));
     throw err;
   }
 }
@@ -67,7 +71,7 @@ function notice(text) {
 function formatTime(iso) {
   const date = new Date(iso);
   if (!iso || Number.isNaN(date.getTime())) return String(iso ?? '');
-  return date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  return new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
 
 function timeNode(iso) {
@@ -96,7 +100,7 @@ function websiteNode(url) {
     link.rel = 'noopener noreferrer nofollow';
     return link;
   }
-  return h('span', { class: 'unsafe-url' }, `${String(url ?? '')} (not an http(s) link)`);
+  return h('span', { class: 'unsafe-url' }, t('moderate.notHttp', { url: String(url ?? '') }));
 }
 
 function facts(rows) {
@@ -135,7 +139,9 @@ function pointMap(container, coordinates, onMove = null) {
     maxZoom: 16,
     scrollWheelZoom: false,
     attributionControl: false,
+    zoomControl: false,
   });
+  zoomButtons('topleft').addTo(map);
   maps.add(map);
   outlines().then((geojson) => {
     if (geojson && maps.has(map)) {
@@ -145,7 +151,7 @@ function pointMap(container, coordinates, onMove = null) {
   const marker = L.marker(known ? [lat, lon] : [51, 10], {
     draggable: Boolean(onMove),
     keyboard: false,
-    title: onMove ? 'The location (drag to move, or click the map)' : 'The location',
+    title: onMove ? t('moderate.map.movable') : t('moderate.map.location'),
     icon: L.divIcon({ className: 'point-pin', html: '', iconSize: [22, 22], iconAnchor: [11, 22] }),
   });
   if (known) marker.addTo(map);
@@ -205,7 +211,7 @@ async function signIn(event) {
   error.hidden = true;
   input.removeAttribute('aria-invalid');
   if (!offered) {
-    error.textContent = 'Enter your curator token.';
+    error.textContent = t('moderate.signin.empty');
     error.hidden = false;
     input.setAttribute('aria-invalid', 'true');
     input.focus();
@@ -221,8 +227,7 @@ async function signIn(event) {
     notice('');
     enterWorkspace();
   } catch (err) {
-    error.textContent =
-      err.status === 401 ? 'Wrong token: the server did not accept it. Check it and try again.' : `Could not sign in: ${err.message}`;
+    error.textContent = err.status === 401 ? t('moderate.signin.wrong') : t('moderate.signin.failed', { error: err.message });
     error.hidden = false;
     input.setAttribute('aria-invalid', 'true');
     input.focus();
@@ -232,7 +237,7 @@ async function signIn(event) {
   }
 }
 
-function signOut(message = 'You have signed out.') {
+function signOut(message = t('moderate.signedOut')) {
   token = null;
   storeToken(null);
   listRequest += 1;
@@ -305,13 +310,19 @@ function bindTabs() {
 
 // ---------- submissions ----------
 
-const STATUS_WORDS = { pending: 'pending', approved: 'approved', rejected: 'rejected' };
+// Per status: the list's summary (all shown, some of more, none) and the status's name. Whole
+// sentences, so that each language can agree the words with "proposal" as it needs.
+const STATUS_TEXTS = {
+  pending: { all: 'moderate.list.pending', some: 'moderate.list.pendingMore', none: 'moderate.list.nonePending', name: 'moderate.status.pending' },
+  approved: { all: 'moderate.list.approved', some: 'moderate.list.approvedMore', none: 'moderate.list.noneApproved', name: 'moderate.status.approved' },
+  rejected: { all: 'moderate.list.rejected', some: 'moderate.list.rejectedMore', none: 'moderate.list.noneRejected', name: 'moderate.status.rejected' },
+};
 
 async function loadSubmissions() {
   const mine = ++listRequest;
   const summary = $('submissions-summary');
   const list = $('submissions');
-  summary.textContent = 'Loading…';
+  summary.textContent = t('moderate.loading');
   list.setAttribute('aria-busy', 'true');
   try {
     const { data } = await call('GET', `/submissions?status=${encodeURIComponent(status)}&limit=${limit + 1}`);
@@ -321,15 +332,13 @@ async function loadSubmissions() {
     removeMaps(list);
     list.replaceChildren(...shown.map(submissionItem));
     $('submissions-more').hidden = all.length <= limit;
-    const word = STATUS_WORDS[status];
+    const texts = STATUS_TEXTS[status];
     const n = shown.length;
-    summary.textContent = n
-      ? `${n}${all.length > limit ? '+' : ''} ${word} proposal${n === 1 ? '' : 's'}, newest first.`
-      : `No ${word} proposals.`;
-    if (status === 'pending') setPendingCount(all.length > limit ? `${limit}+` : String(n));
+    summary.textContent = n ? t(all.length > limit ? texts.some : texts.all, { count: n }) : t(texts.none);
+    if (status === 'pending') setPendingCount(all.length > limit ? `${formatNumber(limit)}+` : String(n));
   } catch (err) {
     if (mine !== listRequest) return;
-    summary.textContent = `The proposals could not be loaded: ${err.message}`;
+    summary.textContent = t('moderate.list.failed', { error: err.message });
   } finally {
     if (mine === listRequest) list.setAttribute('aria-busy', 'false');
   }
@@ -356,39 +365,48 @@ function submissionItem(s) {
   const summary = h(
     'summary',
     {},
-    h('span', { class: 'sub-name' }, String(p.name ?? '(no name)')),
+    h('span', { class: 'sub-name' }, String(p.name ?? t('moderate.noName'))),
     h('span', { class: 'sub-meta' }, [p.organisation, where, p.kind ? label('kinds', p.kind) : null].filter(Boolean).join(' · ')),
-    h('span', { class: 'sub-when' }, 'Proposed ', timeNode(s.submitted_at), ` from ${String(s.client ?? 'unknown')}`),
+    h('span', { class: 'sub-when' }, ...around(t('moderate.proposed', { client: String(s.client ?? t('moderate.unknownClient')) }), 'when', timeNode(s.submitted_at))),
   );
   details.append(summary);
 
   const body = h('div', { class: 'sub-body' });
   const info = h('div', { class: 'sub-info' });
+  const degrees = (v) => formatNumber(Number(v), { maximumFractionDigits: 6 });
+  const day = (iso) => (iso ? formatDate(String(iso)) : '…');
   info.append(
     facts([
-      ['Name', p.name],
-      ['Organisation', p.organisation],
-      ['Description', p.description],
-      ['Website', p.url != null ? websiteNode(p.url) : null],
-      ['Kind', p.kind ? label('kinds', p.kind) : null],
-      ['Skill areas', terms(p.skill_areas, 'skill_areas')],
-      ['Target groups', terms(p.target_groups, 'target_groups')],
-      ['Languages', Array.isArray(p.languages) ? p.languages.map((c) => String(c).toUpperCase()) : null],
-      ['Country', where ? `${label('countries', p.country)} (${p.country})` : null],
-      ['City', p.city],
-      ['Coordinates', coordinates ? `latitude ${coordinates[1]}, longitude ${coordinates[0]}` : 'none'],
-      ['Runs', p.start || p.end ? `${p.start || '…'} – ${p.end || 'ongoing'}` : null],
-      ['Proposed id', feature.id],
-      ['Proposal', s.id],
-      ['Status', s.status],
-      ['Decided by', s.decided_by],
-      ['Decided', s.decided_at ? timeNode(s.decided_at) : null],
-      ['Reason', s.reason],
-      ['Published as', s.initiative_id && s.status === 'approved' ? mapLink(s.initiative_id, coordinates, String(s.initiative_id)) : null],
+      [t('form.label.name'), p.name],
+      [t('form.label.organisation'), p.organisation],
+      [t('form.label.description'), p.description],
+      [t('form.label.url'), p.url != null ? websiteNode(p.url) : null],
+      [t('form.label.kind'), p.kind ? label('kinds', p.kind) : null],
+      [t('form.label.skill_areas'), terms(p.skill_areas, 'skill_areas')],
+      [t('form.label.target_groups'), terms(p.target_groups, 'target_groups')],
+      // Named in the visitor's language, with the code the data holds.
+      [t('form.label.languages'), Array.isArray(p.languages) ? p.languages.map((c) => `${languageName(c)} (${String(c).toUpperCase()})`) : null],
+      [t('form.label.country'), where ? `${label('countries', p.country)} (${p.country})` : null],
+      [t('form.label.city'), p.city],
+      [
+        t('moderate.fact.coordinates'),
+        coordinates ? t('moderate.fact.coordinatesValue', { lat: degrees(coordinates[1]), lon: degrees(coordinates[0]) }) : t('moderate.fact.none'),
+      ],
+      [t('popup.runs'), p.start || p.end ? `${day(p.start)} – ${p.end ? day(p.end) : t('popup.ongoing')}` : null],
+      [t('moderate.fact.proposedId'), feature.id],
+      [t('moderate.fact.proposal'), s.id],
+      [t('moderate.fact.status'), STATUS_TEXTS[s.status] ? t(STATUS_TEXTS[s.status].name) : s.status],
+      [t('moderate.fact.decidedBy'), s.decided_by],
+      [t('moderate.fact.decided'), s.decided_at ? timeNode(s.decided_at) : null],
+      [t('moderate.fact.reason'), s.reason],
+      [
+        t('moderate.fact.publishedAs'),
+        s.initiative_id && s.status === 'approved' ? mapLink(s.initiative_id, coordinates, String(s.initiative_id)) : null,
+      ],
     ]),
   );
   // A group, not an image: the map holds its zoom buttons (axe: nested-interactive).
-  const mapBox = h('div', { class: 'mini-map', 'aria-label': 'Map of the proposed location', role: 'group' });
+  const mapBox = h('div', { class: 'mini-map', 'aria-label': t('moderate.map.label'), role: 'group' });
   body.append(h('div', { class: 'sub-columns' }, info, mapBox));
   let mapped = false;
   details.addEventListener('toggle', () => {
@@ -410,19 +428,20 @@ function submissionItem(s) {
 
 /** The Approve / Edit then approve / Reject buttons of a pending proposal. */
 function pendingActions(s, feature, item, result, work) {
-  const approve = h('button', { type: 'button', class: 'button primary', 'data-action': 'approve' }, 'Approve');
-  const edit = h('button', { type: 'button', class: 'button', 'data-action': 'edit' }, 'Edit, then approve');
-  const reject = h('button', { type: 'button', class: 'button danger', 'data-action': 'reject' }, 'Reject…');
+  const approve = h('button', { type: 'button', class: 'button primary', 'data-action': 'approve' }, t('moderate.approve'));
+  const edit = h('button', { type: 'button', class: 'button', 'data-action': 'edit' }, t('moderate.editApprove'));
+  const reject = h('button', { type: 'button', class: 'button danger', 'data-action': 'reject' }, t('moderate.reject'));
   const actions = h('div', { class: 'form-actions sub-actions' }, approve, edit, reject);
   const path = `/submissions/${encodeURIComponent(s.id)}`;
 
-  const decided = (text, link = null) => {
+  // `parts`: the message, as text and nodes.
+  const decided = (parts) => {
     removeMaps(work);
     work.replaceChildren();
     actions.remove();
     item.dataset.status = 'decided';
     item.classList.add('decided');
-    result.replaceChildren(h('p', { class: 'ok' }, text, link ? ' ' : null, link));
+    result.replaceChildren(h('p', { class: 'ok' }, ...parts));
     bumpPending();
   };
   const failed = (err) => {
@@ -439,10 +458,10 @@ function pendingActions(s, feature, item, result, work) {
     try {
       const { data } = await call('POST', `${path}/approve`);
       const id = data && data.id != null ? String(data.id) : String(s.initiative_id ?? '');
-      decided('Approved and published as', mapLink(id, data && data.geometry && data.geometry.coordinates, id));
+      decided(around(t('moderate.approvedAs'), 'link', mapLink(id, data && data.geometry && data.geometry.coordinates, id)));
     } catch (err) {
       if (err.status === 400 && err.errors.length) {
-        result.replaceChildren(h('p', { class: 'error' }, `${err.message} Use “Edit, then approve” to correct it.`));
+        result.replaceChildren(h('p', { class: 'error' }, t('moderate.approveInvalid', { error: err.message })));
       } else failed(err);
     } finally {
       busy(false);
@@ -452,8 +471,8 @@ function pendingActions(s, feature, item, result, work) {
   edit.addEventListener('click', () => {
     result.replaceChildren();
     removeMaps(work);
-    const form = correctionForm(feature, `fix-${safeId(s.id)}`, 'Approve with these changes');
-    const cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
+    const form = correctionForm(feature, `fix-${safeId(s.id)}`, t('moderate.correct.submit'));
+    const cancel = h('button', { type: 'button', class: 'button' }, t('moderate.cancel'));
     cancel.addEventListener('click', () => {
       removeMaps(work);
       work.replaceChildren();
@@ -467,16 +486,16 @@ function pendingActions(s, feature, item, result, work) {
       try {
         const { data } = await call('POST', `${path}/approve`, { body: form.feature(feature), contentType: 'application/geo+json' });
         const id = data && data.id != null ? String(data.id) : String(feature.id ?? '');
-        decided('Corrected, approved and published as', mapLink(id, data && data.geometry && data.geometry.coordinates, id));
+        decided(around(t('moderate.correctedAs'), 'link', mapLink(id, data && data.geometry && data.geometry.coordinates, id)));
       } catch (err) {
-        if (err.status === 400 && err.errors.length) form.showErrors(err.errors, 'The server found problems with the correction:');
+        if (err.status === 400 && err.errors.length) form.showErrors(err.errors, t('moderate.correct.problems'));
         else form.showMessage(err.message);
         if (err.status === 409) actions.remove();
       } finally {
         form.setBusy(false);
       }
     });
-    work.replaceChildren(h('h3', {}, 'Correct the proposal'), form.form);
+    work.replaceChildren(h('h3', {}, t('moderate.correct.heading')), form.form);
     form.attachMap();
     form.focusField('name');
   });
@@ -487,12 +506,12 @@ function pendingActions(s, feature, item, result, work) {
     const fieldId = `reason-${safeId(s.id)}`;
     const reason = h('textarea', { id: fieldId, rows: '3', maxlength: String(REASON_MAX), class: 'text-input', 'aria-describedby': `${fieldId}-error` });
     const error = h('p', { class: 'field-error', id: `${fieldId}-error`, hidden: true });
-    const confirm = h('button', { type: 'submit', class: 'button danger confirm' }, 'Reject the proposal');
-    const cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
+    const confirm = h('button', { type: 'submit', class: 'button danger confirm' }, t('moderate.reject.submit'));
+    const cancel = h('button', { type: 'button', class: 'button' }, t('moderate.cancel'));
     const form = h(
       'form',
       { class: 'reject-form', novalidate: true },
-      h('label', { for: fieldId }, 'Why is it rejected? (kept in the audit log)'),
+      h('label', { for: fieldId }, t('moderate.reject.reason')),
       reason,
       error,
       h('div', { class: 'form-actions' }, confirm, cancel),
@@ -505,7 +524,7 @@ function pendingActions(s, feature, item, result, work) {
       event.preventDefault();
       const text = reason.value.trim();
       if (!text) {
-        error.textContent = 'Please give a reason.';
+        error.textContent = t('moderate.reject.empty');
         error.hidden = false;
         reason.setAttribute('aria-invalid', 'true');
         reason.focus();
@@ -514,7 +533,7 @@ function pendingActions(s, feature, item, result, work) {
       confirm.disabled = true;
       try {
         await call('POST', `${path}/reject`, { body: { reason: text }, contentType: 'application/json' });
-        decided('Rejected.');
+        decided([t('moderate.rejected')]);
       } catch (err) {
         error.textContent = err.message;
         error.hidden = false;
@@ -539,7 +558,7 @@ async function loadAudit() {
   const summary = $('audit-summary');
   const button = $('audit-more');
   button.disabled = true;
-  summary.textContent = 'Loading…';
+  summary.textContent = t('moderate.loading');
   let more = false;
   try {
     for (let page = 0; page < AUDIT_PAGES_PER_LOAD; page += 1) {
@@ -553,14 +572,31 @@ async function loadAudit() {
     }
     renderAudit();
     const n = audit.entries.length;
-    summary.textContent = `${n} entr${n === 1 ? 'y' : 'ies'}, newest first.${more ? ' There are more.' : ''}`;
-    button.textContent = more ? 'Load more' : 'Load newer entries';
+    summary.textContent = t(more ? 'moderate.audit.countMore' : 'moderate.audit.count', { count: n });
+    button.textContent = more ? t('moderate.audit.loadMore') : t('moderate.audit.loadNewer');
   } catch (err) {
-    summary.textContent = `The audit log could not be loaded: ${err.message}`;
+    summary.textContent = t('moderate.audit.failed', { error: err.message });
   } finally {
     audit.loading = false;
     button.disabled = false;
   }
+}
+
+// The audit log's actions (the store's codes) by what the page calls them.
+const ACTIONS = {
+  create: 'moderate.action.create',
+  update: 'moderate.action.update',
+  delete: 'moderate.action.delete',
+  submit: 'moderate.action.submit',
+  approve: 'moderate.action.approve',
+  reject: 'moderate.action.reject',
+  seed: 'moderate.action.seed',
+  harvest: 'moderate.action.harvest',
+};
+
+/** An action in the visitor's language; one the page does not know yet shows as its code. */
+function actionName(code) {
+  return Object.hasOwn(ACTIONS, String(code)) ? t(ACTIONS[String(code)]) : String(code ?? '');
 }
 
 /** The value at a path such as "properties.name" or "geometry" of a feature, as short text. */
@@ -581,7 +617,12 @@ function renderAudit() {
     const what = h('td', { class: 'changed' });
     if (changed.length) {
       // A whole new (or removed) record changes every field: say so instead of listing them all.
-      const names = !e.before && e.after ? ['new record'] : e.before && !e.after ? ['removed'] : changed.map((c) => c.replace(/^properties\./, ''));
+      const names =
+        !e.before && e.after
+          ? [t('moderate.audit.newRecord')]
+          : e.before && !e.after
+            ? [t('moderate.audit.removed')]
+            : changed.map((c) => c.replace(/^properties\./, ''));
       what.append(h('ul', { class: 'tags' }, names.map((c) => h('li', { class: 'tag' }, c))));
       if (e.before || e.after) {
         const diff = h('dl', { class: 'diff' });
@@ -591,7 +632,7 @@ function renderAudit() {
             h('dd', {}, h('del', {}, valueAt(e.before, path)), ' → ', h('ins', {}, valueAt(e.after, path))),
           );
         }
-        what.append(h('details', {}, h('summary', {}, 'Show the changes'), diff));
+        what.append(h('details', {}, h('summary', {}, t('moderate.audit.show')), diff));
       }
     }
     if (e.detail) what.append(h('p', { class: 'detail' }, String(e.detail)));
@@ -601,7 +642,7 @@ function renderAudit() {
       h('td', { class: 'num' }, String(e.seq ?? '')),
       h('td', {}, timeNode(e.at)),
       h('td', {}, String(e.actor ?? '')),
-      h('td', {}, String(e.action ?? '')),
+      h('td', { 'data-action': String(e.action ?? '') }, actionName(e.action)),
       ids,
       what,
     );
@@ -635,20 +676,20 @@ async function openInitiative(event) {
   const id = input.value.trim();
   error.hidden = true;
   if (!id) {
-    error.textContent = 'Enter the id of an initiative (it is in the map address after “sel=”).';
+    error.textContent = t('moderate.edit.empty');
     error.hidden = false;
     input.focus();
     return;
   }
   const area = $('edit-area');
   removeMaps(area);
-  area.replaceChildren(h('p', { class: 'summary' }, 'Loading…'));
+  area.replaceChildren(h('p', { class: 'summary' }, t('moderate.loading')));
   try {
     const { data, etag } = await send('GET', `/collections/initiatives/items/${encodeURIComponent(id)}`);
     showEditor(data, etag);
   } catch (err) {
     area.replaceChildren();
-    error.textContent = err.status === 404 ? `There is no initiative with the id “${id}”.` : err.message;
+    error.textContent = err.status === 404 ? t('moderate.edit.notFound', { id }) : err.message;
     error.hidden = false;
     input.focus();
   }
@@ -660,30 +701,30 @@ function showEditor(feature, etag) {
   const state = { feature, etag };
   const id = String(feature.id ?? '');
   const p = feature.properties || {};
-  const form = correctionForm(feature, 'edit', 'Save the changes');
+  const form = correctionForm(feature, 'edit', t('moderate.edit.save'));
   const result = h('div', { class: 'sub-result', role: 'status' });
-  const reload = h('button', { type: 'button', class: 'button' }, 'Reload');
+  const reload = h('button', { type: 'button', class: 'button' }, t('moderate.edit.reload'));
   reload.addEventListener('click', () => {
     $('edit-id').value = id;
     openInitiative();
   });
-  const remove = h('button', { type: 'button', class: 'button danger' }, 'Delete…');
+  const remove = h('button', { type: 'button', class: 'button danger' }, t('moderate.edit.delete'));
   form.actions.append(remove);
   remove.addEventListener('click', async () => {
     if (!remove.classList.contains('confirm')) {
       remove.classList.add('confirm');
-      remove.textContent = 'Really delete it? Click again';
+      remove.textContent = t('moderate.edit.confirmDelete');
       return;
     }
     remove.disabled = true;
     try {
       await call('DELETE', `/collections/initiatives/items/${encodeURIComponent(id)}`, { ifMatch: state.etag });
       removeMaps(area);
-      area.replaceChildren(h('p', { class: 'ok', role: 'status' }, `Deleted “${String(p.name ?? id)}” (${id}).`));
+      area.replaceChildren(h('p', { class: 'ok', role: 'status' }, t('moderate.edit.deleted', { name: String(p.name ?? id), id })));
     } catch (err) {
       result.replaceChildren(h('p', { class: 'error' }, err.message), err.status === 412 ? reload : '');
       remove.classList.remove('confirm');
-      remove.textContent = 'Delete…';
+      remove.textContent = t('moderate.edit.delete');
     } finally {
       remove.disabled = false;
     }
@@ -694,7 +735,7 @@ function showEditor(feature, etag) {
     if (!form.check()) return;
     const patch = mergePatch(state.feature, form.feature(state.feature));
     if (!Object.keys(patch).length) {
-      result.replaceChildren(h('p', {}, 'Nothing has changed.'));
+      result.replaceChildren(h('p', {}, t('moderate.edit.unchanged')));
       return;
     }
     form.setBusy(true);
@@ -707,9 +748,9 @@ function showEditor(feature, etag) {
       state.feature = data;
       state.etag = next;
       const changed = Object.keys(patch.properties || {}).concat(patch.geometry ? ['location'] : []);
-      result.replaceChildren(h('p', { class: 'ok' }, `Saved (${changed.join(', ')}).`));
+      result.replaceChildren(h('p', { class: 'ok' }, t('moderate.edit.saved', { fields: changed.join(', ') })));
     } catch (err) {
-      if (err.status === 400 && err.errors.length) form.showErrors(err.errors, 'The server found problems with the changes:');
+      if (err.status === 400 && err.errors.length) form.showErrors(err.errors, t('moderate.edit.problems'));
       else result.replaceChildren(h('p', { class: 'error' }, err.message), err.status === 412 ? reload : '');
     } finally {
       form.setBusy(false);
@@ -717,7 +758,15 @@ function showEditor(feature, etag) {
   });
   area.replaceChildren(
     h('h2', { class: 'edit-title' }, String(p.name ?? id)),
-    h('p', { class: 'summary' }, 'Id ', h('code', {}, id), ' · last updated ', timeNode(p.updated_at), ' · ', mapLink(id, feature.geometry && feature.geometry.coordinates, 'show on the map')),
+    h(
+      'p',
+      { class: 'summary' },
+      ...around(t('moderate.edit.id'), 'id', h('code', {}, id)),
+      ' · ',
+      ...around(t('moderate.edit.updated'), 'when', timeNode(p.updated_at)),
+      ' · ',
+      mapLink(id, feature.geometry && feature.geometry.coordinates, t('moderate.edit.onMap')),
+    ),
     form.form,
     result,
   );
@@ -725,6 +774,21 @@ function showEditor(feature, etag) {
 }
 
 // ---------- start ----------
+
+/**
+ * The page's language, chosen as on the map page; the URL's fragment keeps it (`#lang=de`), as
+ * there, so that a link to this page in one language opens in it.
+ */
+async function startLanguage() {
+  const requested = new URLSearchParams(window.location.hash.slice(1)).get('lang');
+  const address = { lang: requested };
+  const keep = () => {
+    const { pathname, search } = window.location;
+    window.history.replaceState(window.history.state, '', `${pathname}${search}${address.lang ? `#lang=${address.lang}` : ''}`);
+  };
+  const lang = await setupLanguage(address, keep);
+  if (lang !== DEFAULT_LANGUAGE || requested) keep();
+}
 
 async function start() {
   $('signin-form').addEventListener('submit', signIn);
@@ -737,13 +801,12 @@ async function start() {
   $('audit-more').addEventListener('click', () => loadAudit());
   $('edit-find').addEventListener('submit', openInitiative);
   bindTabs();
-  // The page is in English; the form it shares with the map page takes its texts from the catalogue.
-  await loadLanguage(DEFAULT_LANGUAGE).catch(() => null);
+  await startLanguage();
   try {
     vocabularies = { ...EMPTY_VOCABULARIES, ...((await api.vocabularies()) || {}) };
     label = labeller(vocabularies);
   } catch (err) {
-    notice(`The vocabularies could not be loaded (${err.message}); labels show as codes.`);
+    notice(t('moderate.vocabulariesFailed', { error: err.message }));
   }
   token = storedToken();
   if (token) enterWorkspace();

@@ -1,5 +1,6 @@
 //! `/coverage` and `/regions/{level}.geojson`: initiatives per region, per inhabitant and per
-//! skill area, and the share of each region far from any of them, as a table or a choropleth.
+//! skill area, and the share of each region far from any of them, as a table or a choropleth;
+//! countries are named in the visitor's language, NUTS regions by their official names.
 
 use std::sync::Arc;
 
@@ -15,15 +16,17 @@ use crate::api::params::{FILTER_PARAMS, PathParams, QueryParams};
 use crate::api::problem::ApiError;
 use crate::api::shedding;
 use crate::api::{AppState, base_url, check_format};
+use crate::country::Country;
 use crate::filter::Filter;
 use crate::model::SkillArea;
 use crate::regions::coverage::{self, Coverage, CoverageRow};
 use crate::regions::source::GISCO_ATTRIBUTION;
 use crate::regions::{Level, RegionLayer};
 use crate::snapshot::Snapshot;
+use crate::translations::{Locale, country_name};
 
-const COVERAGE_PARAMS: &[&str] = &["level", "gap_km", "f"];
-const REGIONS_PARAMS: &[&str] = &["gap_km", "f"];
+const COVERAGE_PARAMS: &[&str] = &["level", "gap_km", "f", "lang"];
+const REGIONS_PARAMS: &[&str] = &["gap_km", "f", "lang"];
 
 /// Gap distance when none is given, and the largest accepted, in kilometres.
 pub const DEFAULT_GAP_KM: f64 = 50.0;
@@ -39,6 +42,10 @@ struct CoverageQuery {
     filter: Filter,
     /// The filter parameters as given, repeated in links.
     filter_pairs: Vec<(String, String)>,
+    /// The language of the countries' names (`lang`, else `Accept-Language`).
+    locale: Locale,
+    /// Whether `lang` named it: links then name it too (else the client's header decides again).
+    lang_given: bool,
 }
 
 fn level(text: &str) -> Result<Level, ApiError> {
@@ -65,9 +72,15 @@ pub fn gap_km(params: &QueryParams) -> Result<f64, ApiError> {
     Ok(gap_km)
 }
 
-fn query(params: &QueryParams, level_text: Option<&str>) -> Result<CoverageQuery, ApiError> {
+fn query(
+    params: &QueryParams,
+    headers: &HeaderMap,
+    level_text: Option<&str>,
+) -> Result<CoverageQuery, ApiError> {
     let level = level(level_text.unwrap_or("country"))?;
     Ok(CoverageQuery {
+        locale: negotiation::language(params, headers)?,
+        lang_given: params.get("lang")?.is_some(),
         level,
         gap_km: gap_km(params)?,
         filter: params.filter()?,
@@ -104,16 +117,42 @@ async fn figures(
     let places = state.places.clone();
     let compute = shedding::off_thread(move || {
         let layer = layer(&snapshot, query.level)?;
-        let figures = coverage::compute(
+        let mut figures = coverage::compute(
             &snapshot,
             layer,
             &query.filter,
             query.gap_km * 1000.0,
             &places.demand,
         );
+        name_countries(&mut figures, query.level, query.locale);
         Ok(render(&snapshot, &query, &figures, &base))
     });
     state.heavy.get_or_compute(etag.to_string(), compute).await
+}
+
+/// At the country level, each country by its name in `locale`. NUTS regions keep the official
+/// names Eurostat gives them (in the region's own language, Latin script): those are names, not
+/// labels to translate, and they are the same in every language's answer.
+fn name_countries(figures: &mut Coverage<'_>, level: Level, locale: Locale) {
+    if level != Level::Country {
+        return;
+    }
+    for row in &mut figures.rows {
+        if let Ok(country) = Country::parse(row.code) {
+            row.name = country_name(locale, country);
+        }
+    }
+}
+
+/// The entity tag of a coverage answer: the request, the data version and the answer's
+/// language, which a request without `lang` takes from its `Accept-Language`, so that neither
+/// a client nor the figures' cache ever gets another language's body.
+fn answer_etag(snapshot: &Snapshot, base: &str, uri: &Uri, format: &str, locale: Locale) -> String {
+    caching::etag(&[
+        caching::query_etag(&snapshot.version, base, uri).as_bytes(),
+        format.as_bytes(),
+        locale.code().as_bytes(),
+    ])
 }
 
 pub async fn coverage(
@@ -136,17 +175,15 @@ pub async fn coverage(
             &[(false, "application/json"), (true, CSV)],
         )?,
     };
-    let query = query(&params, params.get("level")?)?;
+    let query = query(&params, &headers, params.get("level")?)?;
     let snapshot = state.snapshot.load_full();
     layer(&snapshot, query.level)?;
     let base = base_url(&state, &headers);
     let format = if csv { "csv" } else { "json" };
-    let etag = caching::etag(&[
-        caching::query_etag(&snapshot.version, &base, &uri).as_bytes(),
-        format.as_bytes(),
-    ]);
+    let language = query.locale.code();
+    let etag = answer_etag(&snapshot, &base, &uri, format, query.locale);
     if caching::client_has(&headers, &etag) {
-        return Ok(caching::not_modified(&etag));
+        return Ok(caching::in_language(caching::not_modified(&etag), language));
     }
     let level = query.level;
     let (render, content_type): (Render, _) = if csv {
@@ -164,7 +201,7 @@ pub async fn coverage(
                 .insert(header::CONTENT_DISPOSITION, value);
         }
     }
-    Ok(response)
+    Ok(caching::in_language(response, language))
 }
 
 pub async fn regions(
@@ -181,16 +218,20 @@ pub async fn regions(
             format!("\"{file}\" must be a level followed by .geojson"),
         )
     })?;
-    let query = query(&params, Some(level_text))?;
+    let query = query(&params, &headers, Some(level_text))?;
     let snapshot = state.snapshot.load_full();
     layer(&snapshot, query.level)?;
     let base = base_url(&state, &headers);
-    let etag = caching::query_etag(&snapshot.version, &base, &uri);
+    let language = query.locale.code();
+    let etag = answer_etag(&snapshot, &base, &uri, "geojson", query.locale);
     if caching::client_has(&headers, &etag) {
-        return Ok(caching::not_modified(&etag));
+        return Ok(caching::in_language(caching::not_modified(&etag), language));
     }
     let body = figures(&state, &etag, snapshot, Arc::new(query), choropleth, base).await?;
-    Ok(caching::fresh(&etag, GEOJSON, body))
+    Ok(caching::in_language(
+        caching::fresh(&etag, GEOJSON, body),
+        language,
+    ))
 }
 
 /// Where the boundaries and figures come from, as their terms ask.
@@ -226,6 +267,9 @@ fn shared_query(query: &CoverageQuery, base: &str, path: &str, extra: &[(&str, &
     out.append_pair("gap_km", &query.gap_km.to_string());
     for (name, value) in &query.filter_pairs {
         out.append_pair(name, value);
+    }
+    if query.lang_given {
+        out.append_pair("lang", query.locale.code());
     }
     format!("{base}{path}?{}", out.finish())
 }

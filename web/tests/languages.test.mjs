@@ -23,6 +23,7 @@ describe('languages', () => {
     assert.equal(await page.textContent('#f-country-AT + label .option-label'), 'Autriche', 'countries named by the browser');
     assert.match(await page.textContent('#list-summary'), /dans la vue/);
     assert.equal(await page.$eval('#language', (s) => s.selectedOptions[0].textContent), 'français');
+    assert.equal(await page.getAttribute('.leaflet-control-zoom-in', 'aria-label'), 'Zoom avant', 'the zoom buttons too');
 
     await page.waitForSelector('.initiative-popup .popup-link');
     const popup = page.locator('.initiative-popup');
@@ -80,6 +81,9 @@ describe('languages', () => {
     assert.match(await page.textContent('#coverage-summary'), /passende Initiativen in \d+ Regionen/);
     const detail = await page.textContent('#coverage-detail');
     assert.match(detail, /Einwohner/);
+    // The countries are named in German by the API (`lang`), in the details and the table.
+    assert.equal(await page.textContent('#coverage-detail h3'), 'Deutschland');
+    assert.ok(await page.locator('#coverage-table tbody tr', { hasText: 'Frankreich' }).count(), 'France as Frankreich');
     assert.match(detail, /Nächste passende Initiative/);
     assert.match(await page.textContent('.coverage-legend'), /keine Daten/);
     assert.equal(await page.textContent('#missing-run'), 'Zeigen, wo Hilfe fehlt');

@@ -273,8 +273,8 @@ pub fn schemas() -> Value {
         "required": ["code", "name", "country", "count", "by_skill_area", "gap_share", "area_km2", "people", "people_far"],
         "properties": {
             "code": { "type": "string" },
-            "name": { "type": "string" },
-            "country": { "type": "string" },
+            "name": { "type": "string", "description": "At level country, the country's name in the answer's language (Content-Language); at NUTS levels, the region's official name as Eurostat gives it (in the region's own language, Latin script), never translated" },
+            "country": { "type": "string", "description": "ISO 3166-1 alpha-2 code of the region's country" },
             "count": { "type": "integer", "minimum": 0 },
             "population": { "type": "integer", "minimum": 0, "nullable": true },
             "per_100k": { "type": "number", "minimum": 0, "nullable": true },

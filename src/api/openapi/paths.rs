@@ -68,14 +68,21 @@ fn cache_headers() -> Value {
     })
 }
 
+/// What `lang` changes in a coverage answer (and what it leaves alone).
+const COVERAGE_NAMES: &str = "The language of the countries' names at level country; without it, the best of Accept-Language, else English. NUTS regions keep their official names (Eurostat's, in the region's own language), whatever the language";
+
 /// `lang`: one of the interface's languages, chosen over `Accept-Language`.
 fn language() -> Value {
+    language_of("The labels' language; without it, the best of Accept-Language, else English")
+}
+
+/// `lang`, described for what it changes in one operation's answer.
+fn language_of(description: &str) -> Value {
     let codes: Vec<&str> = crate::translations::Locale::ALL
         .iter()
         .map(|l| l.code())
         .collect();
-    json!({ "name": "lang", "in": "query", "required": false,
-            "description": "The labels' language; without it, the best of Accept-Language, else English",
+    json!({ "name": "lang", "in": "query", "required": false, "description": description,
             "schema": { "type": "string", "enum": codes } })
 }
 
@@ -84,6 +91,15 @@ fn language_headers() -> Value {
         "Content-Language": { "description": "The labels' language", "schema": { "type": "string" } },
         "Vary": { "schema": { "type": "string" } },
     })
+}
+
+/// A cached answer in one language: its validators and its language.
+fn cache_and_language_headers() -> Value {
+    let mut headers = cache_headers();
+    if let (Some(all), Value::Object(language)) = (headers.as_object_mut(), language_headers()) {
+        all.extend(language);
+    }
+    headers
 }
 
 fn item_headers() -> Value {
@@ -294,6 +310,7 @@ pub fn paths() -> Value {
                 "schema": { "type": "string", "enum": level, "default": "country" } }),
         shared("gap_km"),
         format(&["json", "csv"], "The representation: json (the default) or csv; without it, Accept decides"),
+        language_of(COVERAGE_NAMES),
     ]
     .into_iter()
     .chain(filters())
@@ -306,6 +323,7 @@ pub fn paths() -> Value {
         ),
         shared("gap_km"),
         json_only(),
+        language_of(COVERAGE_NAMES),
     ]
     .into_iter()
     .chain(filters())
@@ -496,14 +514,14 @@ pub fn paths() -> Value {
                 ("200", with_headers(body("One row per region", &[
                     ("application/json", schema("CoverageTable")),
                     ("text/csv", json!({ "type": "string" })),
-                ]), cache_headers())),
+                ]), cache_and_language_headers())),
                 ("304", common("NotModified")),
                 ("406", common("NotAcceptable")),
             ])) },
         "/coverage/suggest": suggest,
         "/regions/{level}.geojson": { "get": operation("getRegions", "A level's regions with the coverage figures, for a choropleth",
             regions_parameters,
-            responses(vec![("200", geojson_ok("The regions", "RegionCollection")), ("304", common("NotModified"))])) },
+            responses(vec![("200", with_headers(geojson_ok("The regions", "RegionCollection"), cache_and_language_headers())), ("304", common("NotModified"))])) },
         "/healthz": { "get": operation("getHealth", "Status (ok, or degraded while the store cannot be reached or takes no writes), number of initiatives, data version, store revision", vec![],
             responses(vec![("200", private_ok("Healthy or degraded", "Health"))])) },
         "/readyz": { "get": operation("getReadiness", "For load balancers: ready whenever this replica can answer reads, also while the store is down", vec![],
