@@ -43,13 +43,16 @@ export function colourFor(measure, value, breaks) {
   return palette[index < 0 ? palette.length - 1 : index];
 }
 
-/** Sorts region property objects by a key ('-' first for descending); unknown values last. */
-export function sortRows(rows, sort) {
+/**
+ * Sorts region property objects by a key ('-' first for descending); unknown values last.
+ * Names sort by the visitor's language's rules (Spanish puts Ñ after N, Polish Ł after L).
+ */
+export function sortRows(rows, sort, locale = 'en') {
   const descending = sort.startsWith('-');
   const key = descending ? sort.slice(1) : sort;
   const sign = descending ? -1 : 1;
   return [...rows].sort((a, b) => {
-    if (key === 'name') return sign * String(a.name).localeCompare(String(b.name), 'en');
+    if (key === 'name') return sign * String(a.name).localeCompare(String(b.name), locale);
     const x = a[key];
     const y = b[key];
     if (x == null && y == null) return String(a.code).localeCompare(String(b.code));

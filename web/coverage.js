@@ -197,7 +197,7 @@ export class CoverageView {
   restyle() {
     const { measure, sort, region } = this.state;
     const breaks = classBreaks(measure, this.rows.map((r) => r[measure]));
-    this.paint(measure, breaks, sortRows(this.rows, sort), region);
+    this.paint(measure, breaks, sortRows(this.rows, sort, language()), region);
     this.drawLegend(measure, breaks);
     const zero = this.rows.filter((r) => r.count === 0).length;
     const { matched = 0, outside = 0, gap = this.state.gap } = this.totals || {};

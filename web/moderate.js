@@ -225,7 +225,9 @@ async function signIn(event) {
     storeToken(offered);
     input.value = '';
     notice('');
-    enterWorkspace();
+    // The form that had focus is hidden now: focus goes to the tab of what is shown, so
+    // keyboard and screen-reader users carry on from there instead of from <body>.
+    enterWorkspace(true);
   } catch (err) {
     error.textContent = err.status === 401 ? t('moderate.signin.wrong') : t('moderate.signin.failed', { error: err.message });
     error.hidden = false;
@@ -254,11 +256,11 @@ function signOut(message = t('moderate.signedOut')) {
   $('token').focus();
 }
 
-function enterWorkspace() {
+function enterWorkspace(focus = false) {
   $('signin').hidden = true;
   $('session').hidden = false;
   $('workspace').hidden = false;
-  showView('submissions', 'pending');
+  showView('submissions', 'pending', focus);
 }
 
 // ---------- tabs ----------

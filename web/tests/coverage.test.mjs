@@ -232,4 +232,7 @@ test('class breaks, colours and sorting', () => {
   assert.deepEqual(sortRows(rows, '-count').map((r) => r.code), ['C', 'A', 'B']);
   assert.deepEqual(sortRows(rows, 'name').map((r) => r.code), ['A', 'B', 'C']);
   assert.deepEqual(sortRows(rows, '-per_100k').map((r) => r.code), ['A', 'C', 'B'], 'unknown last');
+  const names = [{ code: 'X', name: 'Ñuble' }, { code: 'Y', name: 'Nusa' }, { code: 'Z', name: 'Oslo' }];
+  assert.deepEqual(sortRows(names, 'name', 'es').map((r) => r.code), ['Y', 'X', 'Z'], 'Spanish: Ñ after N');
+  assert.deepEqual(sortRows(names, 'name', 'en').map((r) => r.code), ['X', 'Y', 'Z'], 'English: Ñ as N');
 });

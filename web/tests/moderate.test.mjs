@@ -103,6 +103,9 @@ describe('moderation page', () => {
     assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
     assert.ok(!page.url().includes(TOKEN), 'the token is not in the URL');
     assert.equal(await page.inputValue('#token'), '', 'the token field is emptied');
+    // Focus moves from the hidden sign-in form to the selected tab, not to <body>.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-selected') === 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.status), 'pending');
     await page.waitForFunction(() => document.querySelectorAll('#submissions .submission').length === 5);
     assert.match(await page.textContent('#submissions-summary'), /5 pending proposals/);
     assert.equal((await page.textContent('#pending-count')).trim(), '5');
