@@ -2,6 +2,8 @@
 //! counts as the GeoJSON tiles), `/tiles.json` (TileJSON 3.0) and OGC API – Tiles core
 //! (`/collections/initiatives/tiles`, the `WebMercatorQuad` tile matrix set).
 
+use std::sync::OnceLock;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -13,7 +15,8 @@ use crate::api::problem::ApiError;
 use crate::api::{AppState, base_url, check_format, metadata_request, tiles};
 use crate::cluster::TileItem;
 use crate::filter::Filter;
-use crate::mvt::{EXTENT, PointFeature, Property, encode_tile};
+use crate::model::{SkillArea, TermSet, Vocabulary};
+use crate::mvt::{EXTENT, Property, TileWriter};
 use crate::snapshot::Snapshot;
 use crate::tile::{MAX_TILE_ZOOM, TileCoord, mercator_x, mercator_y};
 
@@ -33,60 +36,75 @@ pub fn tile_mvt(snapshot: &Snapshot, coord: TileCoord, filter: &Filter) -> Vec<u
         let clamp = |v: f64| (v.round() as i64).clamp(0, i64::from(EXTENT));
         (clamp(x), clamp(y))
     };
-    let text = |s: &str| Property::Text(s.to_owned());
-    let features: Vec<PointFeature> = items
-        .iter()
-        .map(|item| match item {
+    let mut tile = TileWriter::new(LAYER, items.len());
+    for item in &items {
+        match item {
             TileItem::Cluster(c) => {
                 let (x, y) = local(c.lon, c.lat);
-                let mut properties = vec![
-                    ("cluster", Property::Bool(true)),
-                    ("cluster_id", text(&c.id)),
-                    ("point_count", Property::Uint(u64::from(c.count))),
-                    (
-                        "expansion_zoom",
-                        Property::Uint(u64::from(c.expansion_zoom)),
-                    ),
-                ];
-                // MVT values are flat: one count per skill area, as `skill_areas.{slug}`.
-                properties.extend(
-                    c.skill_areas
-                        .iter()
-                        .map(|(area, n)| (skill_area_key(*area), Property::Uint(u64::from(*n)))),
+                // MVT values are flat: one count per skill area, as `skill_areas.{slug}`
+                // (on the stack: there are at most eight).
+                let mut properties = [("cluster", Property::Bool(true)); 4 + SkillArea::ALL.len()];
+                properties[1] = ("cluster_id", Property::Text(&c.id));
+                properties[2] = ("point_count", Property::Uint(u64::from(c.count)));
+                properties[3] = (
+                    "expansion_zoom",
+                    Property::Uint(u64::from(c.expansion_zoom)),
                 );
-                PointFeature { x, y, properties }
+                for (slot, (area, n)) in properties[4..].iter_mut().zip(&c.skill_areas) {
+                    *slot = (skill_area_key(*area), Property::Uint(u64::from(*n)));
+                }
+                let properties = &properties[..4 + c.skill_areas.len()];
+                tile.point(x, y, properties);
             }
             TileItem::Initiative(slot) => {
                 let i = snapshot.get(*slot);
                 let (x, y) = local(i.location.lon, i.location.lat);
-                let joined = |slugs: Vec<&str>| Property::Text(slugs.join(","));
-                PointFeature {
+                tile.point(
                     x,
                     y,
-                    properties: vec![
+                    &[
                         ("cluster", Property::Bool(false)),
                         ("point_count", Property::Uint(1)),
-                        ("id", text(i.id)),
-                        ("name", text(i.name)),
-                        ("organisation", text(i.organisation)),
-                        ("city", text(i.city)),
-                        ("country", text(i.country.code())),
-                        ("kind", text(i.kind.slug())),
+                        ("id", Property::Text(i.id)),
+                        ("name", Property::Text(i.name)),
+                        ("organisation", Property::Text(i.organisation)),
+                        ("city", Property::Text(i.city)),
+                        ("country", Property::Text(i.country.code())),
+                        ("kind", Property::Text(i.kind.slug())),
                         (
                             "skill_areas",
-                            joined(i.skill_areas.iter().map(|t| t.slug()).collect()),
+                            Property::Text(joined(&SKILL_AREA_SETS, i.skill_areas)),
                         ),
                         (
                             "target_groups",
-                            joined(i.target_groups.iter().map(|t| t.slug()).collect()),
+                            Property::Text(joined(&TARGET_GROUP_SETS, i.target_groups)),
                         ),
-                        ("status", text(i.status.slug())),
+                        ("status", Property::Text(i.status.slug())),
                     ],
-                }
+                );
             }
-        })
-        .collect();
-    encode_tile(LAYER, &features)
+        }
+    }
+    tile.finish()
+}
+
+/// Every skill-area set and every target-group set, its slugs joined by commas (MVT values
+/// cannot be lists), indexed by the set's bits: joined once, then borrowed, so a tile's
+/// features allocate nothing.
+static SKILL_AREA_SETS: OnceLock<Vec<String>> = OnceLock::new();
+static TARGET_GROUP_SETS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// `set`'s slugs joined by commas, from `table` (the static of `set`'s vocabulary).
+fn joined<T: Vocabulary>(table: &'static OnceLock<Vec<String>>, set: TermSet<T>) -> &'static str {
+    let table = table.get_or_init(|| {
+        (0..1u32 << T::all().len())
+            .map(|bits| {
+                let slugs: Vec<&str> = TermSet::<T>::from_bits(bits).iter().map(T::slug).collect();
+                slugs.join(",")
+            })
+            .collect()
+    });
+    &table[set.bits() as usize]
 }
 
 fn skill_area_key(area: crate::model::SkillArea) -> &'static str {
@@ -286,4 +304,112 @@ pub async fn web_mercator_quad(headers: HeaderMap, uri: Uri) -> Result<Response,
         "tileMatrices": matrices,
     });
     Ok(json_response(&headers, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::tests::initiative;
+    use crate::model::{SkillArea, TargetGroup};
+    use crate::mvt::decode::{self, Value};
+    use crate::tile::tile_of;
+    use serde_json::Value as Json;
+
+    /// Each vector tile holds the GeoJSON tile's features in the same order, with the same
+    /// properties (term lists joined, cluster skill-area counts flattened).
+    #[test]
+    fn vector_tiles_carry_the_geojson_tiles_properties() {
+        let areas = [SkillArea::Cloud, SkillArea::DataAi, SkillArea::Iot];
+        let initiatives = (0..300)
+            .map(|i| {
+                let spread = f64::from(i) * 0.013;
+                let mut it = initiative(&format!("v{i:03}"), 2.0 + spread, 48.0 + spread / 2.0);
+                it.skill_areas = areas[..1 + i as usize % 3].iter().copied().collect();
+                it.target_groups = [TargetGroup::Smes, TargetGroup::Educators]
+                    .into_iter()
+                    .take(1 + i as usize % 2)
+                    .collect();
+                it
+            })
+            .collect();
+        let snapshot = Snapshot::of(initiatives);
+        let (mut clusters, mut singles) = (0, 0);
+        for z in [0, 4, 7, 9, 12, 16] {
+            // The tiles of the 41st initiative, from the whole line down to itself alone.
+            let coord = tile_of(2.0 + 40.0 * 0.013, 48.0 + 20.0 * 0.013, z);
+            let filter = Filter::default();
+            let geojson: Json =
+                serde_json::from_slice(&tiles::tile_geojson(&snapshot, coord, &filter)).unwrap();
+            let (layer, extent, features) = decode::tile(&tile_mvt(&snapshot, coord, &filter));
+            assert_eq!((layer.as_str(), extent), (LAYER, u64::from(EXTENT)));
+            let expected = geojson["features"].as_array().unwrap();
+            assert_eq!(features.len(), expected.len(), "zoom {z}");
+            for ((point, properties), feature) in features.iter().zip(expected) {
+                assert!((0..=i64::from(EXTENT)).contains(&point.0), "{point:?}");
+                assert!((0..=i64::from(EXTENT)).contains(&point.1), "{point:?}");
+                let get = |key: &str| {
+                    properties
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.clone())
+                };
+                let text = |v: &Json| Some(Value::Text(v.as_str().unwrap().to_string()));
+                let joined = |v: &Json| {
+                    let slugs: Vec<&str> = v
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap())
+                        .collect();
+                    Some(Value::Text(slugs.join(",")))
+                };
+                let p = &feature["properties"];
+                if p["cluster"] == true {
+                    clusters += 1;
+                    assert_eq!(get("cluster"), Some(Value::Bool(true)));
+                    assert_eq!(get("cluster_id"), text(&p["cluster_id"]));
+                    let count = p["point_count"].as_u64().unwrap();
+                    assert_eq!(get("point_count"), Some(Value::Uint(count)));
+                    let zoom = p["expansion_zoom"].as_u64().unwrap();
+                    assert_eq!(get("expansion_zoom"), Some(Value::Uint(zoom)));
+                    for (area, n) in p["skill_areas"].as_object().unwrap() {
+                        let key = format!("skill_areas.{area}");
+                        assert_eq!(get(&key), Some(Value::Uint(n.as_u64().unwrap())), "{key}");
+                    }
+                    assert_eq!(
+                        properties.len(),
+                        4 + p["skill_areas"].as_object().unwrap().len()
+                    );
+                } else {
+                    singles += 1;
+                    assert_eq!(get("cluster"), Some(Value::Bool(false)));
+                    assert_eq!(get("point_count"), Some(Value::Uint(1)));
+                    assert_eq!(get("id"), text(&feature["id"]));
+                    for key in ["name", "organisation", "city", "country", "kind", "status"] {
+                        assert_eq!(get(key), text(&p[key]), "{key}");
+                    }
+                    assert_eq!(get("skill_areas"), joined(&p["skill_areas"]));
+                    assert_eq!(get("target_groups"), joined(&p["target_groups"]));
+                }
+            }
+        }
+        assert!(
+            clusters > 0 && singles > 0,
+            "{clusters} clusters, {singles} initiatives"
+        );
+    }
+
+    #[test]
+    fn every_term_set_is_joined_in_vocabulary_order() {
+        let set: TermSet<SkillArea> = [SkillArea::Iot, SkillArea::BasicDigitalSkills]
+            .into_iter()
+            .collect();
+        assert_eq!(joined(&SKILL_AREA_SETS, set), "basic_digital_skills,iot");
+        assert_eq!(joined(&SKILL_AREA_SETS, TermSet::<SkillArea>::EMPTY), "");
+        let all: TermSet<TargetGroup> = TargetGroup::all().iter().copied().collect();
+        assert_eq!(
+            joined(&TARGET_GROUP_SETS, all).split(',').count(),
+            TargetGroup::all().len()
+        );
+    }
 }
