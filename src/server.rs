@@ -202,6 +202,18 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         }
         Err(reason) => (Err(reason), Vec::new()),
     };
+    // Each level's outlines are a site file too, loaded by the coverage view once per level
+    // (and cached by the browser) while the figures come from `/coverage` per query.
+    let mut generated = generated;
+    generated.extend(
+        regions
+            .layers()
+            .map(|layer| crate::api::assets::GeneratedFile {
+                path: crate::regions::outlines_path(layer.level),
+                media_type: "application/geo+json",
+                body: layer.outline_collection(),
+            }),
+    );
     let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));
     let snapshot: SharedSnapshot = Arc::new(ArcSwap::from_pointee(snapshot));
     let curation = store.map(|store| Arc::new(Curation::new(store, snapshot.clone(), &config.db)));
@@ -294,10 +306,10 @@ impl Server {
         })
     }
 
-    /// Prepares the regions' sampling grids and outlines on a thread of their own, so that
-    /// the first coverage query need not wait for them.
-    pub fn warm_up_regions(&self) {
-        warm_up_regions(&self.state);
+    /// Prepares the regions' sampling grids and outlines, and the site files compressed at
+    /// their best, on a thread of their own, so that no request waits for them.
+    pub fn warm_up(&self) {
+        warm_up(&self.state);
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -354,7 +366,7 @@ pub async fn serve(
     };
     match loaded {
         Ok((state, feeds)) => {
-            warm_up_regions(&state);
+            warm_up(&state);
             start(&app, state, feeds);
             tracing::info!("serving");
         }
@@ -370,9 +382,13 @@ pub async fn serve(
     Ok(())
 }
 
-fn warm_up_regions(state: &AppState) {
+fn warm_up(state: &AppState) {
     let regions = state.snapshot.load().regions.clone();
-    std::thread::spawn(move || regions.warm_up());
+    let site = state.site.clone();
+    std::thread::spawn(move || {
+        regions.warm_up();
+        site.precompress();
+    });
 }
 
 /// How often a store that refused writes (full, read-only) is tried again.

@@ -123,7 +123,7 @@ export function bboxParam(bounds) {
 export const api = {
   config: (signal) => getJson('/config.json', null, signal),
   vocabularies: (signal) => getJson('/vocabularies', null, signal),
-  /** A level of the country outlines, at the versioned URL /config.json gives. */
+  /** Outlines (a level of the countries', or a level's regions) at a URL /config.json gives. */
   outlines: (url, signal) => getJson(url, null, signal),
 
   /** The coarsest level of the country outlines (small maps, countries' extents), or null. */
@@ -156,8 +156,11 @@ export const api = {
     return getJson('/coverage/suggest', params, signal);
   },
 
-  regions(level, params, signal) {
-    return getJson(`/regions/${encodeURIComponent(level)}.geojson`, params, signal);
+  /** A level's coverage table (`/coverage`): the figures of each region, for the filters. */
+  coverage(level, params, signal) {
+    const query = new URLSearchParams(params);
+    query.set('level', level);
+    return getJson('/coverage', query, signal);
   },
 
   item(id, signal) {

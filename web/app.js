@@ -93,7 +93,7 @@ async function start() {
   });
 
   // The Coverage mode: a choropleth and table of regions instead of the clusters.
-  const coverage = new CoverageView(map, {
+  const coverage = new CoverageView(map, config.region_outlines || {}, {
     onChange: (partial, push) => {
       Object.assign(state, partial);
       writeUrl(state, push);

@@ -77,3 +77,24 @@ export function missingParams(state, k = 5) {
   return params;
 }
 
+/**
+ * The choropleth's FeatureCollection: each outline (from `/outlines/{level}.geojson`) with its
+ * row of `/coverage`'s table as properties, and the table's totals. Outlines without a row
+ * are left out, so the map shows what the table lists.
+ */
+export function joinRegions(outlines, table) {
+  const rows = new Map((table.regions || []).map((row) => [String(row.code), row]));
+  const features = [];
+  for (const feature of outlines.features || []) {
+    const row = rows.get(String(feature.id ?? feature.properties?.code));
+    if (row) features.push({ type: 'Feature', id: row.code, geometry: feature.geometry, properties: row });
+  }
+  return {
+    type: 'FeatureCollection',
+    features,
+    matched: table.matched,
+    outside_regions: table.outside_regions,
+    gap_km: table.gap_km,
+    attribution: table.attribution,
+  };
+}

@@ -8,6 +8,7 @@ import {
   colourFor,
   coverageParams,
   formatMeasure,
+  joinRegions,
   paletteFor,
   sortRows,
 } from './coverage-model.js';
@@ -39,11 +40,14 @@ function tableRow(row, region) {
 }
 
 export class CoverageView {
-  constructor(map, handlers) {
+  /** `outlineUrls`: each level's outlines by its slug, at the versioned URLs /config.json gives. */
+  constructor(map, outlineUrls, handlers) {
     this.map = map;
+    this.outlineUrls = outlineUrls;
     this.handlers = handlers; // onChange(partialState, push), onError(text)
     this.layer = L.layerGroup();
     this.shapes = new Map(); // code -> Leaflet layer
+    this.outlines = new Map(); // level -> promise of its outlines
     this.rows = [];
     this.controller = null;
     this.key = null;
@@ -118,11 +122,13 @@ export class CoverageView {
     const container = this.map.getContainer();
     container.setAttribute('aria-busy', 'true');
     this.summary.textContent = t('coverage.loading');
-    api.regions(state.level, params, controller.signal).then(
-      (fc) => {
+    // The outlines come once per level (and stay in the browser's cache); only the figures
+    // are asked again when the filters or the gap change.
+    Promise.all([this.outlinesOf(state.level), api.coverage(state.level, params, controller.signal)]).then(
+      ([outlines, table]) => {
         if (this.controller !== controller) return;
         this.controller = null;
-        this.draw(fc).then((drawn) => {
+        this.draw(joinRegions(outlines, table)).then((drawn) => {
           if (drawn) container.setAttribute('aria-busy', 'false');
         });
       },
@@ -136,6 +142,17 @@ export class CoverageView {
         this.handlers.onError(t('coverage.failedDetail', { error: err.message }));
       },
     );
+  }
+
+  /** The outlines of `level`, fetched on first use; a failed fetch is tried again next time. */
+  outlinesOf(level) {
+    if (!this.outlines.has(level)) {
+      const url = this.outlineUrls[level];
+      const fetched = url ? api.outlines(url) : Promise.reject(new Error(t('coverage.noOutlines')));
+      fetched.catch(() => this.outlines.delete(level));
+      this.outlines.set(level, fetched);
+    }
+    return this.outlines.get(level);
   }
 
   /** Leaves the Coverage mode: the choropleth, legend and attribution go. */

@@ -1,5 +1,6 @@
 //! Proactive content negotiation (RFC 9110 §12.5): choosing among a resource's offers by
-//! the client's `Accept` (media types) or `Accept-Language` (languages), with q-values.
+//! the client's `Accept` (media types), `Accept-Language` (languages) or `Accept-Encoding`
+//! (content codings), with q-values.
 //!
 //! The rules are the RFC's: each offer gets the weight of the most specific range that
 //! matches it; `q=0` refuses; names are case-insensitive; `*/*`, `type/*` and `*` are
@@ -27,6 +28,9 @@ pub struct MediaTypes;
 
 /// Language tags in `Accept-Language` (RFC 9110 §12.5.4, basic filtering of RFC 4647).
 pub struct Languages;
+
+/// Content codings in `Accept-Encoding` (RFC 9110 §12.5.3).
+pub struct Encodings;
 
 /// Weights are kept in thousandths, as q-values have at most three decimals.
 type Weight = u16;
@@ -104,21 +108,34 @@ pub fn choose<R: Ranges, T: Copy>(
     }
     let mut best: Option<(T, Weight)> = None;
     for (value, offer) in offers {
-        let weight = well_formed
-            .iter()
-            .filter_map(|(range, weight)| R::specificity(range, offer).map(|s| (s, *weight)))
-            // The most specific range decides; among equally specific ones, the first.
-            .fold(None::<(usize, Weight)>, |best, (s, w)| match best {
-                Some((bs, _)) if bs >= s => best,
-                _ => Some((s, w)),
-            })
-            .map_or(0, |(_, w)| w);
+        let weight = weight_of::<R>(&well_formed, offer);
         if weight > 0 && best.is_none_or(|(_, b)| weight > b) {
             best = Some((*value, weight));
         }
     }
     best.map(|(value, _)| value)
         .ok_or_else(|| not_acceptable(offers))
+}
+
+/// The weight the most specific of `ranges` matching `offer` gives it (0 when none does);
+/// among equally specific ranges, the first decides.
+fn weight_of<R: Ranges>(ranges: &[&(String, Weight)], offer: &str) -> Weight {
+    ranges
+        .iter()
+        .filter_map(|(range, weight)| R::specificity(range, offer).map(|s| (s, *weight)))
+        .fold(None::<(usize, Weight)>, |best, (s, w)| match best {
+            Some((bs, _)) if bs >= s => best,
+            _ => Some((s, w)),
+        })
+        .map_or(0, |(_, w)| w)
+}
+
+/// Whether the client's header names `offer`, or a wildcard over it, with a weight above 0.
+/// An absent header names nothing: for `Accept-Encoding` that means no coding is sent.
+pub fn accepts<R: Ranges>(headers: &HeaderMap, offer: &str) -> bool {
+    let ranges = elements(headers, &R::HEADER);
+    let ranges: Vec<&(String, Weight)> = ranges.iter().collect();
+    weight_of::<R>(&ranges, offer) > 0
 }
 
 /// The visitor's language among the interface's: `lang` when the query names one, else the
@@ -244,6 +261,17 @@ impl Ranges for Languages {
                 .strip_prefix(&range)
                 .is_some_and(|rest| rest.starts_with('-'));
         matches.then(|| range.split('-').count())
+    }
+}
+
+impl Ranges for Encodings {
+    const HEADER: HeaderName = header::ACCEPT_ENCODING;
+
+    fn specificity(range: &str, offer: &str) -> Option<usize> {
+        match range {
+            "*" => Some(0),
+            _ => range.eq_ignore_ascii_case(offer).then_some(1),
+        }
     }
 }
 
@@ -384,5 +412,25 @@ mod tests {
         assert_eq!(ask("lang=it", "pl").unwrap(), Locale::It);
         assert!(ask("lang=sv", "pl").is_err());
         assert!(ask("lang=it&lang=fr", "").is_err());
+    }
+
+    #[test]
+    fn codings_are_accepted_by_name_or_wildcard() {
+        let takes =
+            |value: &str| accepts::<Encodings>(&with(header::ACCEPT_ENCODING, &[value]), "br");
+        assert!(takes("gzip, deflate, br, zstd"));
+        assert!(takes("BR;q=0.5"));
+        assert!(takes("gzip, *"));
+        assert!(!takes("gzip"));
+        assert!(!takes("br;q=0, gzip"));
+        assert!(
+            !takes("*, br;q=0"),
+            "the named coding is more specific than the wildcard"
+        );
+        assert!(!takes(""));
+        assert!(
+            !accepts::<Encodings>(&HeaderMap::new(), "br"),
+            "no header, no coding"
+        );
     }
 }

@@ -47,8 +47,21 @@ pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Resp
         ),
         Err(reason) => (serde_json::Value::Null, Some(reason.clone())),
     };
+    // Each loaded level's region outlines for the coverage view (figures come from
+    // `/coverage`), at their versioned URLs.
+    let region_outlines: serde_json::Map<String, serde_json::Value> = state
+        .snapshot
+        .load()
+        .regions
+        .layers()
+        .map(|layer| {
+            let url = state.site.url(&crate::regions::outlines_path(layer.level));
+            (layer.level.slug().to_string(), json!(url))
+        })
+        .collect();
     Ok(Json(json!({
         "outlines": outlines,
+        "region_outlines": region_outlines,
         "outlines_error": outlines_error,
         "basemap_url": config.basemap_url,
         "basemap_pmtiles": config.basemap_pmtiles.as_ref().map(|_| PMTILES_PATH),

@@ -12,7 +12,7 @@ import {
   startServer,
   watchedPage,
 } from './helpers.mjs';
-import { classBreaks, colourFor, missingParams, sortRows } from '../coverage-model.js';
+import { classBreaks, colourFor, joinRegions, missingParams, sortRows } from '../coverage-model.js';
 import { defaultState } from '../state.js';
 
 let server;
@@ -235,4 +235,19 @@ test('class breaks, colours and sorting', () => {
   const names = [{ code: 'X', name: 'Ñuble' }, { code: 'Y', name: 'Nusa' }, { code: 'Z', name: 'Oslo' }];
   assert.deepEqual(sortRows(names, 'name', 'es').map((r) => r.code), ['Y', 'X', 'Z'], 'Spanish: Ñ after N');
   assert.deepEqual(sortRows(names, 'name', 'en').map((r) => r.code), ['X', 'Y', 'Z'], 'English: Ñ as N');
+});
+
+test('outlines joined with the table by code', () => {
+  const square = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] };
+  const outlines = { features: [
+    { type: 'Feature', id: 'AT13', properties: { code: 'AT13' }, geometry: square },
+    { type: 'Feature', id: 'ZZ99', properties: { code: 'ZZ99' }, geometry: square },
+  ] };
+  const table = { matched: 7, outside_regions: 1, gap_km: 50, attribution: 'GISCO', regions: [
+    { code: 'AT13', name: 'Wien', count: 7 },
+    { code: 'BE10', name: 'Bruxelles', count: 0 },
+  ] };
+  const fc = joinRegions(outlines, table);
+  assert.deepEqual(fc.features.map((f) => [f.id, f.properties.name, f.geometry]), [['AT13', 'Wien', square]]);
+  assert.deepEqual([fc.matched, fc.outside_regions, fc.gap_km, fc.attribution], [7, 1, 50, 'GISCO']);
 });

@@ -9,7 +9,7 @@ const BUDGET = 300 * 1024;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** Opens `url` in `context` and records every response from CDP's network events. */
-async function load(context, url) {
+async function load(context, url, ready = '.leaflet-basemap-pane path') {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
@@ -30,7 +30,7 @@ async function load(context, url) {
   });
   await page.goto(url);
   await settle(page);
-  await page.waitForFunction(() => document.querySelectorAll('.leaflet-basemap-pane path').length > 0);
+  await page.waitForFunction((selector) => document.querySelectorAll(selector).length > 0, ready);
   await settle(page);
   return { page, responses: [...responses.values()] };
 }
@@ -80,6 +80,35 @@ describe('a light page', () => {
     const again = second.responses.filter((r) => new URL(r.url).pathname.startsWith('/v/'));
     assert.ok(again.length >= versioned.length - 1, `${again.length} versioned files on the second visit`);
     for (const r of again) assert.ok(r.cached, `${r.url} comes from the cache`);
+    await context.close();
+  });
+
+  test('the coverage view loads under 300 KB cold; outlines come once per level, brotli-coded', async (t) => {
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const { page, responses } = await load(context, `${suite.server.url}/#mode=coverage`, 'path.region');
+    const total = responses.reduce((sum, r) => sum + r.bytes, 0);
+    const listing = responses.map((r) => `${r.bytes}\t${r.url.replace(suite.server.url, '')}`).join('\n');
+    t.diagnostic(`coverage cold load: ${total} bytes in ${responses.length} responses`);
+    assert.ok(total < BUDGET, `${total} bytes transferred (budget ${BUDGET}):\n${listing}`);
+    const outlines = responses.find((r) => /\/v\/[0-9a-f]+\/outlines\/nuts2\.geojson$/.test(r.url));
+    assert.ok(outlines, `the outlines come from a versioned URL:\n${listing}`);
+    assert.equal(outlines.headers['content-encoding'], 'br');
+    assert.equal(outlines.headers['cache-control'], IMMUTABLE);
+    const figures = responses.find((r) => new URL(r.url).pathname === '/coverage');
+    assert.ok(figures, `the figures come from /coverage:\n${listing}`);
+
+    // Another filter asks for the figures again, not for the outlines.
+    const asked = [];
+    page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await page.evaluate(() => { location.hash = `${location.hash}&skill_area=cybersecurity`; });
+    const filtered = await (await fetch(`${suite.server.url}/coverage?level=nuts2&skill_area=cybersecurity`)).json();
+    await page.waitForFunction(
+      (text) => document.querySelector('#coverage-summary')?.textContent.startsWith(text),
+      `${filtered.matched} matching`,
+    );
+    await settle(page);
+    assert.ok(asked.includes('/coverage'), asked.join(' '));
+    assert.ok(!asked.some((p) => p.includes('/outlines/')), asked.join(' '));
     await context.close();
   });
 });
