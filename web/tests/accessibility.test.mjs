@@ -23,6 +23,8 @@ describe('accessibility (axe-core)', () => {
     // Drag the map (from a spot with no marker) so that a cluster lands under the open legend;
     // the tiles are drawn anew after a move, so any marker under a control will do.
     for (let attempt = 0; attempt < 3; attempt += 1) {
+      // After a drag the tiles are drawn anew: wait until a cluster is there to aim with.
+      await page.waitForFunction(() => document.querySelectorAll('.leaflet-marker-pane .cluster:not(.covered)').length > 0);
       const moved = await page.evaluate((nth) => {
         const legend = document.querySelector('.legend').getBoundingClientRect();
         const clusters = document.querySelectorAll('.leaflet-marker-pane .cluster:not(.covered)');
