@@ -178,7 +178,7 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
         e.to_string()
     });
     // The outlines are site files: served compressed and cached like the page's own.
-    let (outlines, generated) = match basemap {
+    let (outlines, mut generated) = match basemap {
         Ok(levels) => {
             let (outlines, generated) = levels
                 .into_iter()
@@ -204,14 +204,13 @@ pub fn app_state(config: ServeConfig) -> Result<AppState, ServeError> {
     };
     // Each level's outlines are a site file too, loaded by the coverage view once per level
     // (and cached by the browser) while the figures come from `/coverage` per query.
-    let mut generated = generated;
     generated.extend(
         regions
             .layers()
             .map(|layer| crate::api::assets::GeneratedFile {
-                path: crate::regions::outlines_path(layer.level),
+                path: crate::api::coverage::outlines_path(layer.level),
                 media_type: "application/geo+json",
-                body: layer.outline_collection(),
+                body: crate::api::coverage::outline_file(layer),
             }),
     );
     let places = Arc::new(crate::places::Places::build(geonames, &regions, &snapshot));

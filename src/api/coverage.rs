@@ -359,13 +359,54 @@ fn csv_table(_: &Snapshot, _: &CoverageQuery, figures: &Coverage, _: &str) -> Ve
     writer.into_inner().unwrap_or_default()
 }
 
+/// A region's outline as a GeoJSON Feature, with `properties` beside it (a row of figures
+/// for the choropleth, the code alone for the outline files).
 #[derive(Serialize)]
-struct RegionFeature<'a> {
+struct RegionFeature<'a, P> {
     #[serde(rename = "type")]
     kind: &'static str,
     id: &'a str,
     geometry: &'a serde_json::value::RawValue,
-    properties: &'a CoverageRow<'a>,
+    properties: P,
+}
+
+/// Where a level's outlines are among the site's files: `/outlines/{level}.geojson`.
+pub fn outlines_path(level: Level) -> String {
+    format!("/outlines/{}.geojson", level.slug())
+}
+
+/// The code of a region, as the only property of its outline.
+#[derive(Serialize)]
+struct RegionCode<'a> {
+    code: &'a str,
+}
+
+/// The outline file of a level: each region's outline named by its code (`id` and the `code`
+/// property), no figures. The same for every query, so the coverage view loads it once as a
+/// site file and joins `/coverage`'s rows to it by code.
+pub fn outline_file(layer: &RegionLayer) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Outlines<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        features: Vec<RegionFeature<'a, RegionCode<'a>>>,
+    }
+    let features = layer
+        .regions()
+        .iter()
+        .zip(layer.outlines())
+        .map(|(region, geometry)| RegionFeature {
+            kind: "Feature",
+            id: &region.code,
+            geometry,
+            properties: RegionCode { code: &region.code },
+        })
+        .collect();
+    serde_json::to_vec(&Outlines {
+        kind: "FeatureCollection",
+        features,
+    })
+    .unwrap_or_else(|_| unreachable!("region collections always serialise"))
 }
 
 #[derive(Serialize)]
@@ -377,7 +418,7 @@ struct Choropleth<'a> {
     matched: usize,
     outside_regions: usize,
     attribution: String,
-    features: Vec<RegionFeature<'a>>,
+    features: Vec<RegionFeature<'a, &'a CoverageRow<'a>>>,
 }
 
 fn choropleth(snapshot: &Snapshot, query: &CoverageQuery, figures: &Coverage, _: &str) -> Vec<u8> {

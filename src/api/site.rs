@@ -55,7 +55,9 @@ pub async fn page_config(State(state): State<AppState>, uri: Uri) -> Result<Resp
         .regions
         .layers()
         .map(|layer| {
-            let url = state.site.url(&crate::regions::outlines_path(layer.level));
+            let url = state
+                .site
+                .url(&crate::api::coverage::outlines_path(layer.level));
             (layer.level.slug().to_string(), json!(url))
         })
         .collect();

@@ -116,11 +116,6 @@ pub fn iso_country(code: &str) -> &str {
     }
 }
 
-/// Where a level's outlines are among the site's files: `/outlines/{level}.geojson`.
-pub fn outlines_path(level: Level) -> String {
-    format!("/outlines/{}.geojson", level.slug())
-}
-
 /// Index of a region in its layer (regions are sorted by code).
 pub type RegionId = u32;
 
@@ -186,27 +181,6 @@ impl RegionLayer {
     pub fn outlines(&self) -> &[Box<serde_json::value::RawValue>] {
         self.outlines
             .get_or_init(|| self.regions.par_iter().map(source::web_outline).collect())
-    }
-
-    /// The level's outlines as a GeoJSON FeatureCollection, each feature named by its code
-    /// (`id` and the `code` property) with no figures: the same for every query, so the
-    /// page loads it once as a site file and joins `/coverage`'s rows to it by code.
-    pub fn outline_collection(&self) -> Vec<u8> {
-        let features: Vec<serde_json::Value> = self
-            .regions
-            .iter()
-            .zip(self.outlines())
-            .map(|(region, outline)| {
-                serde_json::json!({
-                    "type": "Feature",
-                    "id": region.code,
-                    "properties": {"code": region.code},
-                    "geometry": outline,
-                })
-            })
-            .collect();
-        serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": features}))
-            .unwrap_or_else(|_| unreachable!("texts, numbers and arrays always serialise"))
     }
 }
 

@@ -97,7 +97,6 @@ struct SiteFile {
     brotli: OnceLock<Option<Vec<u8>>>,
 }
 
-/// The files of the site, by URL path, and the version their content names.
 impl SiteFile {
     /// The body at brotli's best, made on first use; `None` when that is no smaller.
     fn brotli(&self) -> Option<&Vec<u8>> {
@@ -107,6 +106,7 @@ impl SiteFile {
     }
 }
 
+/// The files of the site, by URL path, and the version their content names.
 pub struct SiteFiles {
     files: HashMap<String, Arc<SiteFile>>,
     version: String,
@@ -227,7 +227,6 @@ impl SiteFiles {
         SiteFiles { files, version }
     }
 
-    /// The URL paths served, sorted (for tests and logs).
     /// Compresses every file at brotli's best quality (seconds of one core: run it on a
     /// thread of its own, after start-up), so that no visitor waits for it. The smallest go
     /// first: the page's modules are ready soonest.
@@ -239,6 +238,7 @@ impl SiteFiles {
         }
     }
 
+    /// The URL paths served, sorted (for tests and logs).
     pub fn paths(&self) -> Vec<&str> {
         let mut paths: Vec<&str> = self.files.keys().map(String::as_str).collect();
         paths.sort_unstable();
