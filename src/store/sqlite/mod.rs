@@ -70,6 +70,8 @@ impl SqliteStore {
                 "the file (or its folder) cannot be written by this process; check its permissions and attributes",
             ));
         }
+        // A process starting beside this one may hold the lock while it writes the schema.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         if is_foreign(&conn).map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => {
                 unusable("the file is not an SQLite database")
@@ -80,11 +82,10 @@ impl SqliteStore {
                 "the file is another program's SQLite database (tables, but no skillsmap schema)",
             ));
         }
-        // WAL lets readers run beside the writer; FULL syncs the log at every commit.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        use_wal(&conn)?;
+        // FULL syncs the log at every commit.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
         migrate(&mut conn, path)?;
         Ok(SqliteStore { conn })
     }
@@ -402,13 +403,34 @@ impl SqliteStore {
 
 /// True for a database with tables but no skillsmap schema version: not ours to migrate.
 fn is_foreign(conn: &Connection) -> Result<bool, rusqlite::Error> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let tables: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+    // One statement, so one snapshot: read apart, a process migrating the same new store
+    // between the two reads would show its tables without its version.
+    let (version, tables): (i64, i64) = conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version), \
+                (SELECT count(*) FROM sqlite_master WHERE type = 'table')",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(version == 0 && tables > 0)
+}
+
+/// Switches the store to write-ahead logging, which lets readers run beside the writer. The
+/// switch needs the file to itself, and while another process starting on the same new store
+/// holds it SQLite answers busy at once, without its busy handler: so this waits its turn here,
+/// up to the same bound.
+fn use_wal(conn: &Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            done => return Ok(done?),
+        }
+    }
 }
 
 /// How recently an empty store file may have been created by a process starting beside this one.
