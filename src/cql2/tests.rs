@@ -525,12 +525,35 @@ fn every_plan_shape_answers_like_a_record_by_record_evaluation() {
     ];
     let snapshot = Snapshot::of(records());
     let everything = snapshot.all();
-    let area = crate::geodesy::LonLatBox {
-        west: -5.0,
-        south: 40.0,
-        east: 20.0,
-        north: 58.0,
+    // A box with few records has the indexed conditions tested on each, one with many takes
+    // them from the term bitmaps: both plans are checked.
+    let areas = [
+        crate::geodesy::LonLatBox {
+            west: 12.0,
+            south: 51.5,
+            east: 14.5,
+            north: 53.5,
+        },
+        crate::geodesy::LonLatBox {
+            west: -5.0,
+            south: 40.0,
+            east: 20.0,
+            north: 58.0,
+        },
+    ];
+    let held = |area: &crate::geodesy::LonLatBox| {
+        everything
+            .iter()
+            .filter(|s| area.contains(snapshot.location(**s)))
+            .count()
     };
+    let one_by_one = crate::snapshot::TESTED_ONE_BY_ONE;
+    assert!(
+        (1..=one_by_one).contains(&held(&areas[0])) && held(&areas[1]) > one_by_one,
+        "{} and {}",
+        held(&areas[0]),
+        held(&areas[1])
+    );
     for (text, want) in cases {
         assert_eq!(shape(text), want, "{text}");
         let expression = Expression::parse(text, Lang::Text).unwrap();
@@ -570,16 +593,18 @@ fn every_plan_shape_answers_like_a_record_by_record_evaluation() {
                 brute.len()
             );
             assert_eq!(snapshot.matching(None, &filter), brute, "{text}");
-            let in_area: Vec<_> = brute
-                .iter()
-                .copied()
-                .filter(|s| area.contains(snapshot.location(*s)))
-                .collect();
-            assert_eq!(
-                snapshot.matching(Some(&area), &filter),
-                in_area,
-                "{text} in the area"
-            );
+            for area in &areas {
+                let in_area: Vec<_> = brute
+                    .iter()
+                    .copied()
+                    .filter(|s| area.contains(snapshot.location(*s)))
+                    .collect();
+                assert_eq!(
+                    snapshot.matching(Some(area), &filter),
+                    in_area,
+                    "{text} in {area:?}"
+                );
+            }
             let center = crate::model::Location {
                 lon: 10.0,
                 lat: 50.0,

@@ -34,6 +34,8 @@ use crate::tile::TileCoord;
 pub use change::{Pending, merge_base};
 pub use part::Part;
 use plan::PartPlan;
+#[cfg(test)]
+pub(crate) use plan::TESTED_ONE_BY_ONE;
 
 /// One consistent version of everything the read endpoints serve.
 pub struct Snapshot {
