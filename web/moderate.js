@@ -4,19 +4,17 @@
 // text of the page's own is in the visitor's language (the map page's choice: `#lang=`, the remembered
 // switch, the browser's languages).
 
-import L from './leaflet.js';
 import { api } from './api.js';
 import { labeller } from './popup.js';
+import { pointMap, removeMaps } from './point-map.js';
+import { auditLog } from './audit-log.js';
 import { InitiativeForm, around, h, httpUrl } from './initiative-form.js';
 import { send } from './requests.js';
 import { DEFAULT_LANGUAGE, formatDate, formatNumber, language, languageName, t } from './i18n.js';
 import { setupLanguage } from './language.js';
-import { zoomButtons } from './map.js';
 
 const TOKEN_KEY = 'skillsmap.curator-token';
 const PAGE = 50;
-const AUDIT_PAGE = 200;
-const AUDIT_PAGES_PER_LOAD = 10;
 const REASON_MAX = 2000;
 const EMPTY_VOCABULARIES = { skill_areas: [], target_groups: [], kinds: [], countries: [] };
 
@@ -29,7 +27,13 @@ let view = 'submissions';
 let status = 'pending';
 let limit = PAGE;
 let listRequest = 0; // the newest list request; older answers are dropped
-const maps = new Set(); // preview maps, removed on sign-out and re-rendering
+const audit = auditLog({
+  rows: $('audit-rows'),
+  summary: $('audit-summary'),
+  more: $('audit-more'),
+  call,
+  timeNode,
+});
 
 // ---------- token and requests ----------
 
@@ -120,69 +124,6 @@ function terms(values, key) {
   return Array.isArray(values) ? values.map((v) => label(key, v)) : [];
 }
 
-// ---------- small maps ----------
-
-let outlinesPromise = null;
-function outlines() {
-  if (!outlinesPromise) outlinesPromise = api.outlinesOverview().catch(() => null);
-  return outlinesPromise;
-}
-
-/** A small map of one point; with `onMove(lon, lat)` the point can be clicked or dragged elsewhere. */
-function pointMap(container, coordinates, onMove = null) {
-  const [lon, lat] = Array.isArray(coordinates) ? coordinates.map(Number) : [NaN, NaN];
-  const known = Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
-  const map = L.map(container, {
-    center: known ? [lat, lon] : [51, 10],
-    zoom: known ? 6 : 3,
-    minZoom: 2,
-    maxZoom: 16,
-    scrollWheelZoom: false,
-    attributionControl: false,
-    zoomControl: false,
-  });
-  zoomButtons('topleft').addTo(map);
-  maps.add(map);
-  outlines().then((geojson) => {
-    if (geojson && maps.has(map)) {
-      L.geoJSON(geojson, { interactive: false, style: { color: '#a3aab0', weight: 0.8, fillColor: '#f6f4ef', fillOpacity: 1 } }).addTo(map);
-    }
-  });
-  const marker = L.marker(known ? [lat, lon] : [51, 10], {
-    draggable: Boolean(onMove),
-    keyboard: false,
-    title: onMove ? t('moderate.map.movable') : t('moderate.map.location'),
-    icon: L.divIcon({ className: 'point-pin', html: '', iconSize: [22, 22], iconAnchor: [11, 22] }),
-  });
-  if (known) marker.addTo(map);
-  if (onMove) {
-    const moved = (at) => {
-      const w = at.wrap();
-      marker.setLatLng(w);
-      if (!map.hasLayer(marker)) marker.addTo(map);
-      onMove(w.lng, w.lat);
-    };
-    marker.on('dragend', () => moved(marker.getLatLng()));
-    map.on('click', (event) => moved(event.latlng));
-  }
-  return {
-    map,
-    move(x, y) {
-      marker.setLatLng([y, x]);
-      if (!map.hasLayer(marker)) marker.addTo(map);
-      map.panTo([y, x]);
-    },
-  };
-}
-
-function removeMaps(root = null) {
-  for (const map of [...maps]) {
-    if (root && !root.contains(map.getContainer())) continue;
-    map.remove();
-    maps.delete(map);
-  }
-}
-
 /** A correction form for a feature, with a small map to move the point. */
 function correctionForm(feature, prefix, submitLabel) {
   let mini = null;
@@ -245,10 +186,8 @@ function signOut(message = t('moderate.signedOut')) {
   listRequest += 1;
   removeMaps();
   $('submissions').replaceChildren();
-  $('audit-rows').replaceChildren();
+  audit.clear();
   $('edit-area').replaceChildren();
-  audit.entries = [];
-  audit.after = 0;
   $('workspace').hidden = true;
   $('session').hidden = true;
   $('signin').hidden = false;
@@ -285,8 +224,8 @@ function showView(nextView, nextStatus = status, focus = false) {
   if (view === 'submissions') {
     limit = PAGE;
     loadSubmissions();
-  } else if (view === 'audit' && !audit.entries.length) {
-    loadAudit();
+  } else if (view === 'audit' && audit.isEmpty()) {
+    audit.load();
   } else if (view === 'edit' && !$('edit-area').childElementCount) {
     $('edit-id').focus();
   }
@@ -550,108 +489,6 @@ function pendingActions(s, feature, item, result, work) {
   return actions;
 }
 
-// ---------- audit log ----------
-
-const audit = { entries: [], after: 0, loading: false };
-
-async function loadAudit() {
-  if (audit.loading) return;
-  audit.loading = true;
-  const summary = $('audit-summary');
-  const button = $('audit-more');
-  button.disabled = true;
-  summary.textContent = t('moderate.loading');
-  let more = false;
-  try {
-    for (let page = 0; page < AUDIT_PAGES_PER_LOAD; page += 1) {
-      const { data } = await call('GET', `/audit?after=${audit.after}&limit=${AUDIT_PAGE}`);
-      const entries = (data && Array.isArray(data.entries) ? data.entries : []).filter((e) => e && typeof e === 'object');
-      audit.entries.push(...entries);
-      for (const e of entries) if (Number(e.seq) > audit.after) audit.after = Number(e.seq);
-      more = data && data.next_after != null;
-      if (!more) break;
-      audit.after = Math.max(audit.after, Number(data.next_after));
-    }
-    renderAudit();
-    const n = audit.entries.length;
-    summary.textContent = t(more ? 'moderate.audit.countMore' : 'moderate.audit.count', { count: n });
-    button.textContent = more ? t('moderate.audit.loadMore') : t('moderate.audit.loadNewer');
-  } catch (err) {
-    summary.textContent = t('moderate.audit.failed', { error: err.message });
-  } finally {
-    audit.loading = false;
-    button.disabled = false;
-  }
-}
-
-// The audit log's actions (the store's codes) by what the page calls them.
-const ACTIONS = {
-  create: 'moderate.action.create',
-  update: 'moderate.action.update',
-  delete: 'moderate.action.delete',
-  submit: 'moderate.action.submit',
-  approve: 'moderate.action.approve',
-  reject: 'moderate.action.reject',
-  seed: 'moderate.action.seed',
-  harvest: 'moderate.action.harvest',
-};
-
-/** An action in the visitor's language; one the page does not know yet shows as its code. */
-function actionName(code) {
-  return Object.hasOwn(ACTIONS, String(code)) ? t(ACTIONS[String(code)]) : String(code ?? '');
-}
-
-/** The value at a path such as "properties.name" or "geometry" of a feature, as short text. */
-function valueAt(feature, path) {
-  let v = feature;
-  for (const key of path.split('.')) v = v && typeof v === 'object' ? v[key] : undefined;
-  if (v === undefined) return '—';
-  const text = typeof v === 'string' ? v : JSON.stringify(v);
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
-}
-
-function renderAudit() {
-  const rows = [...audit.entries].sort((a, b) => Number(b.seq) - Number(a.seq)).map((e) => {
-    const changed = Array.isArray(e.changed) ? e.changed.map(String) : [];
-    const ids = h('td', { class: 'ids' });
-    if (e.initiative_id) ids.append(h('span', { class: 'id' }, String(e.initiative_id)));
-    if (e.submission_id) ids.append(h('span', { class: 'id muted' }, String(e.submission_id)));
-    const what = h('td', { class: 'changed' });
-    if (changed.length) {
-      // A whole new (or removed) record changes every field: say so instead of listing them all.
-      const names =
-        !e.before && e.after
-          ? [t('moderate.audit.newRecord')]
-          : e.before && !e.after
-            ? [t('moderate.audit.removed')]
-            : changed.map((c) => c.replace(/^properties\./, ''));
-      what.append(h('ul', { class: 'tags' }, names.map((c) => h('li', { class: 'tag' }, c))));
-      if (e.before || e.after) {
-        const diff = h('dl', { class: 'diff' });
-        for (const path of changed) {
-          diff.append(
-            h('dt', {}, path),
-            h('dd', {}, h('del', {}, valueAt(e.before, path)), ' → ', h('ins', {}, valueAt(e.after, path))),
-          );
-        }
-        what.append(h('details', {}, h('summary', {}, t('moderate.audit.show')), diff));
-      }
-    }
-    if (e.detail) what.append(h('p', { class: 'detail' }, String(e.detail)));
-    return h(
-      'tr',
-      { 'data-seq': String(e.seq ?? '') },
-      h('td', { class: 'num' }, String(e.seq ?? '')),
-      h('td', {}, timeNode(e.at)),
-      h('td', {}, String(e.actor ?? '')),
-      h('td', { 'data-action': String(e.action ?? '') }, actionName(e.action)),
-      ids,
-      what,
-    );
-  });
-  $('audit-rows').replaceChildren(...rows);
-}
-
 // ---------- edit a published initiative ----------
 
 /** A JSON Merge Patch (RFC 7396) of geometry and properties from `before` to `after`. */
@@ -800,7 +637,7 @@ async function start() {
     limit += PAGE;
     loadSubmissions();
   });
-  $('audit-more').addEventListener('click', () => loadAudit());
+  $('audit-more').addEventListener('click', () => audit.load());
   $('edit-find').addEventListener('submit', openInitiative);
   bindTabs();
   await startLanguage();

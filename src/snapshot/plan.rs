@@ -119,12 +119,6 @@ impl<'a> PartPlan<'a> {
         let area = area
             .or(bound.as_ref())
             .filter(|a| !part.index.covered_by(a));
-        // Without a box most slots are tested: the conditions become one candidate bitmap,
-        // whose set bits are walked.
-        let made = match (area, &self.candidates) {
-            (None, None) => self.candidate_bitmap(),
-            _ => None,
-        };
         match area {
             Some(area) => {
                 let mut slots = Vec::new();
@@ -146,13 +140,21 @@ impl<'a> PartPlan<'a> {
                 slots.dedup();
                 slots
             }
-            None => match self.candidates.as_ref().or(made.as_ref()) {
-                Some(candidates) => candidates
-                    .ones()
-                    .filter(|s| self.visible(*s) && self.residual(*s as usize))
-                    .collect(),
-                None => (0..part.len() as Slot).filter(|s| self.keeps(*s)).collect(),
-            },
+            None => {
+                // Without a box most slots are tested: the conditions become one candidate
+                // bitmap, whose set bits are walked.
+                let made = match &self.candidates {
+                    None => self.candidate_bitmap(),
+                    Some(_) => None,
+                };
+                match self.candidates.as_ref().or(made.as_ref()) {
+                    Some(candidates) => candidates
+                        .ones()
+                        .filter(|s| self.visible(*s) && self.residual(*s as usize))
+                        .collect(),
+                    None => (0..part.len() as Slot).filter(|s| self.keeps(*s)).collect(),
+                }
+            }
         }
     }
 }

@@ -380,14 +380,13 @@ describe('map page on the seed data', () => {
     const out = ensureOutputDir();
     await page.screenshot({ path: path.join(out, 'phone-map.png') });
     await toggle.click();
-    await page.waitForTimeout(350);
+    await page.locator('#search').waitFor({ state: 'visible' });
     assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
-    assert.ok(await page.locator('#search').isVisible(), 'panel shown');
     await page.screenshot({ path: path.join(out, 'phone-drawer.png') });
     // Picking an entry closes the drawer and shows the popup on the map.
     await page.locator('#list .result').first().click();
     await page.locator('.leaflet-popup .popup-title').waitFor();
-    await page.waitForTimeout(350);
+    await page.locator('#search').waitFor({ state: 'hidden' });
     assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
     await settle(page);
     await page.screenshot({ path: path.join(out, 'phone-popup.png') });

@@ -33,7 +33,7 @@ async function open(pathAndHash, options = {}) {
   // On a phone the button is in the drawer.
   if (await watched.page.locator('#drawer-toggle').isVisible()) {
     await watched.page.locator('#drawer-toggle').click();
-    await watched.page.waitForTimeout(350);
+    await watched.page.locator('#propose-open').waitFor({ state: 'visible' });
   }
   await watched.page.locator('#propose-open').click();
   await watched.page.locator('#propose').waitFor();

@@ -104,8 +104,10 @@ describe('map page on a large generated dataset', () => {
     const map = page.locator('#map');
     await map.focus();
     for (let i = 0; i < 4; i += 1) {
+      // Each step asks for its tiles before the next moves on (and leaves them stale).
+      const asked = page.waitForRequest('**/tiles/**');
       await page.keyboard.press('+');
-      await page.waitForTimeout(120);
+      await asked;
     }
     await page.unroute('**/tiles/**');
     await settle(page);
