@@ -274,7 +274,8 @@ async fn quiet_within(pid: u32, limit: Duration) -> Option<Duration> {
     let from = Instant::now();
     while from.elapsed() < limit {
         let before = cpu_ticks(pid);
-        // The sampling interval of the CPU counter.
+        // Quiet is a rate (CPU time per interval), so time itself is measured here: the
+        // interval the counter is sampled over, not a wait standing in for an event.
         tokio::time::sleep(Duration::from_millis(500)).await;
         if cpu_ticks(pid) - before <= 2 {
             return Some(from.elapsed());

@@ -9,6 +9,8 @@
 //! and a box costs what the same simple filters cost. `updated_at` has no index: its interval
 //! is tested on the dense attribute array beside the residual.
 
+use std::borrow::Cow;
+
 use crate::bitmap::Bitmap;
 use crate::cql2::{ArrayOp, Field, Predicate, Row};
 use crate::filter::Filter;
@@ -50,6 +52,17 @@ impl<'a> PartPlan<'a> {
     pub(super) fn scanning(mut self) -> Self {
         self.candidates = self.candidate_bitmap();
         self
+    }
+
+    /// The candidate bitmap made by [`PartPlan::scanning`], else one made now if `many` slots
+    /// are to be tested; `None` when the conditions are to be tested slot by slot (or there
+    /// are none).
+    fn candidates_for(&self, many: bool) -> Option<Cow<'_, Bitmap>> {
+        match &self.candidates {
+            Some(made) => Some(Cow::Borrowed(made)),
+            None if many => self.candidate_bitmap().map(Cow::Owned),
+            None => None,
+        }
     }
 
     fn candidate_bitmap(&self) -> Option<Bitmap> {
@@ -128,14 +141,9 @@ impl<'a> PartPlan<'a> {
                 // part (and more than a few slots) is answered from the candidate bitmap: a 1°
                 // box round Berlin at a million holds 36,000 slots, and testing them took four
                 // fifths of the query's time.
-                let made = match &self.candidates {
-                    None if slots.len() > TESTED_ONE_BY_ONE.max(part.len() / 1024) => {
-                        self.candidate_bitmap()
-                    }
-                    _ => None,
-                };
-                let candidates = self.candidates.as_ref().or(made.as_ref());
-                slots.retain(|slot| self.keeps_among(candidates, *slot));
+                let candidates =
+                    self.candidates_for(slots.len() > TESTED_ONE_BY_ONE.max(part.len() / 1024));
+                slots.retain(|slot| self.keeps_among(candidates.as_deref(), *slot));
                 slots.sort_unstable();
                 slots.dedup();
                 slots
@@ -143,11 +151,7 @@ impl<'a> PartPlan<'a> {
             None => {
                 // Without a box most slots are tested: the conditions become one candidate
                 // bitmap, whose set bits are walked.
-                let made = match &self.candidates {
-                    None => self.candidate_bitmap(),
-                    Some(_) => None,
-                };
-                match self.candidates.as_ref().or(made.as_ref()) {
+                match self.candidates_for(true) {
                     Some(candidates) => candidates
                         .ones()
                         .filter(|s| self.visible(*s) && self.residual(*s as usize))

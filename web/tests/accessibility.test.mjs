@@ -2,7 +2,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, assertClean, proposalFeature, serverAndBrowser, settle } from './helpers.mjs';
+import { assertAccessible, assertClean, offsetLatLng, proposalFeature, serverAndBrowser, settle } from './helpers.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
@@ -20,8 +20,8 @@ describe('accessibility (axe-core)', () => {
     // Open the map where a cluster sits under the open legend: measure a cluster and the legend
     // on one view, then open the view moved by their distance. Clusters of a zoom stay where
     // they are whatever the view, so the cluster lands under the legend.
-    const zoom = 5;
-    const first = await suite.open(`/#c=50.0000,10.0000&z=${zoom}`);
+    const view = { lat: 50, lon: 10, z: 5 };
+    const first = await suite.open(`/#c=${view.lat.toFixed(4)},${view.lon.toFixed(4)}&z=${view.z}`);
     await settle(first.page);
     await first.page.waitForFunction(() => document.querySelectorAll('.leaflet-marker-pane .cluster:not(.covered)').length > 0);
     const offset = await first.page.evaluate(() => {
@@ -30,13 +30,8 @@ describe('accessibility (axe-core)', () => {
       return { dx: r.left + r.width / 2 - (legend.left + legend.width / 2), dy: r.top + r.height / 2 - (legend.top + legend.height / 2) };
     });
     assertClean(assert, first.problems);
-    // The view's centre in Web Mercator pixels at this zoom, moved by the offset.
-    const size = 256 * 2 ** zoom;
-    const x = ((10 + 180) / 360) * size + offset.dx;
-    const y = ((1 - Math.log(Math.tan(Math.PI / 4 + (50 * Math.PI) / 360)) / Math.PI) / 2) * size + offset.dy;
-    const lon = (x / size) * 360 - 180;
-    const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / size))) * 180) / Math.PI;
-    const { page, problems } = await suite.open(`/#c=${lat.toFixed(5)},${lon.toFixed(5)}&z=${zoom}`);
+    const moved = offsetLatLng(view, offset.dx, offset.dy);
+    const { page, problems } = await suite.open(`/#c=${moved.lat.toFixed(5)},${moved.lon.toFixed(5)}&z=${view.z}`);
     await settle(page);
     await page.waitForSelector('#map .leaflet-marker-pane .covered', { state: 'attached' });
     assert.ok(await page.locator('#map .leaflet-marker-pane .covered').count(), 'no cluster ended under the legend');

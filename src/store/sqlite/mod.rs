@@ -57,12 +57,14 @@ impl SqliteStore {
                 "the file is empty (0 bytes); restore it from a backup, or delete it to start afresh with the seed data",
             ));
         }
-        let mut conn = Connection::open(path).map_err(|e| match e.sqlite_error_code() {
+        // SQLite finds out that a file is not a database when it first reads it.
+        let not_a_database = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => {
                 unusable("the file is not an SQLite database")
             }
             _ => e.into(),
-        })?;
+        };
+        let mut conn = Connection::open(path).map_err(not_a_database)?;
         // SQLite opens a file it cannot write read-only without a word; every write would
         // then fail while the service looked healthy.
         if conn.is_readonly(rusqlite::MAIN_DB)? {
@@ -72,12 +74,7 @@ impl SqliteStore {
         }
         // A process starting beside this one may hold the lock while it writes the schema.
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        if is_foreign(&conn).map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) => {
-                unusable("the file is not an SQLite database")
-            }
-            _ => e.into(),
-        })? {
+        if is_foreign(&conn).map_err(not_a_database)? {
             return Err(unusable(
                 "the file is another program's SQLite database (tables, but no skillsmap schema)",
             ));
